@@ -1,0 +1,84 @@
+# augworth: `make book` and `make test` do all set-up on a fresh machine. `make help` lists more.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PROFILE ?= quick
+NAME ?=
+P ?=
+PYTHON3 ?= python3
+MATHJAX_VERSION := 3.2.2
+
+# An active conda env (other than base) is used as it is; otherwise a .venv here.
+ifneq ($(filter-out base,$(CONDA_DEFAULT_ENV)),)
+  ENV_DIR := $(CONDA_PREFIX)
+  BIN :=
+else
+  ENV_DIR := .venv
+  BIN := .venv/bin/
+endif
+PY := $(BIN)python
+ENV_STAMP := $(ENV_DIR)/.augworth-installed
+MATHJAX := book/_static/mathjax/tex-mml-chtml.js
+INDEX := book/_build/html/index.html
+
+.PHONY: help env data mathjax notebooks book nb test bench clean distclean
+
+help: ## this list
+	@echo "augworth: what is a data augmentation worth?"
+	@echo
+	@echo "Targets:"
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables: PROFILE=smoke|quick|full (default quick), NAME=<notebook>, P=\"key=value ...\""
+	@echo "Notebooks: $(basename $(notdir $(wildcard notebooks/*.py)))"
+	@echo "Example:   make nb NAME=data PROFILE=quick P=\"seeds=[0,1] n_per_class=4\""
+	@if [ -f $(ENV_STAMP) ]; then $(PY) -m augworth params; \
+	 else echo; echo "(run 'make env' once to also list every notebook's parameters and defaults)"; fi
+
+env: $(ENV_STAMP) ## create the environment (.venv, or the active conda env) from pyproject.toml
+
+$(ENV_STAMP): pyproject.toml
+ifeq ($(BIN),.venv/bin/)
+	@test -x .venv/bin/python || $(PYTHON3) -m venv .venv
+endif
+	$(PY) -m pip install -q --disable-pip-version-check -e .
+	@touch $@
+
+data: env ## fetch the default data set (Fashion-MNIST) into data/raw
+	@$(PY) -m augworth data fetch fashion_mnist
+
+mathjax: $(MATHJAX) ## vendor MathJax into book/_static so the book works offline
+
+$(MATHJAX):
+	@command -v npm >/dev/null || { echo "npm is needed once to vendor MathJax: apt-get install npm"; exit 1; }
+	@rm -rf build/mathjax && mkdir -p build/mathjax book/_static/mathjax
+	cd build/mathjax && npm pack mathjax@$(MATHJAX_VERSION) --silent >/dev/null && tar xzf mathjax-$(MATHJAX_VERSION).tgz
+	cp -r build/mathjax/package/es5/{tex-mml-chtml.js,input,output,a11y,ui,sre,adaptors} book/_static/mathjax/
+
+notebooks: data ## execute every notebook with PROFILE (only those whose inputs changed)
+	$(PY) -m augworth notebooks --profile $(PROFILE)
+
+book: notebooks mathjax ## environment, data, notebooks, then the static book; prints its path
+	$(BIN)jupyter-book build book -W -n --keep-going --quiet
+	@echo "The book: $(abspath $(INDEX))"
+
+nb: data mathjax ## re-execute one notebook: make nb NAME=data PROFILE=quick P="key=value ..."
+	@test -n "$(NAME)" || { echo "NAME is required, e.g. make nb NAME=data P=\"seeds=[0,1]\""; exit 2; }
+	$(PY) -m augworth notebooks $(NAME) --profile $(PROFILE) --force $(foreach kv,$(P),--set '$(kv)')
+	$(PY) -m augworth notebooks --profile $(PROFILE) --skip $(NAME)
+	$(BIN)jupyter-book build book -W -n --keep-going --quiet
+	@echo "The book: $(abspath $(INDEX))"
+
+test: data mathjax ## unit tests, every notebook with the smoke profile, the book with warnings as errors
+	$(PY) -m pytest
+
+bench: data ## benchmarks (prints tables)
+	@ls benchmarks/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
+	@for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+clean: ## remove build products (executed notebooks, the built book, caches)
+	rm -rf book/_build book/chapters build .cache .pytest_cache
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
+
+distclean: clean ## also remove the environment, vendored MathJax and fetched data
+	rm -rf .venv book/_static/mathjax data/raw

@@ -1,0 +1,92 @@
+"""Parameters: typed dataclasses per notebook, profiles as YAML files, overrides on top."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+from .. import paths
+from .base import ConfigError, Params, param
+from .chapters import DATASETS, NOTEBOOK_PARAMS, DataParams, DataSource
+
+#: Profiles and what each is for. A profile is data: one YAML file per notebook.
+PROFILES: dict[str, str] = {
+    "smoke": "tests: seconds per notebook; numbers are not meaningful",
+    "quick": "default: every notebook in minutes on two CPU cores; a real, small measurement",
+    "full": "the publication run, sized for one GPU",
+}
+DEFAULT_PROFILE = "quick"
+
+__all__ = [
+    "ConfigError", "Params", "param", "PROFILES", "DEFAULT_PROFILE", "NOTEBOOK_PARAMS",
+    "DATASETS", "DataParams", "DataSource", "params_class", "profile_values", "load_params",
+    "parse_overrides", "sizes_by_profile",
+]
+
+
+def params_class(notebook: str) -> type[Params]:
+    try:
+        return NOTEBOOK_PARAMS[notebook]
+    except KeyError:
+        raise ConfigError(
+            f"unknown notebook '{notebook}': known notebooks are {', '.join(sorted(NOTEBOOK_PARAMS))}"
+        ) from None
+
+
+def _check_profile(profile: str) -> None:
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile '{profile}': allowed profiles are {', '.join(PROFILES)}")
+
+
+def profile_values(notebook: str, profile: str) -> dict[str, Any]:
+    """The raw values of ``params/<profile>/<notebook>.yaml`` (not yet validated)."""
+    params_class(notebook)
+    _check_profile(profile)
+    path = paths.PARAMS / profile / f"{notebook}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"no parameter file for notebook '{notebook}' in profile '{profile}': "
+                          f"expected params/{profile}/{notebook}.yaml")
+    values = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"params/{profile}/{notebook}.yaml must hold a mapping of name: value")
+    return values
+
+
+def load_params(notebook: str, profile: str = DEFAULT_PROFILE,
+                overrides: Mapping[str, Any] | None = None) -> Params:
+    """Resolve a notebook's parameters: dataclass defaults < profile file < overrides."""
+    values = profile_values(notebook, profile)
+    values.update(overrides or {})
+    return params_class(notebook).from_mapping(values, source=f"params/{profile}/{notebook}.yaml")
+
+
+def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
+    """Parse ``key=value`` strings; values are YAML (``3``, ``0.5``, ``true``, ``[1, 2]``)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override '{pair}' is not of the form key=value (e.g. seed=3)")
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"override '{pair}': value is not valid YAML ({err})") from None
+    return out
+
+
+def sizes_by_profile() -> list[dict[str, Any]]:
+    """Every parameter measured in images (training-subset sizes, validation sizes, ...) of every
+    notebook in every profile: what each profile asks of the data."""
+    rows = []
+    for name, cls in sorted(NOTEBOOK_PARAMS.items()):
+        image_params = [r for r in cls.describe() if r["unit"] == "images"]
+        for profile in PROFILES:
+            if not (paths.PARAMS / profile / f"{name}.yaml").is_file():
+                continue
+            resolved = load_params(name, profile).to_dict()
+            for r in image_params:
+                rows.append({"profile": profile, "notebook": name, "parameter": r["name"],
+                             "value": resolved[r["name"]], "meaning": r["help"]})
+    return rows

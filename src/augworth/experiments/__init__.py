@@ -1,0 +1,9 @@
+"""Experiment runners (one per chapter), the results cache, and sweeps."""
+
+from .cache import ResultsCache, cache_key
+from .registry import RUNNERS, Result, get_runner, run, runner
+
+# Importing a chapter's module registers its runner.
+from . import data_overview  # noqa: E402,F401  isort: skip
+
+__all__ = ["ResultsCache", "cache_key", "RUNNERS", "Result", "get_runner", "run", "runner"]

@@ -1,0 +1,129 @@
+"""The results cache: one JSON file per (runner, runner version, resolved parameters).
+
+- The key is a hash of the runner's name, its version and the canonical JSON of the resolved
+  parameters. Bump a runner's version when its code changes what it computes; every old entry
+  then misses.
+- Writes are atomic (a temporary file in the same folder, fsync, then ``os.replace``): an
+  interrupted run never leaves a half-written entry, and a rerun recomputes only what is missing.
+- Besides the local cache (``AUGWORTH_CACHE``, default ``.cache/``), read-only folders are
+  searched: ``data/results/<profile>/`` holds the curated results made on a GPU and committed.
+- Entries are JSON (numbers, strings, lists, dicts; NumPy arrays and pandas frames are tagged),
+  portable across machines and library versions, and readable by people.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import paths
+
+FORMAT = 1  # version of the on-disk entry layout
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert results to JSON-able values; arrays and frames keep their type through tags."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (str, bool, int, float)) or obj is None:
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return {"__ndarray__": obj.tolist(), "dtype": str(obj.dtype), "shape": list(obj.shape)}
+    if type(obj).__module__.startswith("torch") and hasattr(obj, "detach"):
+        return to_jsonable(obj.detach().cpu().numpy())
+    if type(obj).__name__ == "DataFrame":
+        return {"__dataframe__": to_jsonable(obj.to_dict(orient="split"))}
+    raise TypeError(f"cannot store a {type(obj).__name__} in the results cache")
+
+
+def from_jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        if "__ndarray__" in obj:
+            return np.asarray(obj["__ndarray__"], dtype=obj["dtype"]).reshape(obj["shape"])
+        if "__dataframe__" in obj:
+            import pandas as pd
+
+            split = from_jsonable(obj["__dataframe__"])
+            return pd.DataFrame(split["data"], index=split["index"], columns=split["columns"])
+        return {k: from_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [from_jsonable(v) for v in obj]
+    return obj
+
+
+def cache_key(runner: str, version: int, params: dict[str, Any]) -> str:
+    """Stable hash of what determines a result."""
+    blob = json.dumps({"runner": runner, "version": version, "params": to_jsonable(params)},
+                      sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see either the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _display(path: Path) -> str:
+    """A path relative to the repository when inside it (no machine paths in results)."""
+    try:
+        return str(path.resolve().relative_to(paths.ROOT))
+    except ValueError:
+        return path.name
+
+
+class ResultsCache:
+    """Read-write cache folder plus read-only folders of committed results."""
+
+    def __init__(self, root: Path | None = None, read_only: Iterable[Path] | None = None):
+        self.root = Path(root) if root is not None else paths.cache_root() / "results"
+        if read_only is None:
+            base = paths.COMMITTED_RESULTS
+            # full first: the publication run wins over smaller ones when keys coincide
+            read_only = sorted((p for p in base.iterdir() if p.is_dir()), key=lambda p: p.name != "full") \
+                if base.is_dir() else []
+        self.read_only = [Path(p) for p in read_only]
+
+    def path(self, runner: str, key: str) -> Path:
+        return self.root / runner / f"{key}.json"
+
+    def get(self, runner: str, key: str) -> tuple[Any, dict[str, Any]] | None:
+        """``(result, meta)`` of a stored entry, or None. ``meta['source']`` says where it was."""
+        for folder, source in [(self.root, "cache")] + [(p, f"committed:{p.name}") for p in self.read_only]:
+            path = folder / runner / f"{key}.json"
+            if path.is_file():
+                entry = json.loads(path.read_text())
+                if entry.get("format") != FORMAT:
+                    continue
+                meta = dict(entry["meta"], source=source, path=_display(path))
+                return from_jsonable(entry["result"]), meta
+        return None
+
+    def put(self, runner: str, key: str, result: Any, meta: dict[str, Any], root: Path | None = None) -> Path:
+        """Store an entry atomically (in ``root`` instead of the cache folder if given)."""
+        path = (Path(root) if root else self.root) / runner / f"{key}.json"
+        # No sort_keys: a result's dict order (e.g. columns of a table) is part of the result.
+        text = json.dumps({"format": FORMAT, "meta": to_jsonable(meta), "result": to_jsonable(result)},
+                          indent=1)
+        atomic_write_text(path, text)
+        return path

@@ -1,0 +1,103 @@
+"""Experiment runners: one function per chapter, its results cached by its parameters.
+
+A runner is a function ``fn(params, device) -> dict`` registered with :func:`runner`. Calling
+:func:`run` resolves the device, seeds, and either returns a stored result (local cache, then
+committed results) or computes, times and stores it. The notebook and the command line
+(``python -m augworth run <name>``) both go through :func:`run`, so a result computed on a GPU
+machine from the command line is what the book later shows.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import runtime
+from ..config import ConfigError, Params
+from .cache import ResultsCache, cache_key, from_jsonable, to_jsonable
+
+
+@dataclass(frozen=True)
+class Runner:
+    name: str
+    version: int
+    params: type[Params]
+    fn: Callable[[Any, Any], dict]
+    doc: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """A runner's output (``value``) and where it came from (``meta``)."""
+
+    value: dict
+    meta: dict
+
+    def __getitem__(self, item: str) -> Any:
+        return self.value[item]
+
+    def provenance(self) -> str:
+        """One line for the top of a chapter: source, device, wall time, commit."""
+        m = self.meta
+        return (f"runner {m['runner']} v{m['version']} | {m['source']} | device {m['device_name']} | "
+                f"wall time {m['wall_s']:.1f} s | computed {m['created']} | commit {m['git_commit'][:12]} | "
+                f"torch {m['torch']}")
+
+
+RUNNERS: dict[str, Runner] = {}
+
+
+def runner(name: str, version: int, params: type[Params]) -> Callable:
+    """Register ``fn(params, device) -> dict`` as the runner ``name`` (bump ``version`` when
+    the code changes what it computes)."""
+
+    def wrap(fn: Callable) -> Callable:
+        RUNNERS[name] = Runner(name, version, params, fn, (fn.__doc__ or "").strip())
+        return fn
+
+    return wrap
+
+
+def get_runner(name: str) -> Runner:
+    if name not in RUNNERS:
+        raise ConfigError(f"unknown runner '{name}': known runners are {', '.join(sorted(RUNNERS))}")
+    return RUNNERS[name]
+
+
+def run(name: str, params: Params, *, cache: ResultsCache | None = None, force: bool = False,
+        export_dir: Path | None = None) -> Result:
+    """Return the runner's result for ``params``, computing it only when no stored one exists.
+
+    ``force`` recomputes even when stored; ``export_dir`` additionally writes the entry there
+    (e.g. ``data/results/full`` when filling the committed results on a GPU machine).
+    """
+    r = get_runner(name)
+    if not isinstance(params, r.params):
+        raise ConfigError(f"runner '{name}' takes {r.params.__name__}, got {type(params).__name__}")
+    cache = cache or ResultsCache()
+    values = params.to_dict()
+    key = cache_key(name, r.version, values)
+    if not force:
+        hit = cache.get(name, key)
+        if hit is not None:
+            value, meta = hit
+            if export_dir is not None:
+                cache.put(name, key, value, {k: v for k, v in meta.items() if k not in ("source", "path")},
+                          root=export_dir)
+            return Result(value, meta)
+    device = runtime.resolve_device(getattr(params, "device", "auto"))
+    runtime.seed_everything(getattr(params, "seed", 0))
+    start = time.perf_counter()
+    value = r.fn(params, device)
+    wall = time.perf_counter() - start
+    meta = {"runner": name, "version": r.version, "key": key, "params": values, "wall_s": wall,
+            "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            **runtime.provenance(device)}
+    cache.put(name, key, value, meta)
+    if export_dir is not None:
+        cache.put(name, key, value, meta, root=export_dir)
+    # Round-trip through the stored form so a fresh result and a cached one look the same.
+    return Result(from_jsonable(to_jsonable(value)), dict(meta, source="computed"))

@@ -1,0 +1,43 @@
+"""Every folder the project reads or writes, in one place.
+
+The data root and the cache root can be moved with environment variables, so a cluster user
+can point them at shared or scratch storage without touching code:
+
+- ``AUGWORTH_DATA``: where data sets live (default ``<repo>/data/raw``).
+- ``AUGWORTH_CACHE``: where computed results are cached (default ``<repo>/.cache``).
+
+The repository root is found from this file's location (editable install) and falls back to
+the current directory for a non-editable install.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _find_root() -> Path:
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "notebooks").is_dir():
+            return parent
+    return Path.cwd()
+
+
+ROOT: Path = _find_root()
+NOTEBOOKS: Path = ROOT / "notebooks"          # jupytext py:percent chapter sources
+PARAMS: Path = ROOT / "params"                # params/<profile>/<notebook>.yaml
+BOOK: Path = ROOT / "book"                    # Jupyter Book sources
+CHAPTERS: Path = BOOK / "chapters"            # executed notebooks (generated, git-ignored)
+COMMITTED_RESULTS: Path = ROOT / "data" / "results"   # curated results made on a GPU
+DEBIAN_FASHION_MNIST: Path = Path("/usr/share/datasets/fashion-mnist")
+
+
+def data_root() -> Path:
+    """Folder that holds the data sets, in torchvision's on-disk layout."""
+    return Path(os.environ.get("AUGWORTH_DATA", ROOT / "data" / "raw")).expanduser()
+
+
+def cache_root() -> Path:
+    """Folder of the results cache (safe to delete: everything in it can be recomputed)."""
+    return Path(os.environ.get("AUGWORTH_CACHE", ROOT / ".cache")).expanduser()

@@ -1,0 +1,130 @@
+"""Executing the chapters for the book: jupytext source -> papermill -> executed notebook.
+
+Each notebook is re-executed only when its *inputs* changed: the key of an executed notebook
+hashes its source, its resolved parameters (profile file + overrides) and the source of the whole
+``augworth`` package, so a change in imported code re-executes it even though no cell changed.
+(Runners have their own results cache, so re-executing after an unrelated change is cheap.)
+
+Parameters are validated before any notebook starts; an executed notebook that holds an error
+output fails the run (papermill raises on the failing cell already; this is a second guard).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .config import ConfigError, load_params
+from .experiments.cache import atomic_write_text
+
+KERNEL = "python3"  # pinned: kernel-name drift breaks papermill
+
+
+def notebook_names() -> list[str]:
+    return sorted(p.stem for p in paths.NOTEBOOKS.glob("*.py"))
+
+
+def package_hash() -> str:
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parent
+    for f in sorted(pkg.rglob("*.py")):
+        h.update(str(f.relative_to(pkg)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def notebook_key(name: str, profile: str, params: dict[str, Any]) -> str:
+    h = hashlib.sha256()
+    h.update((paths.NOTEBOOKS / f"{name}.py").read_bytes())
+    h.update(json.dumps({"profile": profile, "params": params}, sort_keys=True).encode())
+    h.update(package_hash().encode())
+    return h.hexdigest()[:24]
+
+
+@dataclass
+class Outcome:
+    name: str
+    status: str  # "executed" or "up to date"
+    seconds: float
+    path: Path
+
+
+def _errors(nb) -> list[str]:
+    found = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                found.append(f"{out.get('ename')}: {out.get('evalue')}")
+    return found
+
+
+def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
+            out_dir: Path | None = None, force: bool = False) -> Outcome:
+    """Execute one chapter unless an up-to-date executed copy exists in ``out_dir``."""
+    import jupytext
+    import nbformat
+    import papermill
+
+    if name not in notebook_names():
+        raise ConfigError(f"unknown notebook '{name}': notebooks are {', '.join(notebook_names())}")
+    params = load_params(name, profile, overrides).to_dict()
+    out_dir = Path(out_dir or paths.CHAPTERS)
+    target = out_dir / f"{name}.ipynb"
+    key = notebook_key(name, profile, params)
+    if target.is_file() and not force:
+        old = nbformat.read(target, as_version=4).metadata.get("augworth", {})
+        if old.get("key") == key:
+            return Outcome(name, "up to date", 0.0, target)
+
+    nb = jupytext.read(paths.NOTEBOOKS / f"{name}.py")
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    start = time.perf_counter()
+    env_before = os.environ.get("AUGWORTH_PROGRESS")
+    os.environ["AUGWORTH_PROGRESS"] = "0"  # bars in executed notebooks would be noise in the book
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            src = Path(tmp) / f"{name}.ipynb"
+            nbformat.write(nb, src)
+            executed = papermill.execute_notebook(
+                str(src), str(Path(tmp) / "out.ipynb"), parameters={"profile": profile, "params": params},
+                kernel_name=KERNEL, cwd=str(paths.ROOT), progress_bar=sys.stderr.isatty(),
+                execution_timeout=None, report_mode=False,
+            )
+    finally:
+        if env_before is None:
+            os.environ.pop("AUGWORTH_PROGRESS", None)
+        else:
+            os.environ["AUGWORTH_PROGRESS"] = env_before
+    seconds = time.perf_counter() - start
+    errors = _errors(executed)
+    if errors:
+        raise RuntimeError(f"notebook '{name}' produced error output: {errors}")
+    executed.metadata["augworth"] = {"key": key, "profile": profile, "params": params,
+                                     "seconds": round(seconds, 1)}
+    atomic_write_text(target, nbformat.writes(executed))
+    return Outcome(name, "executed", seconds, target)
+
+
+def execute_all(names: list[str] | None, profile: str, overrides: dict[str, Any] | None = None,
+                out_dir: Path | None = None, force: bool = False) -> list[Outcome]:
+    names = names or notebook_names()
+    # Validate every notebook's parameters before running any of them.
+    for name in names:
+        if name not in notebook_names():
+            raise ConfigError(f"unknown notebook '{name}': notebooks are {', '.join(notebook_names())}")
+        load_params(name, profile, overrides)
+    outcomes = []
+    for name in names:
+        print(f"[augworth] {name} ({profile}) ...", file=sys.stderr, flush=True)
+        outcome = execute(name, profile, overrides, out_dir, force)
+        print(f"[augworth] {name}: {outcome.status} ({outcome.seconds:.1f} s)", file=sys.stderr, flush=True)
+        outcomes.append(outcome)
+    return outcomes

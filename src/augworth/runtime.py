@@ -1,0 +1,98 @@
+"""Device choice, seeding, progress bars and provenance: what every run needs to know about
+the machine it runs on."""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import random
+import subprocess
+import sys
+from typing import Any, Iterable, TypeVar
+
+from . import paths
+
+T = TypeVar("T")
+
+
+def resolve_device(spec: str = "auto"):
+    """``auto`` -> CUDA when present, else CPU. ``AUGWORTH_DEVICE`` overrides ``auto``."""
+    import torch
+
+    if spec == "auto":
+        spec = os.environ.get("AUGWORTH_DEVICE", "auto")
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(spec)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device '{spec}' was asked for but CUDA is not available here; use device=auto or cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise RuntimeError(f"device '{spec}' was asked for but MPS is not available here; use device=auto or cpu")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices). Pass explicit generators where it matters."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def progress_enabled() -> bool:
+    """Bars go to a terminal. ``AUGWORTH_PROGRESS=0/1`` forces them off/on (notebooks executed
+    for the book run with 0, so bars do not end up as text in the pages)."""
+    forced = os.environ.get("AUGWORTH_PROGRESS")
+    if forced is not None:
+        return forced not in ("0", "", "false", "no")
+    return sys.stderr.isatty()
+
+
+def progress(iterable: Iterable[T], desc: str = "", total: int | None = None, **kw: Any) -> Iterable[T]:
+    """A tqdm bar (with rate and ETA) over ``iterable``, or the bare iterable when bars are off."""
+    if not progress_enabled():
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, dynamic_ncols=True, **kw)
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str:
+    """The repository's HEAD commit, with ``+dirty`` when tracked files are modified."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=paths.ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def device_name(device) -> str:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, "\
+           f"{torch.get_num_threads()} torch threads)"
+
+
+def provenance(device) -> dict[str, Any]:
+    """Where and with what a result was computed."""
+    import torch
+
+    from . import __version__
+
+    return {
+        "augworth": __version__,
+        "git_commit": git_commit(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "device": str(device),
+        "device_name": device_name(device),
+    }

@@ -1,0 +1,78 @@
+"""Small fake data sets written in the real on-disk formats (IDX, CIFAR pickles + tar.gz,
+ImageFolder), for testing the loaders without the real data."""
+
+from __future__ import annotations
+
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+from augworth.data.formats import write_idx
+from augworth.data.sources import IDX_FILES
+
+
+def idx_set(folder: Path, n_train: int = 60, n_test: int = 20, gz: bool = True, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        IDX_FILES[0]: rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        IDX_FILES[1]: (np.arange(n_train) % 10).astype(np.uint8),
+        IDX_FILES[2]: rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        IDX_FILES[3]: (np.arange(n_test) % 10).astype(np.uint8),
+    }
+    for name, arr in arrays.items():
+        write_idx(folder / (f"{name}.gz" if gz else name), arr)
+    return arrays
+
+
+def cifar_archive(root: Path, kind: str = "cifar10", per_batch: int = 20, seed: int = 0) -> dict:
+    """Write ``cifar-10-python.tar.gz`` / ``cifar-100-python.tar.gz`` like the originals."""
+    rng = np.random.default_rng(seed)
+    staging = root / "_staging"
+    if kind == "cifar10":
+        folder, archive, label_key = "cifar-10-batches-py", "cifar-10-python.tar.gz", b"labels"
+        names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+        meta_name, meta = "batches.meta", {b"label_names": [f"c{i}".encode() for i in range(10)]}
+        k = 10
+    else:
+        folder, archive, label_key = "cifar-100-python", "cifar-100-python.tar.gz", b"fine_labels"
+        names = ["train", "test"]
+        meta_name = "meta"
+        meta = {b"fine_label_names": [f"f{i}".encode() for i in range(100)],
+                b"coarse_label_names": [f"g{i}".encode() for i in range(20)]}
+        k = 100
+    (staging / folder).mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name in names:
+        data = rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8)
+        labels = list(rng.integers(0, k, per_batch))
+        batch = {b"data": data, label_key: labels, b"batch_label": name.encode()}
+        if kind == "cifar100":
+            batch[b"coarse_labels"] = [y // 5 for y in labels]
+        with open(staging / folder / name, "wb") as fh:
+            pickle.dump(batch, fh)
+        written[name] = (data, labels)
+    with open(staging / folder / meta_name, "wb") as fh:
+        pickle.dump(meta, fh)
+    with tarfile.open(root / archive, "w:gz") as tar:
+        tar.add(staging / folder, arcname=folder)
+    import shutil
+
+    shutil.rmtree(staging)
+    return written
+
+
+def image_folder(root: Path, classes=("ant", "bee"), per_class: int = 3, size=(40, 30)) -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for c in classes:
+            d = root / split / c
+            d.mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                arr = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+                Image.fromarray(arr).save(d / f"img{i}.png")
+    return root

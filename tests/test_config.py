@@ -1,0 +1,99 @@
+import dataclasses
+
+import pytest
+
+from augworth import config
+from augworth.config import ConfigError, DataParams, Params, param
+
+
+def test_every_notebook_has_valid_params_in_every_profile():
+    for name in config.NOTEBOOK_PARAMS:
+        for profile in config.PROFILES:
+            p = config.load_params(name, profile)
+            assert isinstance(p, config.params_class(name))
+
+
+def test_profiles_differ_and_overrides_win():
+    smoke, quick = config.load_params("data", "smoke"), config.load_params("data", "quick")
+    assert smoke.subset_sizes != quick.subset_sizes
+    p = config.load_params("data", "quick", {"seeds": [7], "n_per_class": 2})
+    assert p.seeds == (7,) and p.n_per_class == 2 and p.subset_sizes == quick.subset_sizes
+
+
+def test_unknown_parameter_names_it_and_suggests():
+    with pytest.raises(ConfigError) as err:
+        config.load_params("data", "quick", {"seed": 3})
+    msg = str(err.value)
+    assert "unknown parameter 'seed'" in msg and "Did you mean 'seeds'" in msg and "params/quick/data.yaml" in msg
+    print(msg)
+
+
+def test_out_of_range_names_parameter_value_and_range():
+    with pytest.raises(ConfigError) as err:
+        DataParams(n_per_class=100)
+    msg = str(err.value)
+    assert msg == ("parameter 'n_per_class' of notebook 'data' = 100 is out of range: "
+                   "allowed is an integer, in [1, 32]")
+
+
+def test_wrong_type_and_bad_choice():
+    with pytest.raises(ConfigError, match=r"parameter 'val_size' .* = 'many' has the wrong type: allowed is an integer"):
+        DataParams(val_size="many")
+    with pytest.raises(ConfigError, match=r"'n_per_class' .* = 2\.5 has the wrong type"):
+        DataParams(n_per_class=2.5)
+    with pytest.raises(ConfigError, match=r"parameter 'dataset' .* = 'imagenet' is not allowed: .*'fashion_mnist'"):
+        DataParams(dataset="imagenet")
+    with pytest.raises(ConfigError, match=r"'seeds' .* = \[0, -1\] is out of range"):
+        DataParams(seeds=[0, -1])
+    with pytest.raises(ConfigError, match="has the wrong type"):
+        DataParams(seeds=True)  # a bool is not an int, and not a list of them
+
+
+def test_cross_field_checks():
+    with pytest.raises(ConfigError, match="'data_path' .* must name a folder when dataset is 'imagefolder'"):
+        DataParams(dataset="imagefolder")
+    with pytest.raises(ConfigError, match="'device' .* = 'gpu' is not a device"):
+        DataParams(device="gpu")
+    assert DataParams(device="cuda:1").device == "cuda:1"
+
+
+def test_coercion_is_lossless():
+    p = DataParams(n_per_class=4.0, subset_sizes=[10, 20])
+    assert p.n_per_class == 4 and isinstance(p.n_per_class, int)
+    assert p.subset_sizes == (10, 20)
+    assert p.to_dict()["subset_sizes"] == [10, 20]
+
+
+def test_parse_overrides_yaml_values():
+    assert config.parse_overrides(["a=3", "b=0.5", "c=true", "d=[1,2]", "e=cifar10", "f=null"]) == {
+        "a": 3, "b": 0.5, "c": True, "d": [1, 2], "e": "cifar10", "f": None}
+    with pytest.raises(ConfigError, match="not of the form key=value"):
+        config.parse_overrides(["seeds"])
+
+
+def test_unknown_profile_and_notebook():
+    with pytest.raises(ConfigError, match="unknown profile 'huge': allowed profiles are smoke, quick, full"):
+        config.load_params("data", "huge")
+    with pytest.raises(ConfigError, match="unknown notebook 'nope'"):
+        config.load_params("nope")
+
+
+def test_float_params_accept_ints_and_reject_strings():
+    @dataclasses.dataclass(frozen=True)
+    class P(Params):
+        notebook = "t"
+        lr: float = param(0.1, "learning rate", range=(0, 10))
+        name: str = param("x", "a name", choices=("x", "y"))
+
+    assert P(lr=1).lr == 1.0 and isinstance(P(lr=1).lr, float)
+    with pytest.raises(ConfigError, match="'lr' of notebook 't' = '0.1' has the wrong type: allowed is a number"):
+        P(lr="0.1")
+    with pytest.raises(ConfigError, match=r"'lr' .* = 11 is out of range: allowed is a number, in \[0, 10\]"):
+        P(lr=11)
+
+
+def test_sizes_by_profile_lists_image_counts():
+    rows = config.sizes_by_profile()
+    got = {(r["profile"], r["parameter"]): r["value"] for r in rows if r["notebook"] == "data"}
+    assert got[("smoke", "subset_sizes")] == config.load_params("data", "smoke").to_dict()["subset_sizes"]
+    assert ("full", "val_size") in got

@@ -1,0 +1,68 @@
+"""The book pipeline end to end: every notebook with the smoke profile, then the book with
+warnings as errors; plus the guards (error output fails, unchanged inputs re-execute nothing)."""
+
+import dataclasses
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from augworth import config, paths, pipeline
+from augworth.config import Params, param
+
+pytestmark = pytest.mark.slow
+JB = Path(sys.executable).parent / "jupyter-book"
+
+
+def test_smoke_notebooks_and_book_build(tmp_path):
+    if not (paths.BOOK / "_static" / "mathjax" / "tex-mml-chtml.js").is_file():
+        pytest.fail("MathJax is not vendored: run `make mathjax` (make test does it)")
+    book = tmp_path / "book"
+    shutil.copytree(paths.BOOK, book, ignore=shutil.ignore_patterns("_build", "chapters"))
+    outcomes = pipeline.execute_all(None, "smoke", out_dir=book / "chapters")
+    assert [o.name for o in outcomes] == pipeline.notebook_names()
+    assert {o.status for o in outcomes} == {"executed"}
+    again = pipeline.execute_all(None, "smoke", out_dir=book / "chapters")
+    assert {o.status for o in again} == {"up to date"}  # nothing changed: nothing re-executed
+
+    done = subprocess.run([str(JB), "build", str(book), "-W", "-n", "--keep-going", "--quiet"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    html = book / "_build" / "html"
+    assert (html / "index.html").is_file()
+    for name in pipeline.notebook_names():
+        page = (html / "chapters" / f"{name}.html").read_text()
+        assert "Verdict" in page
+    data_page = (html / "chapters" / "data.html").read_text()
+    assert "Verdict: the splits are sound" in data_page  # the smoke run's own checks pass
+    # offline book: no script, stylesheet or font fetched from another host
+    external = []
+    for f in html.rglob("*.html"):
+        external += re.findall(r'(?:src|href)="((?:https?:)?//[^"]+)"', f.read_text())
+        external += re.findall(r'"(https://unpkg\.com[^"]*|https://cdn[^"]*)"', f.read_text())
+    assert external == []
+
+
+def test_error_output_fails_the_run(tmp_path, monkeypatch):
+    @dataclasses.dataclass(frozen=True)
+    class BoomParams(Params):
+        notebook = "boom"
+        x: int = param(1, "x")
+
+    nbs, prm = tmp_path / "notebooks", tmp_path / "params"
+    nbs.mkdir()
+    (prm / "smoke").mkdir(parents=True)
+    (prm / "smoke" / "boom.yaml").write_text("x: 2\n")
+    (nbs / "boom.py").write_text('# %% tags=["parameters"]\nprofile = "smoke"\nparams = {}\n\n'
+                                 '# %%\nraise ValueError(f"boom {params}")\n')
+    monkeypatch.setattr(paths, "NOTEBOOKS", nbs)
+    monkeypatch.setattr(paths, "PARAMS", prm)
+    monkeypatch.setitem(config.NOTEBOOK_PARAMS, "boom", BoomParams)
+    with pytest.raises(Exception, match="boom"):
+        pipeline.execute("boom", "smoke", out_dir=tmp_path / "out")
+    assert not (tmp_path / "out" / "boom.ipynb").exists()
+    with pytest.raises(config.ConfigError, match="parameter 'x' of notebook 'boom' = 'a' has the wrong type"):
+        pipeline.execute("boom", "smoke", {"x": "a"}, out_dir=tmp_path / "out")

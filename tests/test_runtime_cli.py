@@ -1,0 +1,61 @@
+import pytest
+import torch
+
+from augworth import runtime
+from augworth.__main__ import main
+
+
+def test_auto_device_and_env_override(monkeypatch):
+    monkeypatch.delenv("AUGWORTH_DEVICE", raising=False)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert runtime.resolve_device("auto").type == expected
+    monkeypatch.setenv("AUGWORTH_DEVICE", "cpu")
+    assert runtime.resolve_device("auto").type == "cpu"
+    assert runtime.resolve_device("cpu").type == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_asking_for_missing_cuda_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="CUDA is not available here; use device=auto or cpu"):
+        runtime.resolve_device("cuda")
+
+
+def test_seeding_is_deterministic():
+    runtime.seed_everything(11)
+    a = torch.rand(3)
+    runtime.seed_everything(11)
+    assert torch.equal(a, torch.rand(3))
+
+
+def test_progress_switch(monkeypatch):
+    monkeypatch.setenv("AUGWORTH_PROGRESS", "0")
+    items = [1, 2]
+    assert runtime.progress(items) is items
+    monkeypatch.setenv("AUGWORTH_PROGRESS", "1")
+    bar = runtime.progress(items, desc="x")
+    assert list(bar) == items and type(bar).__name__ == "tqdm"
+
+
+def test_cli_rejects_bad_parameter_before_work(capsys):
+    assert main(["run", "data", "--profile", "smoke", "--set", "n_per_class=99"]) == 2
+    err = capsys.readouterr().err
+    assert "error: parameter 'n_per_class' of notebook 'data' = 99 is out of range" in err
+    assert main(["notebooks", "data", "--set", "sed=1"]) == 2
+    assert "unknown parameter 'sed'" in capsys.readouterr().err
+    assert main(["notebooks", "nope"]) == 2
+    assert "unknown notebook 'nope'" in capsys.readouterr().err
+
+
+def test_cli_run_computes_then_reads_cache(capsys):
+    assert main(["run", "data", "--profile", "smoke"]) == 0
+    first = capsys.readouterr().out
+    assert main(["run", "data", "--profile", "smoke"]) == 0
+    second = capsys.readouterr().out
+    assert "| computed |" in first and "| cache |" in second
+    assert "grid: array (10, 3, 1, 28, 28)" in second
+
+
+def test_cli_params_lists_every_profile(capsys):
+    assert main(["params", "data"]) == 0
+    out = capsys.readouterr().out
+    assert "subset_sizes" in out and "smoke=[100, 400]" in out and "an integer, in [1, 32]" in out
