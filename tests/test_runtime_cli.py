@@ -59,3 +59,15 @@ def test_cli_params_lists_every_profile(capsys):
     assert main(["params", "data"]) == 0
     out = capsys.readouterr().out
     assert "subset_sizes" in out and "smoke=[100, 400]" in out and "an integer, in [1, 32]" in out
+
+
+def test_cli_sweep_trains_a_grid_and_resumes(capsys, tmp_path):
+    argv = ["sweep", "--set", "n_train=[256,512]", "--set", "epochs=1", "--set", "width=4",
+            "--set", "val_size=500", "--set", "device=cpu", "--csv", str(tmp_path / "t.csv")]
+    assert main(argv) == 0
+    out = capsys.readouterr()
+    assert "2 cells, 0 from cache, 2 computed" in out.err and "test_acc" in out.out
+    assert main(argv) == 0
+    assert "2 cells, 2 from cache, 0 computed" in capsys.readouterr().err
+    assert main(["sweep", "--set", "n_train=[256,99999999]", "--set", "epochs=1"]) == 2
+    assert "n_train" in capsys.readouterr().err

@@ -6,6 +6,11 @@
     python -m augworth notebooks --profile quick                 # execute chapters for the book
     python -m augworth notebooks data --set n_per_class=4
     python -m augworth params [data] [--profile smoke]           # parameters and their defaults
+    python -m augworth sweep --set n_train=[500,2000] --set augment=[none,crop+flip] \
+        --set seed=[0,1] --set epochs=5 --executor process --workers 4   # a training grid
+
+Executors for sweeps: inline (default), process (local pool; several models share one GPU),
+submitit-local, slurm (AUGWORTH_SLURM='{slurm_partition: gpu, gpus_per_node: 1}').
 """
 
 from __future__ import annotations
@@ -20,12 +25,47 @@ from . import config
 def _cmd_run(args) -> None:
     from .experiments import run
 
+    _executor_env(args)
     params = config.load_params(args.name, args.profile, config.parse_overrides(args.set))
     result = run(args.name, params, force=args.force, export_dir=args.export)
     print(result.provenance())
     for key, value in result.value.items():
         shape = getattr(value, "shape", None)
         print(f"  {key}: {'array ' + str(tuple(shape)) if shape is not None else repr(value)[:100]}")
+
+
+def _executor_env(args) -> None:
+    """Executor choices travel by environment so they never enter a result's cache key."""
+    import os
+
+    if getattr(args, "executor", None):
+        os.environ["AUGWORTH_EXECUTOR"] = args.executor
+    if getattr(args, "workers", None):
+        os.environ["AUGWORTH_WORKERS"] = str(args.workers)
+
+
+def _cmd_sweep(args) -> None:
+    import pandas as pd
+
+    from .config import TrainCell
+    from .experiments.sweep import expand_grid, print_summary, run_sweep
+    from .experiments.training import TRAIN_CELL_VERSION, train_cell
+
+    _executor_env(args)
+    values = config.parse_overrides(args.set)
+    grid = {k: v for k, v in values.items() if isinstance(v, list) and k != "checkpoints"}
+    base = {k: v for k, v in values.items() if k not in grid}
+    cells = expand_grid(grid or {"seed": [base.pop("seed", 0)]}, base)
+    for cell in cells:  # every cell is validated before the first one trains
+        TrainCell.from_mapping(cell)
+    res = run_sweep(train_cell, cells, name="train_cell", version=TRAIN_CELL_VERSION)
+    print_summary(res)
+    table = pd.DataFrame(res.rows())
+    shown = [c for c in table.columns if c in grid] + ["val_acc", "test_acc", "train_seconds", "images_per_s"]
+    print(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
 
 
 def _cmd_data(args) -> None:
@@ -75,7 +115,18 @@ def main(argv: list[str] | None = None) -> int:
     common(p)
     p.add_argument("--force", action="store_true", help="recompute even if a result is stored")
     p.add_argument("--export", type=Path, help="also write the result here (e.g. data/results/full)")
+    p.add_argument("--executor", choices=["inline", "process", "submitit-local", "slurm"],
+                   help="how sweeps inside the runner compute their cells")
+    p.add_argument("--workers", type=int, help="processes for the process executor")
     p.set_defaults(fn=_cmd_run)
+
+    p = sub.add_parser("sweep", help="train a grid of models (list values are grid axes); cached, resumable")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a training-cell parameter; a list value ([a,b]) makes it a grid axis")
+    p.add_argument("--executor", choices=["inline", "process", "submitit-local", "slurm"])
+    p.add_argument("--workers", type=int, help="processes for the process executor")
+    p.add_argument("--csv", type=Path, help="also write the table here")
+    p.set_defaults(fn=_cmd_sweep)
 
     p = sub.add_parser("data", help="data sets")
     dsub = p.add_subparsers(dest="action", required=True)

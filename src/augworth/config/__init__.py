@@ -10,6 +10,7 @@ import yaml
 from .. import paths
 from .base import ConfigError, Params, param
 from .chapters import DATASETS, NOTEBOOK_PARAMS, DataParams, DataSource
+from .training import AUGMENT_NAMES, MODEL_NAMES, TrainCell, TrainConfig
 
 #: Profiles and what each is for. A profile is data: one YAML file per notebook.
 PROFILES: dict[str, str] = {
@@ -21,7 +22,7 @@ DEFAULT_PROFILE = "quick"
 
 __all__ = [
     "ConfigError", "Params", "param", "PROFILES", "DEFAULT_PROFILE", "NOTEBOOK_PARAMS",
-    "DATASETS", "DataParams", "DataSource", "params_class", "profile_values", "load_params",
+    "DATASETS", "DataParams", "DataSource", "TrainConfig", "TrainCell", "MODEL_NAMES", "AUGMENT_NAMES", "params_class", "profile_values", "load_params",
     "parse_overrides", "sizes_by_profile",
 ]
 

@@ -37,6 +37,7 @@ class DataSource(Params):
     device: str = param("auto", "compute device: auto (CUDA when present), cpu, cuda, cuda:N, mps")
 
     def check(self) -> None:
+        super().check()
         if self.dataset == "imagefolder" and not self.data_path:
             self.fail("data_path", "must name a folder when dataset is 'imagefolder'")
         dev = self.device

@@ -1,0 +1,180 @@
+"""Sweeps: a grid of cells, each cell's result cached by its own parameters.
+
+``expand_grid`` turns ``{"n_train": [500, 2000], "augment": ["none", "flip"], "seed": [0, 1]}``
+into cells (dicts); :func:`run_sweep` computes the cells that are not cached yet with an executor
+and returns every cell's result in cell order. Each cell is written to the cache by the process
+that computed it, the moment it finishes (atomic write), so an interrupted sweep -- Ctrl-C, a
+killed job, a preempted cluster node -- loses at most the cells in flight, and running the same
+sweep again computes only what is missing.
+
+Executors:
+
+- ``inline`` (default): one cell after another in this process.
+- ``process``: a local pool of ``workers`` processes (spawned; on a GPU several small models
+  then share the device).
+- ``submitit-local`` / ``slurm``: jobs through ``submitit`` (a job array on a SLURM cluster; the
+  local flavour runs the same code path in subprocesses, as the tests do). The cache folder must
+  be on storage the nodes share (``AUGWORTH_CACHE``).
+
+A cell function must be importable at module level (it is pickled for the pools and clusters)
+and take one argument, the cell dict.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .. import paths, runtime
+from .cache import ResultsCache, cache_key, from_jsonable, to_jsonable
+
+EXECUTORS = ("inline", "process", "submitit-local", "slurm")
+
+
+def expand_grid(grid: Mapping[str, Sequence[Any]], base: Mapping[str, Any] | None = None) -> list[dict]:
+    """The cartesian product of ``grid``'s value lists, each merged over ``base``; the last key
+    varies fastest."""
+    for key, values in grid.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
+            raise ValueError(f"grid entry '{key}' must be a non-empty list of values, got {values!r}")
+    keys = list(grid)
+    return [dict(base or {}, **dict(zip(keys, combo))) for combo in itertools.product(*grid.values())]
+
+
+@dataclass
+class SweepResult:
+    cells: list[dict]
+    results: list[dict]
+    computed: int = 0       # cells computed in this call
+    cached: int = 0         # cells found in the cache
+    seconds: float = 0.0
+    meta: list[dict] = field(default_factory=list)
+
+    def rows(self) -> list[dict]:
+        """One flat dict per cell: its parameters and its scalar results (for a DataFrame)."""
+        out = []
+        for cell, res in zip(self.cells, self.results):
+            out.append({**cell, **{k: v for k, v in res.items() if isinstance(v, (int, float, str, bool))}})
+        return out
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _compute_cell(fn: Callable[[dict], dict], name: str, version: int, cell: dict, cache_root: str) -> dict:
+    """Compute one cell and store it (runs in the worker: the result survives the parent)."""
+    start = time.perf_counter()
+    value = fn(cell)
+    wall = time.perf_counter() - start
+    key = cache_key(name, version, cell)
+    meta = {"runner": name, "version": version, "key": key, "params": cell, "wall_s": wall,
+            "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "git_commit": runtime.git_commit()}
+    ResultsCache(Path(cache_root), read_only=[]).put(name, key, value, meta)
+    return from_jsonable(to_jsonable(value))
+
+
+def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, version: int,
+              executor: str | None = None, workers: int | None = None, cache: ResultsCache | None = None,
+              slurm: Mapping[str, Any] | None = None, log_folder: Path | None = None) -> SweepResult:
+    """Results of ``fn(cell)`` for every cell, computing only the cells not already stored.
+
+    ``name``/``version`` key the cache like a runner's (bump ``version`` when ``fn`` changes what
+    it computes). How cells are computed never enters the key: ``executor`` and ``workers``
+    default to the environment (``AUGWORTH_EXECUTOR``, ``AUGWORTH_WORKERS``; else inline, 2),
+    so a chapter's runner runs unchanged on a laptop or a cluster. ``slurm``: extra submitit
+    parameters (default: the YAML mapping in ``AUGWORTH_SLURM``), e.g.
+    ``{"slurm_partition": "gpu", "gpus_per_node": 1, "timeout_min": 60}``.
+    """
+    import os
+
+    import yaml
+
+    executor = executor or os.environ.get("AUGWORTH_EXECUTOR", "inline")
+    workers = workers if workers is not None else int(os.environ.get("AUGWORTH_WORKERS", "2"))
+    if slurm is None and os.environ.get("AUGWORTH_SLURM"):
+        slurm = yaml.safe_load(os.environ["AUGWORTH_SLURM"])
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor '{executor}': known are {', '.join(EXECUTORS)}")
+    if workers < 1:
+        raise ValueError(f"workers={workers} must be >= 1")
+    cache = cache or ResultsCache()
+    start = time.perf_counter()
+    results: list[dict | None] = [None] * len(cells)
+    metas: list[dict] = [{} for _ in cells]
+    todo = []
+    for i, cell in enumerate(cells):
+        hit = cache.get(name, cache_key(name, version, cell))
+        if hit is None:
+            todo.append(i)
+        else:
+            results[i], metas[i] = hit
+    bar = runtime.progress(range(len(todo)), desc=f"sweep {name}: {len(todo)} of {len(cells)} cells to compute",
+                           total=len(todo)) if todo else None
+    tick = (lambda: bar.update(1)) if hasattr(bar, "update") else (lambda: None)
+    root = str(cache.root)
+    if executor == "inline":
+        for i in todo:
+            results[i] = _compute_cell(fn, name, version, cells[i], root)
+            tick()
+    elif executor == "process":
+        import multiprocessing as mp
+
+        threads = max(1, (os.cpu_count() or 1) // workers)  # no oversubscription of CPU cores
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                 initializer=_init_worker, initargs=(threads,)) as pool:
+            futures: dict[Future, int] = {pool.submit(_compute_cell, fn, name, version, cells[i], root): i for i in todo}
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                tick()
+    else:
+        import submitit
+
+        folder = Path(log_folder or paths.cache_root() / "submitit" / name)
+        ex = submitit.AutoExecutor(folder=folder, cluster="local" if executor == "submitit-local" else "slurm")
+        params = {"timeout_min": 60}
+        params.update(slurm or {})
+        ex.update_parameters(**params)
+        jobs = [(i, ex.submit(_compute_cell, fn, name, version, cells[i], root)) for i in todo]
+        pending = dict(jobs)
+        while pending:
+            for i, job in list(pending.items()):
+                if job.done():
+                    results[i] = job.result()  # raises with the job's traceback if it failed
+                    del pending[i]
+                    tick()
+            if pending:
+                time.sleep(0.5)
+    if hasattr(bar, "close"):
+        bar.close()
+    for i in todo:
+        hit = cache.get(name, cache_key(name, version, cells[i]))
+        metas[i] = hit[1] if hit else {}
+    return SweepResult(list(cells), results, computed=len(todo), cached=len(cells) - len(todo),  # type: ignore[arg-type]
+                       seconds=time.perf_counter() - start, meta=metas)
+
+
+def print_summary(res: SweepResult, file=sys.stderr) -> None:
+    print(f"sweep: {len(res.cells)} cells, {res.cached} from cache, {res.computed} computed in {res.seconds:.1f} s",
+          file=file)
+
+
+def echo_cell(cell: dict) -> dict:
+    """A cell that trains nothing: returns ``x**2`` (and the process id). For dry runs of a
+    sweep's machinery -- executors, cache, resume -- in seconds. With ``marker_dir`` in the cell,
+    it also leaves a file there per call, so a test can count computations across processes."""
+    import os
+
+    if cell.get("marker_dir"):
+        marker = Path(cell["marker_dir"]) / f"x{cell['x']}-{os.getpid()}-{time.time_ns()}"
+        marker.touch()
+    return {"square": cell["x"] ** 2, "pid": os.getpid()}

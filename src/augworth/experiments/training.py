@@ -1,0 +1,42 @@
+"""The training cell every training chapter sweeps over: load the data (once per process),
+draw the class-balanced subset, train, evaluate on the validation split and the test set."""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+
+from .. import runtime
+from ..config import ConfigError, TrainCell, TrainConfig
+from ..data import ImageDataset, balanced_indices, load_dataset, train_val_split
+from ..train import fit
+
+TRAIN_CELL_VERSION = 1  # bump when train_cell (or the training loop) changes what it computes
+
+
+@functools.lru_cache(maxsize=4)
+def _dataset(name: str, data_path: str | None, image_size: int, device: str) -> ImageDataset:
+    return load_dataset(name, data_path=data_path, image_size=image_size, device=device)
+
+
+def train_cell(cell: dict) -> dict:
+    """Train one model as the cell says; return its validation/test metrics and history."""
+    p = TrainCell.from_mapping(cell)
+    device = runtime.resolve_device(p.device)
+    ds = _dataset(p.dataset, p.data_path, p.image_size, str(device))
+    pool, val = train_val_split(ds.train_y, p.val_size, num_classes=ds.num_classes)
+    if p.n_train > len(pool):
+        raise ConfigError(f"parameter 'n_train' = {p.n_train} is larger than the {len(pool)} training images of "
+                          f"{ds.name} left after the validation split (val_size={p.val_size})")
+    idx = balanced_indices(ds.train_y, p.n_train, p.seed, pool=pool, num_classes=ds.num_classes).to(ds.device)
+    val = val.to(ds.device)
+    train_cfg = TrainConfig.from_mapping({k: v for k, v in p.to_dict().items() if k in TrainConfig.__dataclass_fields__})
+    res = fit(train_cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes,
+              {"val": (ds.train_x[val], ds.train_y[val]), "test": (ds.test_x, ds.test_y)}, device=device)
+    out = {"device": str(device), "train_seconds": res.train_seconds, "images_per_s": res.images_per_second,
+           "history": pd.DataFrame(res.history)}
+    for split, m in res.final.items():
+        out.update({f"{split}_acc": m["accuracy"], f"{split}_loss": m["loss"],
+                    f"{split}_per_class": m["per_class_accuracy"], f"{split}_confusion": m["confusion"]})
+    return out

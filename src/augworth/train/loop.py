@@ -1,0 +1,186 @@
+"""The training loop.
+
+The training subset stays on the device as uint8; every step indexes a batch, augments it in
+batch with per-image random parameters (on the device), converts to float and normalises. No
+DataLoader, no per-image Python. On CUDA: bf16 autocast and channels_last; optional
+torch.compile. On the CPU the run is deterministic for a fixed seed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import runtime
+from ..augment import make_policy
+from ..config import TrainConfig
+from ..metrics import accuracy, confusion_matrix, per_class_accuracy
+from ..models import build_model
+
+
+def lr_at(step: int, total: int, peak: float, warmup_frac: float) -> float:
+    """Linear warm-up from 0 over ``warmup_frac * total`` steps, then cosine decay to 0."""
+    warm = int(round(warmup_frac * total))
+    if step < warm:
+        return peak * (step + 1) / warm
+    progress = (step - warm) / max(1, total - warm)
+    return peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _normalise(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    return (x.float() / 255.0 - mean) / std
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: int, mean: torch.Tensor,
+             std: torch.Tensor, batch_size: int = 1024, tta_flip: bool = False, autocast: bool = False) -> dict:
+    """Loss, accuracy, per-class accuracy and confusion counts of ``model`` (eval mode) on (x, y)."""
+    was_training = model.training
+    model.eval()
+    logits = []
+    for i in range(0, len(x), batch_size):
+        xb = _normalise(x[i : i + batch_size], mean, std)
+        with torch.autocast(device_type=xb.device.type, dtype=torch.bfloat16, enabled=autocast):
+            out = model(xb).float()
+            if tta_flip:
+                out = 0.5 * (out + model(xb.flip(-1)).float())
+        logits.append(out)
+    model.train(was_training)
+    logits_t = torch.cat(logits)
+    loss = float(F.cross_entropy(logits_t, y))
+    cm = confusion_matrix(logits_t.argmax(1), y, num_classes)
+    return {"loss": loss, "accuracy": accuracy(cm), "per_class_accuracy": per_class_accuracy(cm).numpy(),
+            "confusion": cm.numpy()}
+
+
+def _atomic_save(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module
+    history: list[dict] = field(default_factory=list)   # one row per epoch
+    final: dict[str, dict] = field(default_factory=dict)  # eval set name -> metrics at the end
+    train_seconds: float = 0.0                            # optimisation only, evaluation excluded
+    images_seen: int = 0
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images_seen / self.train_seconds if self.train_seconds else float("nan")
+
+
+def fit(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int,
+        eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None, *, device=None,
+        checkpoint_dir: Path | None = None, log: Callable[[str], None] | None = None,
+        stop_when: Callable[[dict], bool] | None = None) -> TrainResult:
+    """Train a model from scratch on (train_x uint8 (N, C, H, W), train_y) per ``cfg``.
+
+    ``eval_sets`` maps names ("val", "test", ...) to (x, y); all are evaluated at the end, "val"
+    also every ``cfg.eval_every`` epochs. ``log`` receives a per-epoch table. ``stop_when``
+    (given the newest history row) ends training early, e.g. at a target accuracy (benchmarks).
+    """
+    device = torch.device(device) if device is not None else train_x.device
+    eval_sets = {k: (x.to(device), y.to(device)) for k, (x, y) in (eval_sets or {}).items()}
+    train_x, train_y = train_x.to(device), train_y.to(device)
+    n = len(train_x)
+    if n < 2:
+        raise ValueError(f"training needs at least 2 images, got {n}")
+    cuda = device.type == "cuda"
+    autocast = cfg.amp == "bf16" or (cfg.amp == "auto" and cuda)
+    memory_format = torch.channels_last if cuda else torch.contiguous_format
+
+    c, h, w = train_x.shape[1:]
+    model = build_model(cfg.model, in_channels=c, num_classes=num_classes, image_size=h, width=cfg.width,
+                        seed=cfg.seed).to(device, memory_format=memory_format)
+    forward = torch.compile(model) if cfg.compile else model
+    xf = train_x.float() / 255.0
+    mean = xf.mean(dim=(0, 2, 3)).view(1, c, 1, 1)
+    std = xf.std(dim=(0, 2, 3)).clamp_min(1e-3).view(1, c, 1, 1)
+    del xf
+
+    bs = min(cfg.batch_size, n)
+    steps_per_epoch = n // bs  # the incomplete last batch is dropped (a new permutation each epoch)
+    total = cfg.steps if cfg.steps > 0 else cfg.epochs * steps_per_epoch
+    epochs = math.ceil(total / steps_per_epoch)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0,
+                          weight_decay=cfg.weight_decay)
+    policy = make_policy(cfg.augment, cfg.crop_padding)
+    shuffle_gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
+    aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+
+    result = TrainResult(model)
+    if log:
+        log(f"{'epoch':>5} {'step':>7} {'train loss':>10} {'train acc':>9} {'val acc':>8} {'lr':>8} {'time s':>7}")
+    bar = runtime.progress(range(total), desc=f"{cfg.model} w{cfg.width} n={n}", total=total, leave=False)
+    bar_iter = iter(bar)
+    step = 0
+    model.train()
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=shuffle_gen).to(device)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device)
+        seen = 0
+        for b in range(steps_per_epoch):
+            if step >= total:
+                break
+            idx = perm[b * bs : (b + 1) * bs]
+            xb = policy(train_x[idx], aug_gen)
+            xb = _normalise(xb, mean, std).contiguous(memory_format=memory_format)
+            yb = train_y[idx]
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, total, cfg.lr, cfg.warmup_frac)
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
+                logits = forward(xb)
+                loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach() * len(yb)
+            correct += (logits.detach().argmax(1) == yb).sum()
+            seen += len(yb)
+            step += 1
+            next(bar_iter, None)
+        if cuda:
+            torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - t0
+        result.train_seconds += seconds
+        result.images_seen += seen
+        row = {"epoch": epoch, "step": step, "train_loss": float(loss_sum) / max(seen, 1),
+               "train_acc": float(correct) / max(seen, 1), "lr": lr_at(step - 1, total, cfg.lr, cfg.warmup_frac),
+               "seconds": seconds}
+        last = epoch == epochs or step >= total
+        if "val" in eval_sets and (last or (cfg.eval_every and epoch % cfg.eval_every == 0)):
+            ev = evaluate(model, *eval_sets["val"], num_classes, mean, std, tta_flip=cfg.tta_flip, autocast=autocast)
+            row.update(val_loss=ev["loss"], val_acc=ev["accuracy"])
+        result.history.append(row)
+        if log:
+            val = f"{row['val_acc']:.4f}" if "val_acc" in row else "-"
+            log(f"{epoch:>5} {step:>7} {row['train_loss']:>10.4f} {row['train_acc']:>9.4f} {val:>8} "
+                f"{row['lr']:>8.4f} {seconds:>7.2f}")
+        if checkpoint_dir is not None and epoch in cfg.checkpoints:
+            _atomic_save({"model": model.state_dict(), "epoch": epoch, "step": step, "config": cfg.to_dict(),
+                          "mean": mean.cpu(), "std": std.cpu()}, Path(checkpoint_dir) / f"epoch{epoch:04d}.pt")
+        if stop_when is not None and stop_when(row):
+            break
+        if step >= total:
+            break
+    if hasattr(bar, "close"):
+        bar.close()
+    for name, (x, y) in eval_sets.items():
+        result.final[name] = evaluate(model, x, y, num_classes, mean, std, tta_flip=cfg.tta_flip, autocast=autocast)
+    result.model = model
+    result.normalisation = (mean, std)  # type: ignore[attr-defined]
+    return result
