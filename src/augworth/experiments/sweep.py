@@ -163,9 +163,9 @@ def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, v
                        seconds=time.perf_counter() - start, meta=metas)
 
 
-def print_summary(res: SweepResult, file=sys.stderr) -> None:
+def print_summary(res: SweepResult, file=None) -> None:
     print(f"sweep: {len(res.cells)} cells, {res.cached} from cache, {res.computed} computed in {res.seconds:.1f} s",
-          file=file)
+          file=file or sys.stderr)
 
 
 def echo_cell(cell: dict) -> dict:
