@@ -10,7 +10,8 @@ import yaml
 from .. import paths
 from .base import ConfigError, Params, param
 from .chapters import DATASETS, NOTEBOOK_PARAMS, DataParams, DataSource
-from .training import AUGMENT_NAMES, MODEL_NAMES, TrainCell, TrainConfig
+from .augment_specs import FAMILIES, LINEAR_FAMILIES, NONLINEAR_FAMILIES, is_linear, parse_augment
+from .training import MODEL_NAMES, TrainCell, TrainConfig
 
 #: Profiles and what each is for. A profile is data: one YAML file per notebook.
 PROFILES: dict[str, str] = {
@@ -22,7 +23,8 @@ DEFAULT_PROFILE = "quick"
 
 __all__ = [
     "ConfigError", "Params", "param", "PROFILES", "DEFAULT_PROFILE", "NOTEBOOK_PARAMS",
-    "DATASETS", "DataParams", "DataSource", "TrainConfig", "TrainCell", "MODEL_NAMES", "AUGMENT_NAMES", "params_class", "profile_values", "load_params",
+    "DATASETS", "DataParams", "DataSource", "TrainConfig", "TrainCell", "MODEL_NAMES", "FAMILIES", "LINEAR_FAMILIES",
+    "NONLINEAR_FAMILIES", "parse_augment", "is_linear", "params_class", "profile_values", "load_params",
     "parse_overrides", "sizes_by_profile",
 ]
 

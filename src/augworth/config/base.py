@@ -151,7 +151,8 @@ class Params:
     def fail(self, name: str, message: str) -> typing.NoReturn:
         """Raise a :class:`ConfigError` about field ``name`` (for use in :meth:`check`)."""
         value = getattr(self, name)
-        raise ConfigError(f"parameter '{name}' of notebook '{self.notebook}' = {value!r} {message}")
+        where = f" of notebook '{self.notebook}'" if self.notebook else ""
+        raise ConfigError(f"parameter '{name}'{where} = {value!r} {message}")
 
     # -- construction -----------------------------------------------------------------------
     @classmethod

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import Params, param
+from .augment_specs import parse_augment
+from .base import ConfigError, Params, param
 from .chapters import DataSource
 
-#: Must match ``augworth.models.MODELS`` and ``augworth.augment.POLICIES`` (a test checks).
+#: Must match ``augworth.models.MODELS`` (a test checks).
 MODEL_NAMES = ("fast_cnn", "resnet18", "linear", "random_features")
-AUGMENT_NAMES = ("none", "flip", "crop", "crop+flip")
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ class TrainConfig(Params):
     warmup_frac: float = param(0.0333, "fraction of all steps with linear learning-rate warm-up "
                                "(paper C: 2k of 60k steps), then cosine decay to 0", range=(0.0, 1.0))
     label_smoothing: float = param(0.0, "label smoothing of the cross-entropy", range=(0.0, 0.99))
-    augment: str = param("crop+flip", "training augmentation, drawn per image per step", choices=AUGMENT_NAMES)
-    crop_padding: int = param(2, "zero padding of the random crop", unit="px", range=(0, 16))
+    augment: str = param("crop(2)+flip", "training augmentation, drawn per image per step: stages joined by +, "
+                         "e.g. none, crop(2)+flip, rrc(0.08), rotate(15), noise(0.1), trivialaugment")
     tta_flip: bool = param(False, "evaluate on the average of the logits of x and its flip")
     amp: str = param("auto", "mixed precision: auto (bf16 autocast on CUDA only), off, bf16", choices=("auto", "off", "bf16"))
     compile: bool = param(False, "torch.compile the model (CUDA; first steps include compilation)")
@@ -43,6 +43,13 @@ class TrainConfig(Params):
                             unit="epochs", range=(0, 100000))
     checkpoints: tuple[int, ...] = param((), "epochs after which to save the weights", unit="epochs", range=(1, None))
     seed: int = param(0, "seed of initialisation, subset, shuffling and augmentation", range=(0, 2**31 - 1))
+
+    def check(self) -> None:
+        super().check()
+        try:
+            parse_augment(self.augment)
+        except ConfigError as err:
+            self.fail("augment", f"is not a valid augmentation: {err}")
 
 
 @dataclass(frozen=True)

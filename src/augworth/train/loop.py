@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import runtime
-from ..augment import make_policy
+from ..augment import build as build_augment
 from ..config import TrainConfig
 from ..metrics import accuracy, confusion_matrix, per_class_accuracy
 from ..models import build_model
@@ -116,7 +116,7 @@ def fit(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_clas
     epochs = math.ceil(total / steps_per_epoch)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0,
                           weight_decay=cfg.weight_decay)
-    policy = make_policy(cfg.augment, cfg.crop_padding)
+    policy = build_augment(cfg.augment)
     shuffle_gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
     aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
 
@@ -137,8 +137,8 @@ def fit(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_clas
             if step >= total:
                 break
             idx = perm[b * bs : (b + 1) * bs]
-            xb = policy(train_x[idx], aug_gen)
-            xb = _normalise(xb, mean, std).contiguous(memory_format=memory_format)
+            xb = policy.sample(train_x[idx].float() / 255.0, aug_gen)  # per-image draws, on the device
+            xb = ((xb - mean) / std).contiguous(memory_format=memory_format)
             yb = train_y[idx]
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total, cfg.lr, cfg.warmup_frac)
