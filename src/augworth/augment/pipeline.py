@@ -63,6 +63,11 @@ class AugMoments:
     def trace(self) -> torch.Tensor:
         return self.factor.pow(2).sum(dim=(1, 2)) + self.noise_var * self.d
 
+    def views(self) -> torch.Tensor:
+        """The K views (B, K, d) the moments were computed from (noise not included)."""
+        w = self.weights.to(self.factor.dtype).clamp_min(1e-300).sqrt()
+        return self.mean[:, None] + self.factor / w[None, :, None]
+
 
 class Pipeline:
     """Stages applied left to right. Build one with :func:`build`."""
@@ -77,7 +82,13 @@ class Pipeline:
 
     @property
     def exact(self) -> bool:
+        """The mean and covariance of the image are exact (no quadrature)."""
         return self.linear and all(s.exact for s in self.stages)
+
+    @property
+    def discrete(self) -> bool:
+        """The views are the exact support: expectations of any function over them are exact."""
+        return self.linear and all(s.discrete for s in self.stages)
 
     def sample(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """One augmented draw per image, different parameters for every image. x float [0, 1]."""
@@ -103,14 +114,17 @@ class Pipeline:
                 atomic.append(s)
         return atomic, noise_var
 
-    def views(self, x: torch.Tensor, quad_nodes: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
-        """All K views of each image (B, K, C, H, W) and their weights (K,), noise excluded."""
+    def views(self, x: torch.Tensor, quad_nodes: int = 8, functions: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """All K views of each image (B, K, C, H, W) and their weights (K,), noise excluded.
+
+        ``functions=True``: views for expectations of functions of the image (e.g. a loss), not
+        only its mean and covariance (see ``stages``: affine families then use quad_nodes)."""
         atomic, _ = self._split()
         b = x.shape[0]
         v = x[:, None]
         w = torch.ones(1, dtype=torch.float64, device=x.device)
         for s in atomic:
-            theta, ws = s.atoms(quad_nodes)
+            theta, ws = s.atoms(quad_nodes, functions)
             k0, k1 = v.shape[1], theta.shape[0]
             flat = v[:, :, None].expand(b, k0, k1, *x.shape[1:]).reshape(b * k0 * k1, *x.shape[1:])
             th = theta.to(x.device).repeat(b * k0, 1)
@@ -118,11 +132,13 @@ class Pipeline:
             w = (w[:, None] * ws.to(x.device)[None, :]).reshape(-1)
         return v, w
 
-    def moments(self, x: torch.Tensor, quad_nodes: int = 8) -> AugMoments:
+    def moments(self, x: torch.Tensor, quad_nodes: int = 8, functions: bool = False) -> AugMoments:
         """Mean and covariance of the augmented images of x (B, C, H, W), exact or by quadrature
-        with ``quad_nodes`` Gauss-Legendre nodes per continuous parameter."""
+        with ``quad_nodes`` Gauss-Legendre nodes per continuous parameter. ``functions=True``
+        keeps views fit for expectations of functions too (see :meth:`views`), e.g. for the
+        variance of a loss."""
         _, noise_var = self._split()
-        v, w = self.views(x, quad_nodes)
+        v, w = self.views(x, quad_nodes, functions)
         flat = v.flatten(2)
         wd = w.to(flat.dtype)
         mean = torch.einsum("k,bkd->bd", wd, flat)

@@ -5,13 +5,17 @@ Every family is a :class:`Stage` with
 - ``draw(n, gen)``: theta for n images, independently per image (shape (n, p));
 - ``apply(x, theta)``: the deterministic transform, batched (x (n, C, H, W) float, theta (n, p)),
   affine in x for a fixed theta;
-- ``atoms(quad_nodes)``: a finite set of (theta_k, w_k) whose weighted moments equal theta's for
-  everything the augmented image's mean and covariance depend on. It is the exact support for
-  discrete families (crop offsets, flip), an exact two-point rule for the families affine in a
-  scalar theta (brightness, contrast: the image is affine in theta, so its first two moments
-  depend on E[theta] and E[theta^2] alone, which two Gauss-Legendre nodes match exactly), and a
-  Gauss-Legendre product rule -- quadrature, with an error the chapter measures -- for rotation,
-  random-resized crop and blur, whose image depends on theta non-linearly.
+- ``atoms(quad_nodes, functions)``: a finite set of (theta_k, w_k) standing for theta's
+  distribution. For discrete families (crop offsets, flip) it is the exact support, so the
+  expectation of ANY function of the augmented image over the atoms is exact. For the families
+  affine in a scalar theta (brightness, contrast) the image's mean and covariance depend on
+  E[theta] and E[theta^2] alone, which a two-node Gauss-Legendre rule matches exactly
+  (``functions=False``); for the expectation of a function of the image (a network's loss) the
+  rule has ``quad_nodes`` nodes and is exact for polynomials in theta up to degree
+  2 * quad_nodes - 1 (a linear model's squared loss and its variance: 3 nodes suffice), quadrature
+  otherwise. Rotation, random-resized crop and blur use a Gauss-Legendre product rule --
+  quadrature, with an error the chapter measures -- since their image depends on theta
+  non-linearly.
 
 Additive Gaussian noise is not an atom stage: it adds sigma^2 I to the covariance exactly, and
 for closed-form moments it must come after every other stage.
@@ -50,7 +54,8 @@ def _uniform(n: int, lo: float, hi: float, gen: torch.Generator) -> torch.Tensor
 
 class Stage:
     name = ""
-    exact = True       # atoms give the exact mean and covariance
+    exact = True       # atoms give the exact mean and covariance of the image
+    discrete = False   # atoms are theta's exact support: expectations of any function are exact
     is_atomic = True   # has atoms (noise: no)
 
     def draw(self, n: int, gen: torch.Generator) -> torch.Tensor:
@@ -59,7 +64,7 @@ class Stage:
     def apply(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def atoms(self, quad_nodes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def atoms(self, quad_nodes: int, functions: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
     def sample(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -72,6 +77,7 @@ class Stage:
 
 class Identity(Stage):
     name = "none"
+    discrete = True
 
     def draw(self, n, gen):
         return torch.zeros(n, 1, device=gen.device)
@@ -79,7 +85,7 @@ class Identity(Stage):
     def apply(self, x, theta):
         return x
 
-    def atoms(self, quad_nodes):
+    def atoms(self, quad_nodes, functions=False):
         return torch.zeros(1, 1, dtype=torch.float64), torch.ones(1, dtype=torch.float64)
 
 
@@ -88,6 +94,7 @@ class Crop(Stage):
     same distribution as zero-padding by ``pad`` and cropping back at a uniform position."""
 
     name = "crop"
+    discrete = True
 
     def __init__(self, pad: int = 2):
         self.pad = int(pad)
@@ -109,7 +116,7 @@ class Crop(Stage):
         out = xp[torch.arange(n, device=x.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
         return out.permute(0, 3, 1, 2).contiguous()
 
-    def atoms(self, quad_nodes):
+    def atoms(self, quad_nodes, functions=False):
         r = torch.arange(-self.pad, self.pad + 1, dtype=torch.float64)
         theta = torch.cartesian_prod(r, r).reshape(-1, 2)
         return theta, torch.full((len(theta),), 1.0 / len(theta), dtype=torch.float64)
@@ -117,6 +124,7 @@ class Crop(Stage):
 
 class Flip(Stage):
     name = "flip"
+    discrete = True
 
     def __init__(self, p: float = 0.5):
         self.p = float(p)
@@ -128,7 +136,7 @@ class Flip(Stage):
         flip = theta.to(x.device).reshape(-1).bool()[:, None, None, None]
         return torch.where(flip, x.flip(-1), x)
 
-    def atoms(self, quad_nodes):
+    def atoms(self, quad_nodes, functions=False):
         theta = torch.tensor([[0.0], [1.0]], dtype=torch.float64)
         w = torch.tensor([1 - self.p, self.p], dtype=torch.float64)
         keep = w > 0
@@ -164,7 +172,7 @@ class Rotate(Stage):
         affine[:, 1, 0], affine[:, 1, 1] = sin * w / h, cos
         return _warp(x, affine)
 
-    def atoms(self, quad_nodes):
+    def atoms(self, quad_nodes, functions=False):
         t, w = _gauss_legendre(-self.deg, self.deg, quad_nodes)
         return t[:, None], w
 
@@ -200,7 +208,7 @@ class RandomResizedCrop(Stage):
         affine[:, 1, 1], affine[:, 1, 2] = fh, 2 * cy - 1
         return _warp(x, affine)
 
-    def atoms(self, quad_nodes):
+    def atoms(self, quad_nodes, functions=False):
         q = quad_nodes
         rules = [_gauss_legendre(self.smin, self.smax, q),
                  _gauss_legendre(math.log(self.rmin), math.log(self.rmax), max(1, q // 2)),
@@ -222,8 +230,8 @@ class Brightness(Stage):
     def apply(self, x, theta):
         return x + theta.to(x.device, x.dtype).reshape(-1, 1, 1, 1)
 
-    def atoms(self, quad_nodes):  # exact: the image is affine in b (see the module docstring)
-        t, w = _gauss_legendre(-self.b, self.b, 2)
+    def atoms(self, quad_nodes, functions=False):  # moments: exact with 2 nodes (module docstring)
+        t, w = _gauss_legendre(-self.b, self.b, quad_nodes if functions else 2)
         return t[:, None], w
 
 
@@ -242,8 +250,8 @@ class Contrast(Stage):
         a = theta.to(x.device, x.dtype).reshape(-1, 1, 1, 1)
         return a * x + (1 - a) * x.mean(dim=(1, 2, 3), keepdim=True)
 
-    def atoms(self, quad_nodes):  # exact: the image is affine in a
-        t, w = _gauss_legendre(1 - self.c, 1 + self.c, 2)
+    def atoms(self, quad_nodes, functions=False):  # moments: exact with 2 nodes (module docstring)
+        t, w = _gauss_legendre(1 - self.c, 1 + self.c, quad_nodes if functions else 2)
         return t[:, None], w
 
 
@@ -276,7 +284,7 @@ class Blur(Stage):
         y = F.conv2d(y, kern[:, None, :, None], groups=n * c)
         return y.reshape(n, c, h, w)
 
-    def atoms(self, quad_nodes):
+    def atoms(self, quad_nodes, functions=False):
         t, w = _gauss_legendre(self.smin, self.smax, quad_nodes)
         return t[:, None], w
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import Params, param
+from .augment_specs import parse_augment
+from .base import ConfigError, Params, param
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "cifar100", "imagefolder")
 NOTEBOOK_PARAMS: dict[str, type[Params]] = {}
@@ -63,3 +64,57 @@ class DataParams(DataSource):
             self.fail("seeds", "is empty: give at least one seed")
         if not self.subset_sizes:
             self.fail("subset_sizes", "is empty: give at least one size")
+
+
+@register
+@dataclass(frozen=True)
+class SampleComplexityParams(DataSource):
+    """The `sample_complexity` chapter (paper A, A1-A3): how many augmented draws a Monte Carlo
+    estimate of the loss and of its gradient needs, against the closed form."""
+
+    notebook = "sample_complexity"
+    augmentations: tuple[str, ...] = param(
+        ("crop(1)", "crop(3)", "flip(0.5)", "crop(2)+flip", "rotate(10)", "rotate(30)", "rrc(0.5)", "rrc(0.08)",
+         "brightness(0.1)", "brightness(0.4)", "contrast(0.2)", "contrast(0.6)", "blur(0.3,1.0,5)",
+         "blur(0.5,2.0,5)", "noise(0.05)", "noise(0.2)"),
+        "linear augmentations to measure (each family at two strengths)")
+    n_images: int = param(12, "test images per augmentation", unit="images", range=(1, 10000))
+    n_max: int = param(1024, "largest number of Monte Carlo draws of the loss per image", unit="draws",
+                       range=(8, 10**6))
+    grad_n_max: int = param(128, "largest number of Monte Carlo draws of the weight gradient per image",
+                            unit="draws", range=(8, 10**6))
+    n_ref: int = param(4096, "draws of the Monte Carlo reference where no closed form exists (noise on the CNN)",
+                       unit="draws", range=(64, 10**7))
+    quad_nodes: int = param(64, "Gauss-Legendre nodes per continuous parameter (rotation, blur; brightness and "
+                            "contrast for a network's loss)", range=(3, 1024))
+    quad_nodes_rrc: int = param(6, "Gauss-Legendre nodes per parameter of the random-resized crop "
+                                "(4-D: nodes^4 / 2 views)", range=(2, 16))
+    n_train: int = param(4000, "training images of the CNN", unit="images", range=(100, None))
+    epochs: int = param(8, "training epochs of the CNN", unit="epochs", range=(1, 1000))
+    width: int = param(16, "width of the fast CNN", range=(4, 512))
+    train_augment: str = param("crop(2)+flip", "augmentation the CNN is trained with")
+    ridge: float = param(1e-3, "ridge penalty of the linear least-squares classifiers (per image)", range=(0.0, 10.0))
+    lin_n: int = param(1000, "training images of the no-sampling experiment", unit="images", range=(10, None))
+    lin_augment: str = param("crop(2)+flip", "augmentation of the no-sampling experiment (linear)")
+    k_values: tuple[int, ...] = param((1, 2, 4, 8, 16, 32, 64, 128, 256),
+                                      "sampled augmentations per image to compare with the closed form", range=(1, 10**5))
+    seed: int = param(0, "seed of the subsets, the training and the draws", range=(0, 2**31 - 1))
+
+    def check(self) -> None:
+        super().check()
+        from .augment_specs import is_linear
+
+        for name in ("train_augment", "lin_augment"):
+            try:
+                parse_augment(getattr(self, name))
+            except ConfigError as err:
+                self.fail(name, f"is not a valid augmentation: {err}")
+        if not is_linear(self.lin_augment):
+            self.fail("lin_augment", "must be linear in the pixels (it needs closed-form moments)")
+        for spec in self.augmentations:
+            try:
+                linear = is_linear(spec)
+            except ConfigError as err:
+                self.fail("augmentations", f"holds an invalid augmentation: {err}")
+            if not linear:
+                self.fail("augmentations", f"holds {spec!r}, which has no closed-form moments (not linear)")

@@ -1,0 +1,344 @@
+"""Runner of the `sample_complexity` chapter (paper A: A1-A3).
+
+For a trained CNN (cross-entropy) and a linear least-squares classifier (squared loss), and for
+every augmentation, per test image:
+
+- the truth: E[L], Var[L], E[grad_w L] and tr Cov[grad_w L] -- closed form for the linear model's
+  loss; over the pipeline's views otherwise (exact for discrete/affine families, Gauss-Legendre
+  quadrature for rotation, blur and random-resized crop, whose error is measured against a rule
+  with twice the nodes); a large Monte Carlo reference where the pipeline adds noise (CNN);
+- the number of draws a Monte Carlo estimate needs for a relative error eps, predicted from the
+  variance, N = Var[L] / (eps^2 E[L]^2) (for the gradient tr Cov / (eps^2 ||E g||^2)), and observed:
+  the smallest N on a doubling grid after which the running MC estimate stays within eps;
+- the same for the loss averaged over a data set of n images, which needs n times fewer draws.
+
+And the no-sampling experiment: a linear least-squares classifier fitted on the closed-form
+expected loss versus fitted on k sampled augmentations per image, k = 1 ... k_max.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import runtime
+from ..augment import build
+from ..config import SampleComplexityParams, TrainConfig
+from ..data import balanced_indices, load_from_params, train_val_split
+from ..metrics.da_moments import delta_moments, linear_sq_loss_grad, linear_sq_loss_moments
+from ..metrics.grads import per_sample_grads
+from ..train import fit
+from .registry import runner
+
+EPSILONS = (0.01, 0.05)
+
+
+class Normalised(nn.Module):
+    """A model that takes images in [0, 1] (the augmentations' pixel space)."""
+
+    def __init__(self, model: nn.Module, mean: torch.Tensor, std: torch.Tensor):
+        super().__init__()
+        self.model = model
+        self.register_buffer("mean", mean.reshape(1, -1, 1, 1))
+        self.register_buffer("std", std.reshape(1, -1, 1, 1))
+
+    def forward(self, x):
+        return self.model((x - self.mean) / self.std)
+
+
+def _ce(out, y):
+    return F.cross_entropy(out, y, reduction="none")
+
+
+def _sq(out, y):
+    onehot = (torch.arange(out.shape[1], device=out.device) == y[:, None]).to(out.dtype)  # vmap-safe one_hot
+    return (onehot - out).pow(2).sum(1)
+
+
+def _ridge(x: torch.Tensor, y: torch.Tensor, k: int, lam: float) -> nn.Linear:
+    """Least squares with one-hot targets and a ridge penalty (lam per image) on clean images."""
+    n = len(x)
+    X = torch.cat([x.reshape(n, -1).double(), torch.ones(n, 1, dtype=torch.float64, device=x.device)], 1)
+    Y = F.one_hot(y, k).double()
+    A = X.T @ X + lam * n * torch.eye(X.shape[1], dtype=torch.float64, device=x.device)
+    sol = torch.linalg.solve(A, X.T @ Y)
+    lin = nn.Linear(X.shape[1] - 1, k).to(x.device)
+    with torch.no_grad():
+        lin.weight.copy_(sol[:-1].T.float())
+        lin.bias.copy_(sol[-1].float())
+    return lin
+
+
+class Flat(nn.Module):
+    def __init__(self, lin: nn.Linear):
+        super().__init__()
+        self.lin = lin
+
+    def forward(self, x):
+        return self.lin(x.reshape(len(x), -1))
+
+
+def _grid(n_max: int) -> np.ndarray:
+    return 2 ** np.arange(0, int(math.log2(n_max)) + 1)
+
+
+def _observed_n(rel_err: np.ndarray, grid: np.ndarray, eps: float) -> float:
+    """Smallest grid N after which the running estimate stays within eps (inf if never)."""
+    ok = rel_err[grid - 1] <= eps
+    bad = np.nonzero(~ok)[0]
+    if len(bad) == 0:
+        return float(grid[0])
+    return float(grid[bad[-1] + 1]) if bad[-1] + 1 < len(grid) else math.inf
+
+
+def _truth(model, loss, pipe, x, y, p, device, gen):
+    """(E[L], Var[L], E[g], trCov[g], how) for one image, from the views or an MC reference."""
+    noisy = any(s.name == "noise" for s in pipe.stages)
+    nodes = p.quad_nodes_rrc if any(s.name == "rrc" for s in pipe.stages) else p.quad_nodes
+    if not noisy:
+        views, w = pipe.views(x[None], nodes, functions=True)
+        views = views[0].float()
+        w = w.to(device, torch.float64)
+        with torch.no_grad():
+            vals = torch.cat([loss(model(views[i:i + 2048]), y.expand(len(views[i:i + 2048])))
+                              for i in range(0, len(views), 2048)]).double()
+        mean = (w * vals).sum()
+        var = (w * (vals - mean) ** 2).sum()
+        g_mean, g_sq = 0.0, 0.0
+        for i in range(0, len(views), 1024):
+            g = per_sample_grads(model, loss, views[i:i + 1024], y.expand(len(views[i:i + 1024]))).double()
+            g_mean = g_mean + (w[i:i + 1024, None] * g).sum(0)
+            g_sq = g_sq + (w[i:i + 1024] * g.pow(2).sum(1)).sum()
+        return float(mean), float(var), g_mean, float(g_sq - g_mean.pow(2).sum()), \
+            "exact (views)" if pipe.discrete else f"quadrature ({len(w)} views)"
+    xs = x[None].expand(p.n_ref, *x.shape)
+    with torch.no_grad():
+        vals = torch.cat([loss(model(pipe.sample(xs[i:i + 4096].contiguous(), gen)), y.expand(len(xs[i:i + 4096])))
+                          for i in range(0, p.n_ref, 4096)]).double()
+    n_g = min(p.n_ref, 4 * p.grad_n_max)
+    g = per_sample_grads(model, loss, pipe.sample(xs[:n_g].contiguous(), gen), y.expand(n_g)).double()
+    g_mean = g.mean(0)
+    return float(vals.mean()), float(vals.var()), g_mean, float(g.pow(2).sum(1).mean() - g_mean.pow(2).sum()), \
+        f"Monte Carlo reference ({p.n_ref} draws)"
+
+
+def _mc_curves(model, loss, pipe, x, y, p, gen, truth_mean, truth_grad):
+    xs = x[None].expand(p.n_max, *x.shape)
+    with torch.no_grad():
+        vals = torch.cat([loss(model(pipe.sample(xs[i:i + 4096].contiguous(), gen)), y.expand(len(xs[i:i + 4096])))
+                          for i in range(0, p.n_max, 4096)]).double()
+    running = torch.cumsum(vals, 0) / torch.arange(1, p.n_max + 1, dtype=torch.float64, device=vals.device)
+    loss_err = (running - truth_mean).abs() / abs(truth_mean)
+    g = per_sample_grads(model, loss, pipe.sample(xs[:p.grad_n_max].contiguous(), gen), y.expand(p.grad_n_max)).double()
+    run_g = torch.cumsum(g, 0) / torch.arange(1, p.grad_n_max + 1, dtype=torch.float64, device=g.device)[:, None]
+    grad_err = (run_g - truth_grad).norm(dim=1) / truth_grad.norm()
+    return loss_err.cpu().numpy(), grad_err.cpu().numpy()
+
+
+def _no_sampling(p: SampleComplexityParams, ds, pool, device, gen) -> dict:
+    """Linear least squares on the closed-form expected loss versus on k sampled views per image."""
+    k_cls = ds.num_classes
+    idx = balanced_indices(ds.train_y, p.lin_n, p.seed + 7, pool=pool, num_classes=k_cls).to(ds.device)
+    x = ds.train_x[idx].to(device).double() / 255.0
+    y = ds.train_y[idx].to(device)
+    n, d = len(x), x[0].numel()
+    pipe = build(p.lin_augment)
+    Y = F.one_hot(y, k_cls).double()
+    eye = torch.eye(d + 1, dtype=torch.float64, device=device)
+    # closed form: E[x~' x~'^T] with x~' = [x~, 1] summed over images
+    A = torch.zeros(d + 1, d + 1, dtype=torch.float64, device=device)
+    B = torch.zeros(d + 1, k_cls, dtype=torch.float64, device=device)
+    for i in range(0, n, 64):
+        m = pipe.moments(x[i:i + 64], p.quad_nodes)
+        f = m.factor.reshape(-1, d)
+        A[:d, :d] += f.T @ f + m.mean.T @ m.mean + m.noise_var * len(m.mean) * eye[:d, :d]
+        A[:d, d] += m.mean.sum(0)
+        A[d, :d] += m.mean.sum(0)
+        A[d, d] += len(m.mean)
+        B[:d] += m.mean.T @ Y[i:i + 64]
+        B[d] += Y[i:i + 64].sum(0)
+    lam = p.ridge * n * eye
+    W_star = torch.linalg.solve(A + lam, B)
+
+    def objective(W):  # the exact expected augmented training loss (per image), + ridge
+        return float((torch.trace(W.T @ A @ W) - 2 * torch.trace(W.T @ B) + Y.pow(2).sum()) / n)
+
+    tx = ds.test_x.to(device).double().reshape(len(ds.test_x), -1) / 255.0
+    tX = torch.cat([tx, torch.ones(len(tx), 1, dtype=torch.float64, device=device)], 1)
+    ty = ds.test_y.to(device)
+
+    def test_acc(W):
+        return float(((tX @ W).argmax(1) == ty).double().mean())
+
+    rows = []
+    Ak = torch.zeros_like(A)
+    Bk = torch.zeros_like(B)
+    done = 0
+    for k in sorted(p.k_values):
+        for _ in range(k - done):  # one more fresh draw of every image
+            z = pipe.sample(x, gen).reshape(n, d)
+            Z = torch.cat([z, torch.ones(n, 1, dtype=torch.float64, device=device)], 1)
+            Ak += Z.T @ Z
+            Bk += Z.T @ Y
+        done = k
+        W_k = torch.linalg.solve(Ak / k + lam, Bk / k)
+        rows.append({"k": k, "rel_weight_error": float((W_k - W_star).norm() / W_star.norm()),
+                     "expected_loss": objective(W_k), "test_acc": test_acc(W_k)})
+    return {"rows": rows, "closed_form": {"expected_loss": objective(W_star), "test_acc": test_acc(W_star)},
+            "n": n, "augment": p.lin_augment}
+
+
+def _a1_maps(p: SampleComplexityParams, x: torch.Tensor, gen: torch.Generator) -> dict:
+    """Claim A1 on one image: closed-form mean and standard deviation per pixel beside a Monte
+    Carlo of 8 * n_max draws, with the largest |z| of the mean (MC minus closed form over its SE)."""
+    out = {"image": x.cpu().numpy()}
+    n = 8 * p.n_max
+    for spec in p.augmentations:
+        pipe = build(spec)
+        m = pipe.moments(x[None].double(), p.quad_nodes_rrc if "rrc" in spec else p.quad_nodes)
+        draws = torch.cat([pipe.sample(x[None].expand(min(4096, n - i), *x.shape).contiguous(), gen).double()
+                           for i in range(0, n, 4096)]).reshape(n, -1)
+        mc_mean, mc_std = draws.mean(0), draws.std(0)
+        se = mc_std / n**0.5
+        ok = se > 1e-9
+        z = ((mc_mean - m.mean[0]).abs()[ok] / se[ok]).max().item() if ok.any() else 0.0
+        shape = tuple(x.shape)
+        out[spec] = {"mean": m.mean[0].reshape(shape).cpu().numpy(), "std": m.variance()[0].sqrt().reshape(shape).cpu().numpy(),
+                     "mc_std": mc_std.reshape(shape).cpu().numpy(), "max_z_mean": z,
+                     "max_rel_std_err": float(((mc_std - m.variance()[0].sqrt()).abs().max() /
+                                               m.variance()[0].sqrt().max().clamp_min(1e-12))),
+                     "exact": pipe.exact, "n_mc": n}
+    return out
+
+
+@runner("sample_complexity", version=1, params=SampleComplexityParams)
+def sample_complexity(p: SampleComplexityParams, device) -> dict:
+    """MC error versus N and predicted/observed N for 1% and 5%, per augmentation; no-sampling fit."""
+    ds = load_from_params(p, device=device)
+    pool, val = train_val_split(ds.train_y, p.val_size, num_classes=ds.num_classes)
+    idx = balanced_indices(ds.train_y, p.n_train, p.seed, pool=pool, num_classes=ds.num_classes).to(ds.device)
+    cfg = TrainConfig(model="fast_cnn", width=p.width, epochs=p.epochs, augment=p.train_augment, seed=p.seed)
+    res = fit(cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes, {"test": (ds.test_x, ds.test_y)}, device=device)
+    mean, std = res.normalisation
+    cnn = Normalised(res.model, mean, std).eval()
+    lin = Flat(_ridge(ds.train_x[idx].float() / 255.0, ds.train_y[idx], ds.num_classes, p.ridge)).eval()
+    lin_acc = float((lin(ds.test_x.float() / 255.0).argmax(1) == ds.test_y).float().mean())
+
+    test_idx = balanced_indices(ds.test_y, p.n_images, p.seed + 1, num_classes=ds.num_classes).to(ds.device)
+    images = ds.test_x[test_idx].float() / 255.0
+    labels = ds.test_y[test_idx]
+    gen = torch.Generator(device=device).manual_seed(p.seed + 2)
+    grid_l, grid_g = _grid(p.n_max), _grid(p.grad_n_max)
+    records, curves = [], {}
+    models = {"cnn": (cnn, _ce), "linear": (lin, _sq)}
+    jobs = [(spec, name) for spec in p.augmentations for name in models]
+    for spec, name in runtime.progress(jobs, desc="sample complexity"):
+        pipe = build(spec)
+        model, loss = models[name]
+        errs_l, errs_g = [], []
+        for i in range(len(images)):
+            x, y = images[i], labels[i]
+            e, v, g_mean, g_tr, how = _truth(model, loss, pipe, x, y, p, device, gen)
+            quad_err = float("nan")
+            if name == "linear":  # closed form for the loss; checks the views and measures quadrature
+                nodes = p.quad_nodes_rrc if "rrc" in spec else p.quad_nodes
+                m = pipe.moments(x[None].double(), nodes, functions=True)
+                W, b = lin.lin.weight.detach().double(), lin.lin.bias.detach().double()
+                onehot = F.one_hot(y, ds.num_classes).double()[None]
+                e_cf, v_cf = (t.item() for t in linear_sq_loss_moments(W, b, onehot, m))
+                g_cf = linear_sq_loss_grad(W, b, onehot, m)[0].reshape(-1)
+                if not pipe.exact:
+                    m2 = pipe.moments(x[None].double(), 2 * nodes, functions=True)
+                    quad_err = abs(linear_sq_loss_moments(W, b, onehot, m2)[0].item() - e_cf) / e_cf
+                e, v = e_cf, v_cf
+                g_mean = torch.cat([g_cf, 2 * (W @ m.mean[0] + b - onehot[0])])  # weight then bias
+                how = "closed form" + ("" if pipe.exact else " (quadrature)")
+            delta_e = delta_v = float("nan")
+            if name == "cnn":  # paper A's second-order (delta-method) moments for a network
+                nodes = p.quad_nodes_rrc if "rrc" in spec else p.quad_nodes
+                m = pipe.moments(x[None].double(), nodes)
+                f = lambda z, y=y: loss(model(z[None]), y[None])[0]  # noqa: E731
+                de, dv = delta_moments(f, m, tuple(x.shape))
+                delta_e, delta_v = de.item(), dv.item()
+            le, ge = _mc_curves(model, loss, pipe, x, y, p, gen, e, g_mean)
+            errs_l.append(le[grid_l - 1])
+            errs_g.append(ge[grid_g - 1])
+            rec = {"augment": spec, "model": name, "image": i, "label": int(y), "E_L": e, "Var_L": v,
+                   "grad_norm": float(g_mean.norm()), "grad_trcov": g_tr, "truth": how, "quad_rel_err": quad_err,
+                   "delta_E_L": delta_e, "delta_Var_L": delta_v, "mc_rel_err_at_n_max": float(le[-1])}
+            for eps in EPSILONS:
+                rec[f"N_pred_loss_{eps}"] = v / (eps**2 * e**2)
+                rec[f"N_obs_loss_{eps}"] = _observed_n(le, grid_l, eps)
+                rec[f"N_pred_grad_{eps}"] = g_tr / (eps**2 * float(g_mean.pow(2).sum()))
+                rec[f"N_obs_grad_{eps}"] = _observed_n(ge, grid_g, eps)
+            records.append(rec)
+        curves[f"{name}|{spec}"] = {"loss": np.array(errs_l), "grad": np.array(errs_g)}
+    return {
+        "a1": _a1_maps(p, images[0], gen),
+        "records": records,
+        "curves": curves,
+        "grid_loss": grid_l, "grid_grad": grid_g,
+        "cnn_test_acc": res.final["test"]["accuracy"], "linear_test_acc": lin_acc,
+        "n_test": len(ds.test_y),
+        "no_sampling": _no_sampling(p, ds, pool, device, torch.Generator(device=device).manual_seed(p.seed + 3)),
+    }
+
+
+# --- summaries and verdict (pure functions of the runner's result) -----------------------------
+
+COMMON = ("crop(2)+flip", "rrc(0.08)")  # the usual training recipes: the paper's "common DAs"
+PAPER_N = 10_000                         # "tens of thousands of samples"
+
+
+def n_table(result: dict, model: str = "cnn") -> "pd.DataFrame":
+    """Per augmentation: draws needed for 1% and 5% relative error of the per-image loss and its
+    weight gradient, predicted (median and p90 over images, with a bootstrap interval of the
+    median) and observed (median), and for the loss averaged over the whole test set."""
+    import pandas as pd
+
+    from ..metrics.stats import bootstrap_ci
+
+    df = pd.DataFrame(result["records"])
+    df = df[df.model == model]
+    rows = []
+    for spec, g in df.groupby("augment", sort=False):
+        row = {"augment": spec, "truth": g.truth.iloc[0]}
+        for what in ("loss", "grad"):
+            for eps in EPSILONS:
+                pred = g[f"N_pred_{what}_{eps}"].to_numpy()
+                med, lo, hi = bootstrap_ci(pred)
+                row[f"{what} {eps:.0%} pred median"] = med
+                row[f"{what} {eps:.0%} pred CI"] = (lo, hi)
+                row[f"{what} {eps:.0%} pred p90"] = float(np.quantile(pred, 0.9))
+                row[f"{what} {eps:.0%} pred max"] = float(pred.max())
+                row[f"{what} {eps:.0%} obs median"] = float(np.median(g[f"N_obs_{what}_{eps}"]))
+        # the data-set average: Var of the mean of n per-image estimates is mean(Var) / n per draw
+        for eps in EPSILONS:
+            row[f"dataset loss {eps:.0%} pred"] = float(g.Var_L.mean() / (result["n_test"] * eps**2 * g.E_L.mean() ** 2))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def verdict(result: dict) -> dict:
+    """Claim A3 on the measured numbers: do common DAs need >= PAPER_N draws for a 1%-accurate
+    per-image loss of the trained CNN? Supported if the median image does (for every common DA
+    measured), not supported if even the 90th-percentile image does not, inconclusive between."""
+    table = n_table(result, "cnn").set_index("augment")
+    common = [c for c in COMMON if c in table.index]
+    if not common:
+        return {"label": "inconclusive", "numbers": {}, "common": [], "threshold": PAPER_N,
+                "reason": "none of the common augmentations " + ", ".join(COMMON) + " was measured"}
+    numbers = {c: {"median": table.loc[c, "loss 1% pred median"], "CI": table.loc[c, "loss 1% pred CI"],
+                   "p90": table.loc[c, "loss 1% pred p90"], "dataset": table.loc[c, "dataset loss 1% pred"]}
+               for c in common}
+    if all(v["CI"][0] >= PAPER_N for v in numbers.values()):
+        label = "supported"
+    elif all(v["p90"] < PAPER_N for v in numbers.values()):
+        label = "not supported"
+    else:
+        label = "inconclusive"
+    return {"label": label, "numbers": numbers, "common": common, "threshold": PAPER_N}
