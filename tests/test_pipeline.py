@@ -2,6 +2,7 @@
 warnings as errors; plus the guards (error output fails, unchanged inputs re-execute nothing)."""
 
 import dataclasses
+import os
 import re
 import shutil
 import subprocess
@@ -39,11 +40,46 @@ def test_smoke_notebooks_and_book_build(tmp_path):
     data_page = (html / "chapters" / "data.html").read_text()
     assert "Verdict: the splits are sound" in data_page  # the smoke run's own checks pass
     # offline book: no script, stylesheet or font fetched from another host
-    external = []
+    external, broken = [], []
     for f in html.rglob("*.html"):
-        external += re.findall(r'(?:src|href)="((?:https?:)?//[^"]+)"', f.read_text())
-        external += re.findall(r'"(https://unpkg\.com[^"]*|https://cdn[^"]*)"', f.read_text())
+        text = f.read_text()
+        external += re.findall(r'(?:src|href)="((?:https?:)?//[^"]+)"', text)
+        external += re.findall(r'"(https://unpkg\.com[^"]*|https://cdn[^"]*)"', text)
+        for link in re.findall(r'(?:src|href)=["\']([^"\'#?]+)', text):  # internal links resolve
+            if not re.match(r"^[a-z]+:", link) and not (f.parent / link).exists():
+                broken.append(f"{f.relative_to(html)} -> {link}")
     assert external == []
+    assert broken == []
+    # the scorecard lists exactly the registered claims, each linked to its chapter
+    from augworth import claims
+
+    score = (html / "chapters" / "scorecard.html").read_text()
+    assert re.findall(r"<td><b>([A-C][0-9])</b></td>", score) == list(claims.CLAIMS)
+    for c in claims.CLAIMS.values():
+        assert f"href='{c.notebook}.html'" in score or f'href="{c.notebook}.html"' in score
+    assert "no record" not in score  # every claim's chapter ran and wrote its record
+    screenshot(html / "chapters" / "scorecard.html", tmp_path / "scorecard.png")
+
+
+def screenshot(page: Path, png: Path) -> None:
+    """Headless Chromium renders the page; the picture must not be blank."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (apt-get install chromium): the book's screenshot check needs it")
+        pytest.skip("chromium is not installed: the screenshot check of the scorecard is skipped")
+    done = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={png.parent / 'chromium-profile'}", "--hide-scrollbars",
+                           "--window-size=1200,1600", "--virtual-time-budget=5000", f"--screenshot={png}",
+                           page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert png.is_file(), done.stderr[-2000:]
+    from PIL import Image
+
+    img = Image.open(png).convert("L")
+    hist = img.histogram()
+    dark = sum(hist[:128]) / sum(hist)  # text and table rules
+    assert len(set(img.getdata())) > 20 and dark > 0.005, "the scorecard screenshot is blank"
 
 
 def test_error_output_fails_the_run(tmp_path, monkeypatch):

@@ -26,10 +26,33 @@ from .config import ConfigError, load_params
 from .experiments.cache import atomic_write_text
 
 KERNEL = "python3"  # pinned: kernel-name drift breaks papermill
+SUMMARY = ("scorecard",)  # executed after every other notebook; keyed on the claim records too
 
 
 def notebook_names() -> list[str]:
-    return sorted(p.stem for p in paths.NOTEBOOKS.glob("*.py"))
+    """Chapters in execution order: the summary pages (built from the others' records) last."""
+    names = sorted(p.stem for p in paths.NOTEBOOKS.glob("*.py"))
+    return [n for n in names if n not in SUMMARY] + [n for n in names if n in SUMMARY]
+
+
+def records_hash(folder: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()
+
+
+def committed_full(name: str) -> bool:
+    """True when data/results/full holds this notebook's runner result for the full profile's
+    parameters (made on a GPU): the book then shows it instead of computing a smaller profile."""
+    from .experiments.cache import cache_key
+    from .experiments.registry import RUNNERS
+
+    if name not in RUNNERS or not (paths.PARAMS / "full" / f"{name}.yaml").is_file():
+        return False
+    params = load_params(name, "full").to_dict()
+    key = cache_key(name, RUNNERS[name].version, params)
+    return (paths.COMMITTED_RESULTS / "full" / name / f"{key}.json").is_file()
 
 
 def package_hash() -> str:
@@ -41,11 +64,13 @@ def package_hash() -> str:
     return h.hexdigest()
 
 
-def notebook_key(name: str, profile: str, params: dict[str, Any]) -> str:
+def notebook_key(name: str, profile: str, params: dict[str, Any], records: Path | None = None) -> str:
     h = hashlib.sha256()
     h.update((paths.NOTEBOOKS / f"{name}.py").read_bytes())
     h.update(json.dumps({"profile": profile, "params": params}, sort_keys=True).encode())
     h.update(package_hash().encode())
+    if name in SUMMARY and records is not None:
+        h.update(records_hash(records).encode())
     return h.hexdigest()[:24]
 
 
@@ -73,12 +98,19 @@ def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
     import nbformat
     import papermill
 
+    from . import experiments  # noqa: F401  (registers the runners, for committed_full)
+
     if name not in notebook_names():
         raise ConfigError(f"unknown notebook '{name}': notebooks are {', '.join(notebook_names())}")
+    if profile != "full" and not overrides and committed_full(name):
+        print(f"[augworth] {name}: committed full-profile results exist (data/results/full): "
+              f"using them instead of the {profile} profile", file=sys.stderr)
+        profile = "full"
     params = load_params(name, profile, overrides).to_dict()
     out_dir = Path(out_dir or paths.CHAPTERS)
+    records = out_dir / "_records"
     target = out_dir / f"{name}.ipynb"
-    key = notebook_key(name, profile, params)
+    key = notebook_key(name, profile, params, records)
     if target.is_file() and not force:
         old = nbformat.read(target, as_version=4).metadata.get("augworth", {})
         if old.get("key") == key:
@@ -87,8 +119,9 @@ def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
     nb = jupytext.read(paths.NOTEBOOKS / f"{name}.py")
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     start = time.perf_counter()
-    env_before = os.environ.get("AUGWORTH_PROGRESS")
+    env_before = {k: os.environ.get(k) for k in ("AUGWORTH_PROGRESS", "AUGWORTH_RECORDS")}
     os.environ["AUGWORTH_PROGRESS"] = "0"  # bars in executed notebooks would be noise in the book
+    os.environ["AUGWORTH_RECORDS"] = str(records.resolve())  # verdict records, read by the scorecard
     try:
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / f"{name}.ipynb"
@@ -99,10 +132,11 @@ def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
                 execution_timeout=None, report_mode=False,
             )
     finally:
-        if env_before is None:
-            os.environ.pop("AUGWORTH_PROGRESS", None)
-        else:
-            os.environ["AUGWORTH_PROGRESS"] = env_before
+        for k, v in env_before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     seconds = time.perf_counter() - start
     errors = _errors(executed)
     if errors:

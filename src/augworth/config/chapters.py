@@ -118,3 +118,11 @@ class SampleComplexityParams(DataSource):
                 self.fail("augmentations", f"holds an invalid augmentation: {err}")
             if not linear:
                 self.fail("augmentations", f"holds {spec!r}, which has no closed-form moments (not linear)")
+
+
+@register
+@dataclass(frozen=True)
+class ScorecardParams(Params):
+    """The `scorecard` page: every registered claim's verdict, from the chapters' records."""
+
+    notebook = "scorecard"

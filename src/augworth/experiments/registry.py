@@ -9,6 +9,8 @@ machine from the command line is what the book later shows.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,6 +41,11 @@ class Result:
     def __getitem__(self, item: str) -> Any:
         return self.value[item]
 
+    @property
+    def stale(self) -> bool:
+        """True when the code that computed this result differs from the code here now."""
+        return self.meta.get("code_hash") != code_hash()
+
     def provenance(self) -> str:
         """One line for the top of a chapter: source, device, wall time, commit."""
         m = self.meta
@@ -48,6 +55,21 @@ class Result:
 
 
 RUNNERS: dict[str, Runner] = {}
+
+_PRESENTATION = ("plotting", "pipeline.py", "__main__.py", "claims.py")  # cannot change a result
+
+
+@functools.lru_cache(maxsize=1)
+def code_hash() -> str:
+    """Hash of the package's computing code (everything but plotting and tooling). A stored
+    result whose hash differs was computed by other code: the chapter says it is stale."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        rel = f.relative_to(root).as_posix()
+        if not rel.startswith(_PRESENTATION):
+            h.update(rel.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def runner(name: str, version: int, params: type[Params]) -> Callable:
@@ -94,6 +116,7 @@ def run(name: str, params: Params, *, cache: ResultsCache | None = None, force: 
     value = r.fn(params, device)
     wall = time.perf_counter() - start
     meta = {"runner": name, "version": r.version, "key": key, "params": values, "wall_s": wall,
+            "code_hash": code_hash(),
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             **runtime.provenance(device)}
     cache.put(name, key, value, meta)

@@ -54,3 +54,33 @@ def count_heatmap(counts, title: str = ""):
     if title:
         ax.set_title(title, pad=30)
     return fig
+
+
+def provenance_box(result, profile: str, dataset: str, seeds) -> "object":
+    """The box that opens every chapter: where its numbers come from. Returns an IPython HTML
+    object (rendered as is by the book)."""
+    from html import escape
+
+    from IPython.display import HTML
+
+    m = result.meta
+    source = m.get("source", "?")
+    if source.startswith("committed"):
+        origin = f"committed results ({escape(m.get('path', source))}), made on {escape(m.get('device_name', '?'))}"
+    elif source == "cache":
+        origin = "the results cache (computed earlier with these parameters)"
+    else:
+        origin = "computed while this page was built"
+    seeds_txt = ", ".join(map(str, seeds)) if isinstance(seeds, (list, tuple)) else str(seeds)
+    rows = [("profile", profile), ("data set", dataset), ("seeds", seeds_txt),
+            ("device", m.get("device_name", "?")), ("wall time", f"{m.get('wall_s', float('nan')):.1f} s"),
+            ("commit", m.get("git_commit", "?")[:12]), ("torch", m.get("torch", "?")),
+            ("results", origin), ("computed", m.get("created", "?"))]
+    stale = ""
+    if result.stale:
+        stale = ("<p style='color:#b00020;margin:4px 0 0'><b>Stale:</b> the package code changed since these "
+                 "results were computed; rerun with <code>make nb NAME=... </code> after clearing the cache.</p>")
+    cells = "".join(f"<tr><th style='text-align:left;padding:1px 10px 1px 0'>{escape(k)}</th>"
+                    f"<td style='padding:1px 0'>{escape(str(v))}</td></tr>" for k, v in rows)
+    return HTML("<div style='border-left:4px solid #0173b2;background:#f3f7fb;padding:8px 12px;margin:8px 0;"
+                f"font-size:0.85em'><b>Provenance</b><table style='margin-top:4px'>{cells}</table>{stale}</div>")

@@ -1,0 +1,71 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Scorecard
+#
+# Every claim the book tests, the paper's number beside ours, and the verdict its chapter
+# computed (supported / not supported / inconclusive: supported only when the whole interval lies
+# on the claimed side of the paper's threshold). Rows are read from the records the chapters
+# write when they run; nothing here is typed by hand.
+
+# %% tags=["parameters"]
+profile = "quick"  # the profile the chapters ran with (for the header only)
+params = {}  # the scorecard has no parameters
+
+# %%
+from html import escape
+
+import pandas as pd
+from IPython.display import HTML
+from myst_nb import glue
+
+from augworth import claims, config
+
+config.load_params("scorecard", profile, params)  # validates (there is nothing to set)
+records = claims.load_records()
+colour = {"supported": "#029e73", "not supported": "#d55e00", "inconclusive": "#949494"}
+rows = []
+for cid, c in claims.CLAIMS.items():
+    r = records.get(cid)
+    if r is None:
+        ours, verdict, prov = "no record: the chapter has not run", "-", "-"
+    else:
+        ival = "" if r.interval is None else f" (95% CI {r.interval[0]:,.3g} to {r.interval[1]:,.3g})"
+        ours = f"{r.measured:,.3g}{ival}: {r.summary}"
+        verdict = (f"<b style='color:{colour[r.verdict]}'>{r.verdict}</b><br><small>rule: {escape(r.threshold)}</small>")
+        prov = f"{r.profile}, {r.dataset}, seeds {r.seeds}, {r.device}, {r.wall_s:.0f} s, {r.source}, {r.git_commit[:10]}"
+    rows.append(f"<tr><td><b>{cid}</b></td><td>{escape(c.statement)}<br><small>{escape(c.paper)}</small></td>"
+                f"<td>{escape(c.paper_number)}</td><td>{escape(ours)}</td><td>{verdict}</td>"
+                f"<td><a href='{c.notebook}.html'>{c.notebook}</a><br><small>{escape(prov)}</small></td></tr>")
+head = "".join(f"<th>{h}</th>" for h in ("claim", "statement", "paper", "ours", "verdict", "chapter and provenance"))
+HTML(f"<table class='table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+# %%
+counts = pd.Series([r.verdict for r in records.values()]).value_counts()
+for label in claims.LABELS:
+    glue(f"n_{label.replace(' ', '_')}", int(counts.get(label, 0)), display=False)
+glue("n_claims", len(claims.CLAIMS), display=False)
+glue("n_records", len(records), display=False)
+
+# %% [markdown]
+# Of {glue:text}`n_claims` registered claims, {glue:text}`n_records` have a record:
+# {glue:text}`n_supported` supported, {glue:text}`n_not_supported` not supported,
+# {glue:text}`n_inconclusive` inconclusive.
+#
+# ## Verdict
+# The scorecard has no verdict of its own: each row's verdict is its chapter's.
+
+# %%
+missing = [c for c in claims.CLAIMS if c not in records]
+print("Verdict: every registered claim has a record." if not missing else f"Verdict: claims without a record: {missing}")

@@ -1,0 +1,145 @@
+"""The claims the book tests, and the verdict records their chapters write.
+
+Every chapter's verdict cell calls :func:`record` with numbers it measured; the verdict label is
+computed here by :func:`decide` from the measured effect, its interval and the paper's threshold,
+never typed by hand. Records are JSON files (one per claim) in the records folder
+(``AUGWORTH_RECORDS``; the book pipeline points it next to the executed notebooks), and the
+scorecard page is built from them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import paths
+
+LABELS = ("supported", "not supported", "inconclusive")
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    paper: str
+    statement: str
+    paper_number: str   # what the paper reports, as the paper says it
+    notebook: str       # the chapter that tests it
+    metric: str         # what we measure, and the rule that turns it into a verdict
+
+
+PAPER_A = "Balestriero, Misra & LeCun (2022)"
+CLAIMS: dict[str, Claim] = {c.id: c for c in [
+    Claim("A1", PAPER_A, "For a DA linear in the pixels, the mean and covariance of the augmented image are exact "
+          "in closed form.", "exact", "sample_complexity",
+          "largest |z| of the closed-form mean against a Monte Carlo over all pixels of the exact families; "
+          "supported if below 5"),
+    Claim("A2", PAPER_A, "The loss's moments under DA: exact for a linear model; second order (delta method) for a "
+          "network: Var[L] ~ g^T Sigma g.", "exact / second order", "sample_complexity",
+          "median ratio of the delta-method Var[L] to the truth for the CNN, bootstrap 95% CI over images x DAs; "
+          "supported if the CI lies inside [0.5, 2], not supported if it lies outside"),
+    Claim("A3", PAPER_A, "Common DAs need tens of thousands of augmented samples for the loss to be estimated "
+          "correctly.", "tens of thousands (>= 10,000)", "sample_complexity",
+          "draws for a 1%-accurate per-image loss of the trained CNN under crop(2)+flip, median image with a "
+          "bootstrap 95% CI; supported if the CI lies above 10,000, not supported if below"),
+]}
+
+
+def decide(effect: float, interval: tuple[float, float] | None, threshold: float, direction: str) -> str:
+    """The verdict for a claim that the effect is ``direction`` (">=" or "<=") ``threshold``.
+
+    Supported only if the whole interval lies strictly on the claimed side of the threshold; not
+    supported if it lies wholly on the other side; inconclusive when it contains the threshold. Without an
+    interval (an exact check, no sampling error) the effect itself is compared.
+    """
+    if direction not in (">=", "<="):
+        raise ValueError(f"direction must be '>=' or '<=', got {direction!r}")
+    lo, hi = interval if interval is not None else (effect, effect)
+    if any(isinstance(v, float) and math.isnan(v) for v in (effect, lo, hi)):
+        return "inconclusive"
+    if lo > hi:
+        raise ValueError(f"interval ({lo}, {hi}) has its low end above its high end")
+    # strict: an interval that touches the threshold contains it, and never supports the claim
+    if direction == ">=":
+        return "supported" if lo > threshold else "not supported" if hi < threshold else "inconclusive"
+    return "supported" if hi < threshold else "not supported" if lo > threshold else "inconclusive"
+
+
+def decide_within(effect: float, interval: tuple[float, float], low: float, high: float) -> str:
+    """Verdict for a claim that the effect lies within [low, high]."""
+    lo, hi = interval
+    if low <= lo and hi <= high:
+        return "supported"
+    if hi < low or lo > high:
+        return "not supported"
+    return "inconclusive"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One claim's verdict with everything needed to trust it."""
+
+    claim: str
+    verdict: str
+    measured: float
+    interval: tuple[float, float] | None
+    threshold: str            # the rule's threshold, in words ("> 10,000 draws")
+    summary: str              # one sentence with the numbers
+    profile: str
+    dataset: str
+    seeds: str
+    device: str
+    wall_s: float
+    package_version: str
+    git_commit: str
+    source: str               # computed / cache / committed:full
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+
+    def __post_init__(self):
+        if self.claim not in CLAIMS:
+            raise ValueError(f"record for unknown claim '{self.claim}': registered claims are {', '.join(CLAIMS)}")
+        if self.verdict not in LABELS:
+            raise ValueError(f"verdict '{self.verdict}' is not one of {', '.join(LABELS)}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.name != "interval":
+                raise ValueError(f"record for {self.claim} is missing the field '{f.name}'")
+            if isinstance(value, str) and not value.strip():
+                raise ValueError(f"record for {self.claim} has an empty field '{f.name}'")
+
+
+def records_dir() -> Path:
+    return Path(os.environ.get("AUGWORTH_RECORDS", paths.ROOT / "build" / "records"))
+
+
+def record(claim: str, verdict: str, measured: float, interval, threshold: str, summary: str, *,
+           result, profile: str, dataset: str, seeds) -> Record:
+    """Validate and write a claim's record (atomically); returns it. ``result`` is the
+    :class:`augworth.experiments.Result` the numbers came from (its provenance is copied)."""
+    from .experiments.cache import atomic_write_text
+
+    m = result.meta
+    rec = Record(claim=claim, verdict=verdict, measured=float(measured),
+                 interval=None if interval is None else (float(interval[0]), float(interval[1])),
+                 threshold=threshold, summary=summary, profile=profile, dataset=dataset,
+                 seeds=", ".join(map(str, seeds)) if isinstance(seeds, (list, tuple)) else str(seeds),
+                 device=m.get("device_name", "?"), wall_s=float(m.get("wall_s", float("nan"))),
+                 package_version=m.get("augworth", "?"), git_commit=m.get("git_commit", "?"),
+                 source=m.get("source", "?"))
+    atomic_write_text(records_dir() / f"{claim}.json", json.dumps(asdict(rec), indent=1))
+    return rec
+
+
+def load_records(folder: Path | None = None) -> dict[str, Record]:
+    folder = Path(folder or records_dir())
+    out = {}
+    for f in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        data = json.loads(f.read_text())
+        if data.get("interval") is not None:
+            data["interval"] = tuple(data["interval"])
+        out[data["claim"]] = Record(**data)
+    return out

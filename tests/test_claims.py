@@ -1,0 +1,62 @@
+import json
+
+import pytest
+
+from augworth import claims
+
+
+@pytest.mark.parametrize("effect,interval,threshold,direction,label", [
+    (12.0, (11.0, 13.0), 10.0, ">=", "supported"),
+    (12.0, (9.0, 13.0), 10.0, ">=", "inconclusive"),   # the interval contains the threshold
+    (8.0, (7.0, 9.0), 10.0, ">=", "not supported"),
+    (0.3, (-0.1, 0.7), 0.0, ">=", "inconclusive"),     # contains zero effect: never supported
+    (2.0, None, 5.0, "<=", "supported"),               # exact check, no sampling error
+    (6.0, None, 5.0, "<=", "not supported"),
+    (float("nan"), (float("nan"), float("nan")), 1.0, ">=", "inconclusive"),
+])
+def test_decide(effect, interval, threshold, direction, label):
+    assert claims.decide(effect, interval, threshold, direction) == label
+
+
+def test_decide_never_supports_an_interval_containing_the_threshold():
+    for lo, hi in [(-3.0, 0.0), (-1.0, 1.0), (0.0, 3.0), (0.0, 0.0)]:
+        for direction in (">=", "<="):
+            assert claims.decide((lo + hi) / 2, (lo, hi), 0.0, direction) == "inconclusive"
+
+
+def test_decide_within():
+    assert claims.decide_within(1.0, (0.8, 1.3), 0.5, 2.0) == "supported"
+    assert claims.decide_within(1.0, (0.3, 1.3), 0.5, 2.0) == "inconclusive"
+    assert claims.decide_within(3.0, (2.5, 3.3), 0.5, 2.0) == "not supported"
+    with pytest.raises(ValueError, match="direction"):
+        claims.decide(1, None, 0, ">")
+
+
+class FakeResult:
+    meta = {"device_name": "cpu", "wall_s": 1.0, "augworth": "0.1.0", "git_commit": "abc", "source": "computed"}
+
+
+def test_record_roundtrip_and_validation(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUGWORTH_RECORDS", str(tmp_path))
+    rec = claims.record("A3", "inconclusive", 9000, (7000, 12000), ">= 10,000 draws", "median image needs 9,000",
+                        result=FakeResult(), profile="smoke", dataset="fashion_mnist", seeds=[0, 1])
+    assert json.loads((tmp_path / "A3.json").read_text())["seeds"] == "0, 1"
+    assert claims.load_records(tmp_path)["A3"] == rec
+    with pytest.raises(ValueError, match="record for A3 has an empty field 'summary'"):
+        claims.record("A3", "inconclusive", 1, None, "x", " ", result=FakeResult(), profile="smoke",
+                      dataset="d", seeds=0)
+    with pytest.raises(ValueError, match="record for A1 is missing the field 'device'"):
+        claims.Record(claim="A1", verdict="supported", measured=1.0, interval=None, threshold="t", summary="s",
+                      profile="p", dataset="d", seeds="0", device=None, wall_s=1.0, package_version="v",
+                      git_commit="c", source="s")
+    with pytest.raises(ValueError, match="unknown claim 'Z9'"):
+        claims.record("Z9", "supported", 1, None, "t", "s", result=FakeResult(), profile="p", dataset="d", seeds=0)
+    with pytest.raises(ValueError, match="verdict 'yes' is not one of"):
+        claims.record("A1", "yes", 1, None, "t", "s", result=FakeResult(), profile="p", dataset="d", seeds=0)
+
+
+def test_every_claim_names_an_existing_chapter():
+    from augworth import pipeline
+
+    for c in claims.CLAIMS.values():
+        assert c.notebook in pipeline.notebook_names(), c
