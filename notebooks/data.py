@@ -46,7 +46,9 @@ p = config.load_params("data", profile, params)
 result = run("data", p)
 r = result.value
 plotting.set_theme()
-print(result.provenance())
+plotting.provenance_box(result, profile, p.dataset, list(p.seeds))
+
+# %%
 pd.Series(p.to_dict(), name="value").to_frame()
 
 # %% [markdown]
