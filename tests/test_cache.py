@@ -164,3 +164,32 @@ def test_stored_results_keep_their_key_order(tmp_path):
     c.put("r", "k", {"zeta": 1, "alpha": {"train": 1, "test": 2}}, {"runner": "r"})
     value, _ = c.get("r", "k")
     assert list(value) == ["zeta", "alpha"] and list(value["alpha"]) == ["train", "test"]
+
+
+def test_code_hash_follows_the_runner_imports(tmp_path, monkeypatch):
+    from augworth.experiments import registry
+
+    deps = set()
+    todo = ["augworth.experiments.data_overview"]
+    while todo:
+        m = todo.pop()
+        if m not in deps:
+            deps.add(m)
+            todo.extend(registry._imports(m) - deps)
+    assert {"augworth.data.subsets", "augworth.data.sources", "augworth.runtime"} <= deps
+    assert "augworth.train.loop" not in deps and "augworth.plotting" not in deps  # not imported: no effect
+    before = registry.code_hash("augworth.experiments.data_overview")
+    real = registry._module_file
+
+    def patched(module):  # pretend subsets.py changed
+        path = real(module)
+        if module == "augworth.data.subsets":
+            fake = tmp_path / "subsets.py"
+            fake.write_text(path.read_text() + "\n# changed\n")
+            return fake
+        return path
+
+    monkeypatch.setattr(registry, "_module_file", patched)
+    registry.code_hash.cache_clear()
+    assert registry.code_hash("augworth.experiments.data_overview") != before
+    registry.code_hash.cache_clear()

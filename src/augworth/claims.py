@@ -46,6 +46,10 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
           "correctly.", "tens of thousands (>= 10,000)", "sample_complexity",
           "draws for a 1%-accurate per-image loss of the trained CNN under crop(2)+flip, median image with a "
           "bootstrap 95% CI; supported if the CI lies above 10,000, not supported if below"),
+    Claim("A4", PAPER_A, "Training with a DA moves the saliency into the low-variance eigenspace of the DA "
+          "covariance: away from edges, toward texture.", "qualitative", "saliency",
+          "relative variance rho = g^T Sigma g / (||g||^2 tr Sigma / d) under a translation, no-DA models minus "
+          "translation-trained models, bootstrap 95% CI over seeds x images; supported if above 0"),
 ]}
 
 

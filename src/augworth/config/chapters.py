@@ -126,3 +126,39 @@ class ScorecardParams(Params):
     """The `scorecard` page: every registered claim's verdict, from the chapters' records."""
 
     notebook = "scorecard"
+
+
+@register
+@dataclass(frozen=True)
+class SaliencyParams(DataSource):
+    """The `saliency` chapter (paper A, A4): does training with an augmentation move the saliency
+    into the low-variance eigenspace of the augmentation's covariance, away from edges?"""
+
+    notebook = "saliency"
+    augmentations: tuple[str, ...] = param(("none", "crop(1)", "crop(3)", "flip", "noise(0.1)", "noise(0.3)"),
+                                           "training augmentations (each a model per seed)")
+    probe: str = param("crop(2)", "augmentation whose covariance Sigma(x) the saliency is measured against")
+    seeds: tuple[int, ...] = param((0, 1), "seeds (a model per augmentation and seed)", range=(0, 2**31 - 1))
+    n_train: int = param(3000, "training images per model", unit="images", range=(100, None))
+    epochs: int = param(6, "training epochs", unit="epochs", range=(1, 1000))
+    checkpoints: tuple[int, ...] = param((1, 2, 4, 6), "epochs at which the saliency is measured", unit="epochs",
+                                         range=(1, None))
+    width: int = param(16, "width of the fast CNN", range=(4, 512))
+    n_images: int = param(64, "test images the saliency is measured on", unit="images", range=(1, 10000))
+    top_k: int = param(8, "size of the top/bottom eigenspaces", range=(1, 4096))
+    edge_quantile: float = param(0.8, "pixels above this quantile of the Sobel magnitude are edges", range=(0.0, 0.99))
+    n_mc: int = param(256, "draws of the probe augmentation for the measured Var[L]", unit="draws", range=(16, 10**6))
+
+    def check(self) -> None:
+        super().check()
+        from .augment_specs import is_linear
+
+        for spec in self.augmentations + (self.probe,):
+            try:
+                parse_augment(spec)
+            except ConfigError as err:
+                self.fail("augmentations", f"holds an invalid augmentation: {err}")
+        if not is_linear(self.probe) or "noise" in self.probe:
+            self.fail("probe", "must be linear and anisotropic (noise has Sigma = s^2 I: every direction alike)")
+        if max(self.checkpoints) > self.epochs:
+            self.fail("checkpoints", f"holds an epoch after the last one ({self.epochs})")

