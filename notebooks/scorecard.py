@@ -23,7 +23,7 @@
 profile = "quick"  # the profile the chapters ran with (for the header only)
 params = {}  # the scorecard has no parameters
 
-# %%
+# %% tags=["hide-input"]
 from html import escape
 
 import pandas as pd
@@ -35,14 +35,20 @@ from augworth import claims, config
 config.load_params("scorecard", profile, params)  # validates (there is nothing to set)
 records = claims.load_records()
 colour = {"supported": "#029e73", "not supported": "#d55e00", "inconclusive": "#949494"}
+
+
+def num(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
 rows = []
 for cid, c in claims.CLAIMS.items():
     r = records.get(cid)
     if r is None:
         ours, verdict, prov = "no record: the chapter has not run", "-", "-"
     else:
-        ival = "" if r.interval is None else f" (95% CI {r.interval[0]:,.3g} to {r.interval[1]:,.3g})"
-        ours = f"{r.measured:,.3g}{ival}: {r.summary}"
+        ival = "" if r.interval is None else f" (95% CI {num(r.interval[0])} to {num(r.interval[1])})"
+        ours = f"{num(r.measured)}{ival}: {r.summary}"
         verdict = (f"<b style='color:{colour[r.verdict]}'>{r.verdict}</b><br><small>rule: {escape(r.threshold)}</small>")
         prov = f"{r.profile}, {r.dataset}, seeds {r.seeds}, {r.device}, {r.wall_s:.0f} s, {r.source}, {r.git_commit[:10]}"
     rows.append(f"<tr><td><b>{cid}</b></td><td>{escape(c.statement)}<br><small>{escape(c.paper)}</small></td>"
@@ -51,7 +57,7 @@ for cid, c in claims.CLAIMS.items():
 head = "".join(f"<th>{h}</th>" for h in ("claim", "statement", "paper", "ours", "verdict", "chapter and provenance"))
 HTML(f"<table class='table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
-# %%
+# %% tags=["hide-input"]
 counts = pd.Series([r.verdict for r in records.values()]).value_counts()
 for label in claims.LABELS:
     glue(f"n_{label.replace(' ', '_')}", int(counts.get(label, 0)), display=False)
