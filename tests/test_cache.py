@@ -193,3 +193,17 @@ def test_code_hash_follows_the_runner_imports(tmp_path, monkeypatch):
     registry.code_hash.cache_clear()
     assert registry.code_hash("augworth.experiments.data_overview") != before
     registry.code_hash.cache_clear()
+
+
+def test_pipeline_prefers_committed_full_results(tmp_path, monkeypatch):
+    """When data/results/full holds a runner's result for the full profile's parameters, the
+    book uses it (a GPU run committed) instead of computing a smaller profile."""
+    from augworth import config, paths, pipeline
+    from augworth.experiments.registry import RUNNERS
+
+    monkeypatch.setattr(paths, "COMMITTED_RESULTS", tmp_path)
+    assert not pipeline.committed_full("data")
+    key = cache_key("data", RUNNERS["data"].version, config.load_params("data", "full").to_dict())
+    ResultsCache(tmp_path / "full", read_only=[]).put("data", key, {"x": 1}, {"runner": "data"})
+    assert pipeline.committed_full("data")
+    assert not pipeline.committed_full("scorecard")  # no runner: nothing to prefer
