@@ -135,7 +135,7 @@ else:
 label = claims.decide(diff, ci, 0.0, ">=")
 edge_label = claims.decide(e_diff, e_ci, 0.0, ">=")
 rec = claims.record("A4", label, diff, ci, "rho(none) - rho(translation) > 0 (CI)",
-                    f"rho falls from {last[last.augment == 'none'].rho.mean():.3f} (no augmentation) to "
+                    f"rho is {last[last.augment == 'none'].rho.mean():.3f} without augmentation and "
                     f"{last[last.augment == strongest].rho.mean() if strongest else float('nan'):.3f} ({strongest}); "
                     f"edge share changes by {-e_diff:+.3f} (95% CI {-e_ci[1]:+.3f} to {-e_ci[0]:+.3f}): {edge_label} "
                     f"for 'away from edges'; Var[L] vs g^T Sigma g: R2 (log) {r2:.2f}",
