@@ -210,3 +210,12 @@ def test_bad_parameters_fail_with_clear_errors():
 def test_parse_fills_defaults_and_keywords():
     assert parse_augment("crop+flip") == [("crop", {"pad": 2}), ("flip", {"p": 0.5})]
     assert parse_augment("rrc(0.5, rmax=2)")[0][1] == {"smin": 0.5, "smax": 1.0, "rmin": 0.75, "rmax": 2.0}
+
+
+def test_shared_draws_apply_one_parameter_set_to_the_whole_batch():
+    x = image().expand(500, -1, -1, -1).clone()
+    pipe = augment.build("crop(2)+flip+noise(0.1)")
+    out = pipe.sample_shared(x, torch.Generator().manual_seed(0))
+    assert torch.equal(out, out[:1].expand_as(out))  # identical images stay identical
+    fresh = pipe.sample(x, torch.Generator().manual_seed(0))
+    assert torch.unique(fresh.reshape(500, -1), dim=0).shape[0] > 400

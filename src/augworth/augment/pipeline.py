@@ -98,6 +98,18 @@ class Pipeline:
 
     __call__ = sample
 
+    def sample_shared(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """One draw of every stage's parameters applied to the whole batch (the "same-batch"
+        augmentation of paper C's gradient-noise comparison). Linear pipelines only."""
+        if not self.linear:
+            raise ValueError(f"augmentation '{self.spec}': shared draws need a linear pipeline")
+        for s in self.stages:
+            if isinstance(s, Noise):
+                x = x + s.sigma * torch.randn(x.shape[1:], generator=gen, device=gen.device, dtype=x.dtype).to(x.device)
+            else:
+                x = s.apply(x, s.draw(1, gen).to(x.device).expand(len(x), -1))
+        return x
+
     def _split(self) -> tuple[list[Stage], float]:
         if not self.linear:
             raise ValueError(f"augmentation '{self.spec}' is not linear in the pixels: it has no "

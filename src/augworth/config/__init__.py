@@ -9,7 +9,7 @@ import yaml
 
 from .. import paths
 from .base import ConfigError, Params, param
-from .chapters import (DATASETS, NOTEBOOK_PARAMS, DataParams, DataSource, SaliencyParams,
+from .chapters import (DATASETS, NOTEBOOK_PARAMS, DataParams, DataSource, FlatnessParams, SaliencyParams,
                        SampleComplexityParams)
 from .augment_specs import FAMILIES, LINEAR_FAMILIES, NONLINEAR_FAMILIES, is_linear, parse_augment
 from .training import MODEL_NAMES, TrainCell, TrainConfig

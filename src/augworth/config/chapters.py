@@ -37,6 +37,15 @@ class DataSource(Params):
     )
     device: str = param("auto", "compute device: auto (CUDA when present), cpu, cuda, cuda:N, mps")
 
+    def check_specs(self, name: str) -> None:
+        """Fail naming field ``name`` (a spec or a list of specs) if any augmentation is invalid."""
+        value = getattr(self, name)
+        for spec in value if isinstance(value, tuple) else (value,):
+            try:
+                parse_augment(spec)
+            except ConfigError as err:
+                self.fail(name, f"holds an invalid augmentation: {err}")
+
     def check(self) -> None:
         super().check()
         if self.dataset == "imagefolder" and not self.data_path:
@@ -104,19 +113,12 @@ class SampleComplexityParams(DataSource):
         super().check()
         from .augment_specs import is_linear
 
-        for name in ("train_augment", "lin_augment"):
-            try:
-                parse_augment(getattr(self, name))
-            except ConfigError as err:
-                self.fail(name, f"is not a valid augmentation: {err}")
+        for name in ("train_augment", "lin_augment", "augmentations"):
+            self.check_specs(name)
         if not is_linear(self.lin_augment):
             self.fail("lin_augment", "must be linear in the pixels (it needs closed-form moments)")
         for spec in self.augmentations:
-            try:
-                linear = is_linear(spec)
-            except ConfigError as err:
-                self.fail("augmentations", f"holds an invalid augmentation: {err}")
-            if not linear:
+            if not is_linear(spec):
                 self.fail("augmentations", f"holds {spec!r}, which has no closed-form moments (not linear)")
 
 
@@ -153,12 +155,42 @@ class SaliencyParams(DataSource):
         super().check()
         from .augment_specs import is_linear
 
-        for spec in self.augmentations + (self.probe,):
-            try:
-                parse_augment(spec)
-            except ConfigError as err:
-                self.fail("augmentations", f"holds an invalid augmentation: {err}")
+        self.check_specs("augmentations")
+        self.check_specs("probe")
         if not is_linear(self.probe) or "noise" in self.probe:
             self.fail("probe", "must be linear and anisotropic (noise has Sigma = s^2 I: every direction alike)")
         if max(self.checkpoints) > self.epochs:
             self.fail("checkpoints", f"holds an epoch after the last one ({self.epochs})")
+
+
+@register
+@dataclass(frozen=True)
+class FlatnessParams(DataSource):
+    """The `flatness` chapter (paper C, C5): does augmentation add gradient noise and flatten the
+    loss landscape?"""
+
+    notebook = "flatness"
+    augmentations: tuple[str, ...] = param(("none", "crop(2)+flip"), "training augmentations")
+    seeds: tuple[int, ...] = param((0, 1), "seeds (a model per augmentation and seed)", range=(0, 2**31 - 1))
+    n_train: int = param(1000, "training images per model (the flatness loss is over all of them)",
+                         unit="images", range=(100, None))
+    epochs: int = param(15, "training epochs", unit="epochs", range=(1, 1000))
+    width: int = param(16, "width of the fast CNN", range=(4, 512))
+    directions: int = param(6, "random filter-normalised directions per model", range=(1, 1000))
+    step: float = param(0.1, "step along a direction (paper C: 0.1)", range=(1e-4, 10.0))
+    threshold: float = param(1.0, "absolute cross-entropy threshold (paper C: 1.0 nat)", unit="nat", range=(0.01, 100.0))
+    bisections: int = param(4, "bisection steps refining the crossing between the last two steps", range=(0, 50))
+    hessian_images: int = param(512, "fixed training sample for the Hessian (paper pitfall: >= 4096 in full)",
+                                unit="images", range=(16, None))
+    power_iters: int = param(10, "power-iteration steps for the top Hessian eigenvalue", range=(2, 1000))
+    power_tol: float = param(1e-3, "relative change at which power iteration stops", range=(0.0, 1.0))
+    probes: int = param(6, "Rademacher probes of Hutchinson's trace estimator", range=(1, 10000))
+    noise_augment: str = param("crop(2)+flip", "augmentation whose gradient noise is compared across modes")
+    noise_passes: int = param(2, "passes over the training subset for the gradient-noise estimates", range=(1, 100))
+
+    def check(self) -> None:
+        super().check()
+        self.check_specs("augmentations")
+        self.check_specs("noise_augment")
+        if self.hessian_images > self.n_train:
+            self.fail("hessian_images", f"exceeds n_train={self.n_train}")

@@ -23,15 +23,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import runtime
 from ..augment import build
-from ..config import SaliencyParams, TrainConfig
-from ..data import balanced_indices, load_dataset, train_val_split
+from ..config import SaliencyParams
+from ..data import balanced_indices, load_dataset
 from ..metrics import saliency as sal
-from ..train import fit
 from .registry import runner
 from .sample_complexity import Normalised
-from .sweep import expand_grid, run_sweep
+from .sweep import run_sweep
+from .training import cell_params, chapter_cells, train_fast_cnn
 
 CELL_VERSION = 1
 N_SHOWN = 3  # images whose maps are kept for the figures
@@ -45,35 +44,32 @@ def _probe_geometry(p: SaliencyParams, images: torch.Tensor):
 
 def saliency_cell(cell: dict) -> dict:
     """Train one model (cell: params + 'augment' + 'seed') and measure its saliency over training."""
-    p = SaliencyParams.from_mapping({**{k: v for k, v in cell.items() if k not in ("augment", "seed")},
-                                     "augmentations": [cell["augment"]], "seeds": [cell["seed"]]})
-    device = runtime.resolve_device(p.device)
-    ds = load_dataset(p.dataset, data_path=p.data_path, image_size=p.image_size, device=device)
-    pool, _ = train_val_split(ds.train_y, p.val_size, num_classes=ds.num_classes)
-    idx = balanced_indices(ds.train_y, p.n_train, cell["seed"], pool=pool, num_classes=ds.num_classes).to(device)
+    p = cell_params(SaliencyParams, cell)
+    with tempfile.TemporaryDirectory() as tmp:
+        ds, _, res = train_fast_cnn(p, cell["augment"], cell["seed"], checkpoint_dir=Path(tmp), checkpoints=p.checkpoints)
+        return _measure(p, cell, ds, res, Path(tmp))
+
+
+def _measure(p: SaliencyParams, cell: dict, ds, res, ckpt_dir: Path) -> dict:
+    device = ds.device
     test_idx = balanced_indices(ds.test_y, p.n_images, 12345, num_classes=ds.num_classes).to(device)  # same images for all
     images, labels = ds.test_x[test_idx].float() / 255.0, ds.test_y[test_idx]
     m, vals, vecs = _probe_geometry(p, images)
     d = images[0].numel()
     mean_eig = m.trace() / d
-    cfg = TrainConfig(model="fast_cnn", width=p.width, epochs=p.epochs, augment=cell["augment"], seed=cell["seed"],
-                      checkpoints=tuple(p.checkpoints))
-    with tempfile.TemporaryDirectory() as tmp:
-        res = fit(cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes, {"test": (ds.test_x, ds.test_y)},
-                  device=device, checkpoint_dir=Path(tmp))
-        mean, std = res.normalisation
-        over_time = []
-        for epoch in p.checkpoints:
-            state = torch.load(Path(tmp) / f"epoch{epoch:04d}.pt", map_location=device)
-            res.model.load_state_dict(state["model"])
-            model = Normalised(res.model, mean, std).eval()
-            g = sal.input_gradients(model, images, labels).double()
-            top, bottom = sal.eigenspace_energy(g, vecs, p.top_k)
-            rho = m.quad(g.flatten(1)) / (g.flatten(1).pow(2).sum(1) * mean_eig).clamp_min(1e-300)
-            edge, edge_frac = sal.edge_share(g, images.double(), p.edge_quantile)
-            over_time.append({"epoch": epoch, "top": top.cpu().numpy(), "bottom": bottom.cpu().numpy(),
-                              "rho": rho.cpu().numpy(), "edge": edge.cpu().numpy(), "edge_frac": edge_frac.cpu().numpy(),
-                              "grad_norm": g.flatten(1).norm(dim=1).cpu().numpy()})
+    mean, std = res.normalisation
+    over_time = []
+    for epoch in p.checkpoints:
+        state = torch.load(ckpt_dir / f"epoch{epoch:04d}.pt", map_location=device)
+        res.model.load_state_dict(state["model"])
+        model = Normalised(res.model, mean, std).eval()
+        g = sal.input_gradients(model, images, labels).double()
+        top, bottom = sal.eigenspace_energy(g, vecs, p.top_k)
+        rho = m.quad(g.flatten(1)) / (g.flatten(1).pow(2).sum(1) * mean_eig).clamp_min(1e-300)
+        edge, edge_frac = sal.edge_share(g, images.double(), p.edge_quantile)
+        over_time.append({"epoch": epoch, "top": top.cpu().numpy(), "bottom": bottom.cpu().numpy(),
+                          "rho": rho.cpu().numpy(), "edge": edge.cpu().numpy(), "edge_frac": edge_frac.cpu().numpy(),
+                          "grad_norm": g.flatten(1).norm(dim=1).cpu().numpy()})
     # final model: the theory step, Var[L] under the probe by Monte Carlo against g^T Sigma g at mu
     gen = torch.Generator(device=device).manual_seed(cell["seed"] + 99)
     pipe = build(p.probe)
@@ -93,8 +89,7 @@ def saliency_cell(cell: dict) -> dict:
 @runner("saliency", version=1, params=SaliencyParams)
 def saliency(p: SaliencyParams, device) -> dict:
     """Sweep (augmentation x seed) of saliency_cell; plus the probe's eigenvectors for the figures."""
-    base = {k: v for k, v in p.to_dict().items() if k not in ("augmentations", "seeds")}
-    cells = expand_grid({"augment": list(p.augmentations), "seed": list(p.seeds)}, base=base)
+    cells = chapter_cells(p)
     res = run_sweep(saliency_cell, cells, name="saliency_cell", version=CELL_VERSION)
     ds = load_dataset(p.dataset, data_path=p.data_path, image_size=p.image_size)
     test_idx = balanced_indices(ds.test_y, p.n_images, 12345, num_classes=ds.num_classes)

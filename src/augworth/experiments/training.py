@@ -40,3 +40,31 @@ def train_cell(cell: dict) -> dict:
         out.update({f"{split}_acc": m["accuracy"], f"{split}_loss": m["loss"],
                     f"{split}_per_class": m["per_class_accuracy"], f"{split}_confusion": m["confusion"]})
     return out
+
+
+def cell_params(cls, cell: dict):
+    """A chapter's parameters for ONE sweep cell: the cell's 'augment' and 'seed' become the
+    single-element 'augmentations' and 'seeds' (validated like the chapter's own)."""
+    rest = {k: v for k, v in cell.items() if k not in ("augment", "seed")}
+    return cls.from_mapping({**rest, "augmentations": [cell["augment"]], "seeds": [cell["seed"]]})
+
+
+def chapter_cells(p, exclude=("augmentations", "seeds")) -> list[dict]:
+    """The (augmentation x seed) grid of a chapter whose other parameters are shared by all cells."""
+    from .sweep import expand_grid
+
+    base = {k: v for k, v in p.to_dict().items() if k not in exclude}
+    return expand_grid({"augment": list(p.augmentations), "seed": list(p.seeds)}, base=base)
+
+
+def train_fast_cnn(p, augment: str, seed: int, checkpoint_dir=None, checkpoints=()):
+    """Train the chapter's fast CNN on its class-balanced subset: (data set, subset indices, fit result)."""
+    device = runtime.resolve_device(p.device)
+    ds = _dataset(p.dataset, p.data_path, p.image_size, str(device))
+    pool, _ = train_val_split(ds.train_y, p.val_size, num_classes=ds.num_classes)
+    idx = balanced_indices(ds.train_y, p.n_train, seed, pool=pool, num_classes=ds.num_classes).to(device)
+    cfg = TrainConfig(model="fast_cnn", width=p.width, epochs=p.epochs, augment=augment, seed=seed,
+                      checkpoints=tuple(checkpoints))
+    res = fit(cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes, {"test": (ds.test_x, ds.test_y)},
+              device=device, checkpoint_dir=checkpoint_dir)
+    return ds, idx, res

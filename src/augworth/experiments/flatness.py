@@ -1,0 +1,100 @@
+"""Runner of the `flatness` chapter (paper C, C5).
+
+One cell per (training augmentation, seed): train the fast CNN, then in eval mode (BatchNorm
+running statistics as trained), fp32:
+
+- a 1-D filter-normalised loss slice (Li et al. 2018) along the first direction, for the figure;
+- perturb-to-threshold flatness along ``directions`` random filter-normalised directions: the
+  distance at which the mean cross-entropy over the whole un-augmented training subset reaches
+  ``threshold`` (absolute, paper C) and ``L0 + threshold`` (relative to the starting loss, since
+  augmented models start higher); paper C's convention (step * k * ||d||) and a refined distance;
+- the Hessian's top eigenvalue (power iteration) and trace (Hutchinson) on a fixed sample;
+- gradient noise of mini-batch (128) gradients over ``noise_passes`` passes of the training
+  subset, for the same model, with the augmentation drawn (a) fresh per image, (b) once per batch,
+  (c) once per image before training (fixed copies), (d) not at all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..augment import build
+from ..config import FlatnessParams
+from ..metrics import hessian, landscape
+from .registry import runner
+from .sample_complexity import Normalised
+from .sweep import run_sweep
+from .training import cell_params, chapter_cells, train_fast_cnn
+
+CELL_VERSION = 2  # 2: adds the 1-D loss slice
+MODES = ("fresh", "same-batch", "fixed", "none")
+
+
+def _batch_gradients(model, x, y, pipe, mode: str, gen, passes: int, batch: int = 128) -> list[torch.Tensor]:
+    params = [p for p in model.parameters() if p.requires_grad]
+    fixed = pipe.sample(x, gen) if mode == "fixed" else None
+    shuffle = torch.Generator().manual_seed(0)
+    grads = []
+    for _ in range(passes):
+        perm = torch.randperm(len(x), generator=shuffle).to(x.device)
+        for b in range(len(x) // batch):
+            idx = perm[b * batch : (b + 1) * batch]
+            xb = x[idx]
+            if mode == "fresh":
+                xb = pipe.sample(xb, gen)
+            elif mode == "same-batch":
+                xb = pipe.sample_shared(xb, gen)
+            elif mode == "fixed":
+                xb = fixed[idx]
+            loss = F.cross_entropy(model(xb), y[idx])
+            g = torch.autograd.grad(loss, params)
+            grads.append(torch.cat([t.reshape(-1) for t in g]).detach())
+    return grads
+
+
+def flatness_cell(cell: dict) -> dict:
+    p = cell_params(FlatnessParams, cell)
+    ds, idx, res = train_fast_cnn(p, cell["augment"], cell["seed"])
+    device = ds.device
+    mean, std = res.normalisation
+    model = Normalised(res.model, mean, std).eval().float()
+    x, y = ds.train_x[idx].float() / 255.0, ds.train_y[idx]
+
+    def train_loss() -> float:
+        with torch.no_grad():
+            return float(torch.cat([F.cross_entropy(model(x[i : i + 1024]), y[i : i + 1024], reduction="none")
+                                    for i in range(0, len(x), 1024)]).mean())
+
+    start = train_loss()
+    alphas = torch.linspace(-1.0, 1.0, 21)
+    slice_1d = landscape.loss_slice(model, train_loss, [landscape.filter_normalised_direction(model, seed=1000 * cell["seed"])],
+                                    alphas)
+    flat = []
+    for k in range(p.directions):
+        d = landscape.filter_normalised_direction(model, seed=1000 * cell["seed"] + k)
+        for name, thr in (("absolute", p.threshold), ("relative", start + p.threshold)):
+            out = landscape.perturb_to_threshold(model, train_loss, d, step=p.step, threshold=thr,
+                                                 bisections=p.bisections)
+            flat.append({"direction": k, "threshold": name, "paper": out["paper"], "refined": out["refined"],
+                         "steps": out["steps"]})
+    hx, hy = x[: p.hessian_images], y[: p.hessian_images]
+    h_loss = lambda: F.cross_entropy(model(hx), hy)  # noqa: E731
+    top, history = hessian.top_eigenvalue(model, h_loss, iters=p.power_iters, tol=p.power_tol, seed=cell["seed"])
+    trace, trace_se = hessian.hutchinson_trace(model, h_loss, probes=p.probes, seed=cell["seed"])
+    pipe = build(p.noise_augment)
+    gen = torch.Generator(device=device).manual_seed(cell["seed"] + 7)
+    noise = {mode: landscape.gradient_noise(_batch_gradients(model, x, y, pipe, mode, gen, p.noise_passes))
+             for mode in MODES}
+    return {"flatness": flat, "start_loss": start, "slice_alphas": alphas.numpy(), "slice_1d": slice_1d.numpy(), "top_eig": top, "power_history": np.array(history),
+            "trace": trace, "trace_se": trace_se, "noise": noise, "test_acc": res.final["test"]["accuracy"],
+            "train_acc": res.history[-1]["train_acc"]}
+
+
+@runner("flatness", version=1, params=FlatnessParams)
+def flatness(p: FlatnessParams, device) -> dict:
+    """Sweep (augmentation x seed) of flatness_cell."""
+    cells = chapter_cells(p)
+    res = run_sweep(flatness_cell, cells, name="flatness_cell", version=CELL_VERSION)
+    return {"cells": [{"augment": c["augment"], "seed": c["seed"], **r} for c, r in zip(cells, res.results)]}

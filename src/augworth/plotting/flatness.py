@@ -1,0 +1,77 @@
+"""Figures of the `flatness` chapter."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+
+def tables(r: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(flatness rows: one per model x direction x threshold; model rows; gradient-noise rows)."""
+    flat, models, noise = [], [], []
+    for c in r["cells"]:
+        for f in c["flatness"]:
+            flat.append({"augment": c["augment"], "seed": c["seed"], **f})
+        models.append({"augment": c["augment"], "seed": c["seed"], "test_acc": c["test_acc"], "train_acc": c["train_acc"],
+                       "start_loss": c["start_loss"], "top_eig": c["top_eig"], "trace": c["trace"]})
+        for mode, v in c["noise"].items():
+            noise.append({"augment": c["augment"], "seed": c["seed"], "mode": mode, **v})
+    return pd.DataFrame(flat), pd.DataFrame(models), pd.DataFrame(noise)
+
+
+def overview(flat: pd.DataFrame, models: pd.DataFrame, noise: pd.DataFrame):
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.4))
+    order = list(dict.fromkeys(models.augment))
+    sns.pointplot(data=flat, x="augment", y="refined", hue="threshold", order=order, errorbar=("ci", 95),
+                  dodge=0.3, linestyle="none", capsize=0.15, ax=axes[0], palette="colorblind")
+    axes[0].set_ylabel("distance to threshold (weight norm units)")
+    axes[0].set_title("flatness (larger = flatter)", fontsize=10)
+    for ax, col, title in ((axes[1], "top_eig", "Hessian top eigenvalue"), (axes[2], "trace", "Hessian trace")):
+        sns.stripplot(data=models, x="augment", y=col, order=order, ax=ax, size=7, hue="augment", palette="colorblind",
+                      legend=False)
+        ax.set_title(title + " (smaller = flatter)", fontsize=10)
+        ax.set_ylabel(col.replace("_", " "))
+    sns.barplot(data=noise, x="mode", y="trace_cov", hue="augment", errorbar=("ci", 95), ax=axes[3], palette="colorblind")
+    axes[3].set_yscale("log")
+    axes[3].set_ylabel("tr Cov of batch gradients")
+    axes[3].set_title("gradient noise by augmentation mode", fontsize=10)
+    axes[3].legend(fontsize=6)
+    for ax in axes:
+        ax.set_xlabel("")
+        ax.tick_params(axis="x", rotation=30, labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def flatness_vs_accuracy(flat: pd.DataFrame, models: pd.DataFrame):
+    m = flat[flat.threshold == "relative"].groupby(["augment", "seed"]).refined.mean().reset_index()
+    m = m.merge(models, on=["augment", "seed"])
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
+    sns.scatterplot(data=m, x="refined", y="test_acc", hue="augment", ax=axes[0], s=60, palette="colorblind")
+    axes[0].set_xlabel("flatness, relative threshold (mean over directions)")
+    axes[0].set_ylabel("test accuracy")
+    sns.scatterplot(data=m, x="top_eig", y="test_acc", hue="augment", ax=axes[1], s=60, palette="colorblind", legend=False)
+    axes[1].set_xlabel("Hessian top eigenvalue")
+    axes[1].set_ylabel("test accuracy")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def slices(r: dict):
+    """Clean training loss along a filter-normalised direction (alpha in units of the direction)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    colours = dict(zip(dict.fromkeys(c["augment"] for c in r["cells"]), sns.color_palette("colorblind")))
+    seen = set()
+    for c in r["cells"]:
+        ax.plot(c["slice_alphas"], c["slice_1d"], color=colours[c["augment"]], alpha=0.8,
+                label=None if c["augment"] in seen else c["augment"])
+        seen.add(c["augment"])
+    ax.axhline(1.0, color="0.5", ls=":", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$\alpha$ (weights $w + \alpha d$, $d$ filter-normalised)")
+    ax.set_ylabel("clean training cross-entropy (nat)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
