@@ -102,7 +102,7 @@ noise.groupby(["augment", "mode"], sort=False)[["trace_cov", "snr", "noise_scale
 
 # %%
 rel = flat[flat.threshold == "relative"]
-aug_name = next((a for a in p.augmentations if "crop" in a), None)
+aug_name = "crop(2)+flip" if "crop(2)+flip" in p.augmentations else next((a for a in p.augmentations if "crop" in a), None)
 if aug_name is None or "none" not in set(rel.augment):
     diff, ci = float("nan"), (float("nan"), float("nan"))
 else:
