@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from augworth import claims, config, plotting
+from augworth.metrics.stats import bootstrap_mean_diff
 from augworth.experiments import run
 from augworth.plotting import flatness as figs
 
@@ -103,13 +104,7 @@ noise.groupby(["augment", "mode"], sort=False)[["trace_cov", "snr", "noise_scale
 # %%
 rel = flat[flat.threshold == "relative"]
 aug_name = "crop(2)+flip" if "crop(2)+flip" in p.augmentations else next((a for a in p.augmentations if "crop" in a), None)
-if aug_name is None or "none" not in set(rel.augment):
-    diff, ci = float("nan"), (float("nan"), float("nan"))
-else:
-    a, b = rel[rel.augment == aug_name].refined.to_numpy(), rel[rel.augment == "none"].refined.to_numpy()
-    rng = np.random.default_rng(0)
-    boots = [rng.choice(a, len(a)).mean() - rng.choice(b, len(b)).mean() for _ in range(2000)]
-    diff, ci = float(a.mean() - b.mean()), tuple(np.quantile(boots, [0.025, 0.975]))
+diff, *ci = bootstrap_mean_diff(rel[rel.augment == aug_name].refined, rel[rel.augment == "none"].refined)
 label = claims.decide(diff, ci, 0.0, ">=")
 mode_means = noise[noise.augment == (aug_name or "none")].groupby("mode").trace_cov.mean()
 order = " > ".join(mode_means.sort_values(ascending=False).index)

@@ -46,7 +46,7 @@ import pandas as pd
 
 from augworth import claims, config, plotting
 from augworth.experiments import run
-from augworth.metrics.stats import bootstrap_ci
+from augworth.metrics.stats import bootstrap_mean_diff
 from augworth.plotting import saliency as figs
 
 p = config.load_params("saliency", profile, params)
@@ -123,15 +123,10 @@ plt.show()
 # %%
 crops = [a for a in p.augmentations if a.startswith("crop")]
 strongest = max(crops, key=lambda a: int(a[a.index("(") + 1 : a.index(")")]) if "(" in a else 2) if crops else None
-if strongest is None or "none" not in set(last.augment):
-    diff, ci, e_diff, e_ci = float("nan"), (float("nan"), float("nan")), float("nan"), (float("nan"), float("nan"))
-else:
-    base, aug = last[last.augment == "none"], last[last.augment == strongest]
-    rng = np.random.default_rng(0)
-    boots = [rng.choice(base.rho, len(base)).mean() - rng.choice(aug.rho, len(aug)).mean() for _ in range(2000)]
-    diff, ci = base.rho.mean() - aug.rho.mean(), tuple(np.quantile(boots, [0.025, 0.975]))
-    eboots = [rng.choice(base.edge, len(base)).mean() - rng.choice(aug.edge, len(aug)).mean() for _ in range(2000)]
-    e_diff, e_ci = base.edge.mean() - aug.edge.mean(), tuple(np.quantile(eboots, [0.025, 0.975]))
+base = last[last.augment == "none"]
+aug = last[last.augment == strongest] if strongest else last.iloc[:0]
+diff, *ci = bootstrap_mean_diff(base.rho, aug.rho)  # NaN when either group is missing
+e_diff, *e_ci = bootstrap_mean_diff(base.edge, aug.edge)
 label = claims.decide(diff, ci, 0.0, ">=")
 edge_label = claims.decide(e_diff, e_ci, 0.0, ">=")
 rec = claims.record("A4", label, diff, ci, "rho(none) - rho(translation) > 0 (CI)",

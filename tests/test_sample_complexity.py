@@ -60,3 +60,12 @@ def test_bootstrap_interval_covers_the_median():
     x = np.random.default_rng(0).normal(10, 1, 400)
     med, lo, hi = bootstrap_ci(x)
     assert lo < 10 < hi and lo < med < hi and hi - lo < 0.5
+
+
+def test_bootstrap_mean_difference():
+    from augworth.metrics.stats import bootstrap_mean_diff
+
+    rng = np.random.default_rng(1)
+    d, lo, hi = bootstrap_mean_diff(rng.normal(1.0, 1, 500), rng.normal(0.0, 1, 500))
+    assert lo < d < hi and lo < 1.0 < hi and lo > 0.7
+    assert all(math.isnan(v) for v in bootstrap_mean_diff([], [1.0]))
