@@ -18,8 +18,9 @@
 # and **flattens the loss landscape**; late in training the gradient noise orders as random
 # augmentation > same-batch augmentation > fixed augmentation.
 #
-# **What we measure.** Fast CNNs trained without augmentation and with crop+flip (the full
-# profile adds flips, crops and strong noise), several seeds. For each final model, in eval mode (BatchNorm running statistics as
+# **What we measure.** Fast CNNs trained without augmentation and with crop+flip at two
+# strengths (1 and 2 pixels; the full profile adds flips, more crop strengths and noise),
+# several seeds. For each final model, in eval mode (BatchNorm running statistics as
 # trained), fp32:
 #
 # - *perturb to threshold* (paper C): along random filter-normalised directions (biases and
@@ -33,7 +34,7 @@
 #   batch, once per image before training (fixed copies), and without augmentation.
 #
 # **How our setting differs.** Paper C: ResNet-18 on CIFAR-10/CINIC-10, 60k steps. Here: a
-# small CNN on Fashion-MNIST subsets and a short schedule (quick: 1000 images, 15 epochs, 6
+# small CNN on Fashion-MNIST subsets and a short schedule (quick: 800 images, 12 epochs, 5
 # directions); the Hessian sample (quick: 512 images) is smaller than the ≥4096 images the full
 # profile uses, and estimates from small samples vary by an order of magnitude between restarts.
 
@@ -75,6 +76,13 @@ flat.groupby(["augment", "threshold"], sort=False)[["paper", "refined", "steps"]
 
 # %%
 fig = figs.slices(r)
+plt.show()
+
+# %% [markdown]
+# And on a 2-D slice (two filter-normalised directions, seed shown first; dashed: 1.0 nat):
+
+# %%
+fig = figs.slices_2d(r, seed=p.seeds[0])
 plt.show()
 
 # %% [markdown]

@@ -95,3 +95,14 @@ def test_loss_slice_restores_weights_and_is_zero_at_origin_for_a_quadratic():
     grid = landscape.loss_slice(model, lambda: float(w.detach().pow(2).sum()), [d1, d2], torch.tensor([-1.0, 0.0, 1.0]))
     assert grid.shape == (3, 3) and grid[1, 1] == 0 and grid[2, 1] == 2.0 and grid[1, 2] == 4.0
     assert torch.count_nonzero(w) == 0
+
+
+def test_batched_loss_grid_matches_the_loop():
+    model, x, y = tiny()
+    model.eval()
+    d1 = landscape.filter_normalised_direction(model, seed=1)
+    d2 = landscape.filter_normalised_direction(model, seed=2)
+    alphas = torch.linspace(-0.5, 0.5, 5, dtype=torch.float64)
+    loop = landscape.loss_slice(model, lambda: float(nn.functional.cross_entropy(model(x), y)), [d1, d2], alphas)
+    fast = landscape.loss_grid(model, x, y, [d1, d2], alphas, chunk=7, batch=10)
+    torch.testing.assert_close(fast, loop)

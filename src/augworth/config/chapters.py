@@ -170,13 +170,13 @@ class FlatnessParams(DataSource):
     loss landscape?"""
 
     notebook = "flatness"
-    augmentations: tuple[str, ...] = param(("none", "crop(2)+flip"), "training augmentations")
+    augmentations: tuple[str, ...] = param(("none", "crop(1)+flip", "crop(2)+flip"), "training augmentations")
     seeds: tuple[int, ...] = param((0, 1), "seeds (a model per augmentation and seed)", range=(0, 2**31 - 1))
-    n_train: int = param(1000, "training images per model (the flatness loss is over all of them)",
+    n_train: int = param(800, "training images per model (the flatness loss is over all of them)",
                          unit="images", range=(100, None))
-    epochs: int = param(15, "training epochs", unit="epochs", range=(1, 1000))
+    epochs: int = param(12, "training epochs", unit="epochs", range=(1, 1000))
     width: int = param(16, "width of the fast CNN", range=(4, 512))
-    directions: int = param(6, "random filter-normalised directions per model", range=(1, 1000))
+    directions: int = param(5, "random filter-normalised directions per model", range=(1, 1000))
     step: float = param(0.1, "step along a direction (paper C: 0.1)", range=(1e-4, 10.0))
     threshold: float = param(1.0, "absolute cross-entropy threshold (paper C: 1.0 nat)", unit="nat", range=(0.01, 100.0))
     bisections: int = param(4, "bisection steps refining the crossing between the last two steps", range=(0, 50))
@@ -187,6 +187,7 @@ class FlatnessParams(DataSource):
     probes: int = param(6, "Rademacher probes of Hutchinson's trace estimator", range=(1, 10000))
     noise_augment: str = param("crop(2)+flip", "augmentation whose gradient noise is compared across modes")
     noise_passes: int = param(2, "passes over the training subset for the gradient-noise estimates", range=(1, 100))
+    grid: int = param(7, "points per axis of the 2-D loss slice over [-1, 1]", range=(3, 201))
 
     def check(self) -> None:
         super().check()

@@ -3,7 +3,8 @@
 One cell per (training augmentation, seed): train the fast CNN, then in eval mode (BatchNorm
 running statistics as trained), fp32:
 
-- a 1-D filter-normalised loss slice (Li et al. 2018) along the first direction, for the figure;
+- 1-D and 2-D filter-normalised loss slices (Li et al. 2018) along the first directions, for the
+  figures (batched over grid points);
 - perturb-to-threshold flatness along ``directions`` random filter-normalised directions: the
   distance at which the mean cross-entropy over the whole un-augmented training subset reaches
   ``threshold`` (absolute, paper C) and ``L0 + threshold`` (relative to the starting loss, since
@@ -28,7 +29,7 @@ from .sample_complexity import Normalised
 from .sweep import run_sweep
 from .training import cell_params, chapter_cells, train_fast_cnn
 
-CELL_VERSION = 2  # 2: adds the 1-D loss slice
+CELL_VERSION = 3  # 2: adds the 1-D loss slice; 3: a 2-D slice too (batched)
 MODES = ("fresh", "same-batch", "fixed", "none")
 
 
@@ -69,8 +70,11 @@ def flatness_cell(cell: dict) -> dict:
 
     start = train_loss()
     alphas = torch.linspace(-1.0, 1.0, 21)
-    slice_1d = landscape.loss_slice(model, train_loss, [landscape.filter_normalised_direction(model, seed=1000 * cell["seed"])],
-                                    alphas)
+    d1 = landscape.filter_normalised_direction(model, seed=1000 * cell["seed"])
+    d2 = landscape.filter_normalised_direction(model, seed=1000 * cell["seed"] + 1)
+    slice_1d = landscape.loss_grid(model, x, y, [d1], alphas)
+    alphas_2d = torch.linspace(-1.0, 1.0, p.grid)
+    slice_2d = landscape.loss_grid(model, x, y, [d1, d2], alphas_2d)
     flat = []
     for k in range(p.directions):
         d = landscape.filter_normalised_direction(model, seed=1000 * cell["seed"] + k)
@@ -87,7 +91,8 @@ def flatness_cell(cell: dict) -> dict:
     gen = torch.Generator(device=device).manual_seed(cell["seed"] + 7)
     noise = {mode: landscape.gradient_noise(_batch_gradients(model, x, y, pipe, mode, gen, p.noise_passes))
              for mode in MODES}
-    return {"flatness": flat, "start_loss": start, "slice_alphas": alphas.numpy(), "slice_1d": slice_1d.numpy(), "top_eig": top, "power_history": np.array(history),
+    return {"flatness": flat, "start_loss": start, "slice_alphas": alphas.numpy(), "slice_1d": slice_1d.numpy(),
+            "slice_2d_alphas": alphas_2d.numpy(), "slice_2d": slice_2d.numpy(), "top_eig": top, "power_history": np.array(history),
             "trace": trace, "trace_se": trace_se, "noise": noise, "test_acc": res.final["test"]["accuracy"],
             "train_acc": res.history[-1]["train_acc"]}
 

@@ -75,3 +75,23 @@ def slices(r: dict):
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def slices_2d(r: dict, seed: int = 0):
+    """Contours of the clean training loss on a 2-D filter-normalised slice, one panel per
+    training augmentation (the given seed); the dashed contour is the 1.0-nat threshold."""
+    import numpy as np
+
+    cells = [c for c in r["cells"] if c["seed"] == seed]
+    fig, axes = plt.subplots(1, len(cells), figsize=(3.3 * len(cells), 3.2), squeeze=False)
+    levels = np.logspace(-1, 1.5, 11)
+    for ax, c in zip(axes[0], cells):
+        a = c["slice_2d_alphas"]
+        z = np.clip(c["slice_2d"], levels[0], None)
+        cs = ax.contourf(a, a, z.T, levels=levels, cmap="viridis", norm=__import__("matplotlib").colors.LogNorm())
+        ax.contour(a, a, z.T, levels=[1.0], colors="w", linestyles="--", linewidths=1)
+        ax.set_title(c["augment"], fontsize=10)
+        ax.set_xlabel(r"$\alpha_1$")
+        ax.set_ylabel(r"$\alpha_2$")
+    fig.colorbar(cs, ax=axes[0].tolist(), label="clean training cross-entropy (nat)")
+    return fig
