@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from ..augment import build
 from ..config import FlatnessParams
 from ..metrics import hessian, landscape
+from ..models import Normalised
 from .registry import runner
-from .sample_complexity import Normalised
 from .sweep import run_sweep
 from .training import cell_params, chapter_cells, train_fast_cnn
 

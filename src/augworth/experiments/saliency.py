@@ -27,8 +27,8 @@ from ..augment import build
 from ..config import SaliencyParams
 from ..data import balanced_indices, load_dataset
 from ..metrics import saliency as sal
+from ..models import Normalised
 from .registry import runner
-from .sample_complexity import Normalised
 from .sweep import run_sweep
 from .training import cell_params, chapter_cells, train_fast_cnn
 

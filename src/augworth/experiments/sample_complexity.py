@@ -31,23 +31,11 @@ from ..config import SampleComplexityParams, TrainConfig
 from ..data import balanced_indices, load_from_params, train_val_split
 from ..metrics.da_moments import delta_moments, linear_sq_loss_grad, linear_sq_loss_moments
 from ..metrics.grads import per_sample_grads
+from ..models import Normalised
 from ..train import fit
 from .registry import runner
 
 EPSILONS = (0.01, 0.05)
-
-
-class Normalised(nn.Module):
-    """A model that takes images in [0, 1] (the augmentations' pixel space)."""
-
-    def __init__(self, model: nn.Module, mean: torch.Tensor, std: torch.Tensor):
-        super().__init__()
-        self.model = model
-        self.register_buffer("mean", mean.reshape(1, -1, 1, 1))
-        self.register_buffer("std", std.reshape(1, -1, 1, 1))
-
-    def forward(self, x):
-        return self.model((x - self.mean) / self.std)
 
 
 def _ce(out, y):

@@ -13,6 +13,21 @@ from .fast_cnn import FastCNN
 from .linear import LinearModel, RandomFeatures
 from .resnet import ResNet18
 
+
+class Normalised(nn.Module):
+    """A model that takes images in [0, 1] (the augmentations' pixel space) and applies the
+    per-channel normalisation it was trained with."""
+
+    def __init__(self, model: nn.Module, mean: torch.Tensor, std: torch.Tensor):
+        super().__init__()
+        self.model = model
+        self.register_buffer("mean", mean.reshape(1, -1, 1, 1))
+        self.register_buffer("std", std.reshape(1, -1, 1, 1))
+
+    def forward(self, x):
+        return self.model((x - self.mean) / self.std)
+
+
 MODELS: dict[str, type[nn.Module]] = {
     "fast_cnn": FastCNN,
     "resnet18": ResNet18,
@@ -37,4 +52,4 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-__all__ = ["MODELS", "build_model", "count_parameters", "FastCNN", "ResNet18", "LinearModel", "RandomFeatures"]
+__all__ = ["MODELS", "Normalised", "build_model", "count_parameters", "FastCNN", "ResNet18", "LinearModel", "RandomFeatures"]

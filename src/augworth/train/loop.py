@@ -75,6 +75,7 @@ class TrainResult:
     final: dict[str, dict] = field(default_factory=dict)  # eval set name -> metrics at the end
     train_seconds: float = 0.0                            # optimisation only, evaluation excluded
     images_seen: int = 0
+    normalisation: tuple[torch.Tensor, torch.Tensor] | None = None  # (mean, std), (1, C, 1, 1) each
 
     @property
     def images_per_second(self) -> float:
@@ -182,5 +183,5 @@ def fit(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_clas
     for name, (x, y) in eval_sets.items():
         result.final[name] = evaluate(model, x, y, num_classes, mean, std, tta_flip=cfg.tta_flip, autocast=autocast)
     result.model = model
-    result.normalisation = (mean, std)  # type: ignore[attr-defined]
+    result.normalisation = (mean, std)
     return result
