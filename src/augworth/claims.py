@@ -33,6 +33,7 @@ class Claim:
 
 
 PAPER_A = "Balestriero, Misra & LeCun (2022)"
+PAPER_B = "Kirichenko et al. (NeurIPS 2023)"
 PAPER_C = "Geiping et al. (ICLR 2023)"
 CLAIMS: dict[str, Claim] = {c.id: c for c in [
     Claim("A1", PAPER_A, "For a DA linear in the pixels, the mean and covariance of the augmented image are exact "
@@ -51,6 +52,40 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
           "covariance: away from edges, toward texture.", "qualitative", "saliency",
           "relative variance rho = g^T Sigma g / (||g||^2 tr Sigma / d) under a translation, no-DA models minus "
           "translation-trained models, bootstrap 95% CI over seeds x images; supported if above 0"),
+    Claim("B1", PAPER_B, "The random-resized-crop strength that maximises average accuracy lowers individual "
+          "classes' accuracy.", "up to 20% per class (ImageNet; barn spider 68% -> 46%)", "class_level",
+          "classes whose test accuracy at the average-optimal scale is below their own best scale, one-sided paired "
+          "t tests over seeds, Holm-corrected at alpha; supported if at least one class is hurt, not supported if the "
+          "largest drop's 95% CI lies below 1 point; vacuous (inconclusive) if no augmentation is best on average"),
+    Claim("B2", PAPER_B, "The affected classes are ambiguous or fine-grained: with better labels many drops vanish.",
+          "many drops vanish with ImageNet-ReaL labels", "class_level",
+          "share of the affected classes' summed drop that vanishes when confusions inside a fine-grained group are "
+          "forgiven, bootstrap 95% CI over seeds; supported if above 0.5"),
+    Claim("B3", PAPER_B, "Augmentation strength moves a hurt class's errors toward one specific partner class.",
+          "qualitative", "class_level",
+          "pair (class, partner) chosen on validation; change of the pair's bias (share a->b minus b->a) on test "
+          "from the weakest to the strongest crop, 95% CI over seeds; supported if above 0"),
+    Claim("B4", PAPER_B, "Class-conditional augmentation (a weaker crop for the hurt classes) recovers their accuracy "
+          "without losing average accuracy.", "recovers the hurt classes at equal average accuracy", "class_level",
+          "hurt classes and policy chosen on validation; test accuracy gain of the hurt classes (CI above 0) and "
+          "change of the average (CI above -tolerance), 95% CIs over seeds; supported if both, not supported if "
+          "either interval lies wholly on the wrong side"),
+    Claim("C1", PAPER_C, "Augmentations are worth extra samples, TrivialAugment the most: about 100k extra at a 50k "
+          "base (2x); flips and crops less.", "v(50k) ~ 100k for TrivialAugment (CINIC-10)", "exchange_rate",
+          "worth v(n)/n of TrivialAugment at the largest size, against a power law fitted to the no-augmentation "
+          "error, bootstrap 95% CI over seeds; supported if above 1 (worth more than the data it augments)"),
+    Claim("C2", PAPER_C, "Out of distribution, augmentations inconsistent with the data are worth more than any "
+          "amount of extra in-distribution data.", "the exchange rate diverges", "exchange_rate",
+          "corrupted test error: the reference power law's asymptote b minus the strong augmentation's error at the "
+          "largest size, bootstrap 95% CI over seeds; supported if above 0 (below any error extra data reaches)"),
+    Claim("C3", PAPER_C, "A model made invariant to a transform (flip-orbit averaging) is worth less than training "
+          "with that augmentation, on small and medium data.", "invariance < augmentation", "exchange_rate",
+          "test error of the flip-invariant model without augmentation minus that of a plain model trained with "
+          "flips, averaged over the tested sizes, bootstrap 95% CI over seeds; supported if above 0"),
+    Claim("C4", PAPER_C, "A fixed set of k augmented copies made once is worth less than fresh augmentation each "
+          "step.", "fixed < fresh for every k tested", "exchange_rate",
+          "test error with the largest k of fixed copies minus with fresh draws (same n, steps, seeds), bootstrap "
+          "95% CI; supported if above 0; every k is shown beside"),
     Claim("C5", PAPER_C, "DA adds stochasticity to the gradient and flattens the loss landscape; gradient noise: "
           "random > same-batch > fixed augmentation.", "flatter; random > same-batch > fixed", "flatness",
           "perturb-to-threshold distance (relative threshold L0 + 1), crop+flip minus no augmentation, bootstrap "

@@ -195,3 +195,92 @@ class FlatnessParams(DataSource):
         self.check_specs("noise_augment")
         if self.hessian_images > self.n_train:
             self.fail("hessian_images", f"exceeds n_train={self.n_train}")
+
+
+@register
+@dataclass(frozen=True)
+class ClassLevelParams(DataSource):
+    """The `class_level` chapter (paper B, B1-B4): the random-resized-crop strength that is best
+    on average, the classes it hurts, why, and a class-conditional fix."""
+
+    notebook = "class_level"
+    scales: tuple[float, ...] = param((0.08, 0.25, 0.5, 0.75, 1.0),
+                                      "minimum area scales s of the random-resized crop rrc(s) (area ~ U(s, 1))",
+                                      range=(0.01, 1.0))
+    include_none: bool = param(True, "also train without augmentation (a point of the sweep)")
+    seeds: tuple[int, ...] = param((0, 1, 2), "seeds, paired across strengths (subset, initialisation, draws)",
+                                   range=(0, 2**31 - 1))
+    n_train: int = param(2000, "training images per model", unit="images", range=(100, None))
+    epochs: int = param(15, "training epochs", unit="epochs", range=(1, 1000))
+    width: int = param(16, "width of the fast CNN", range=(4, 512))
+    alpha: float = param(0.05, "family-wise error rate of the per-class tests (Holm)", range=(0.0001, 0.5))
+    min_drop: float = param(0.02, "validation drop (accuracy, 0-1) from which a class gets its own policy (B4)",
+                            range=(0.0, 1.0))
+    conditional: str = param("own-best", "B4 policy of the hurt classes: their own best strength on validation, "
+                             "or no augmentation", choices=("own-best", "none"))
+    avg_tolerance: float = param(0.005, "B4: largest loss of average accuracy that still counts as 'without "
+                                 "losing average accuracy'", range=(0.0, 0.1))
+
+    def check(self) -> None:
+        super().check()
+        if len(self.seeds) < 2:
+            self.fail("seeds", "needs at least 2 seeds: the per-class tests are paired over seeds")
+        if len(set(self.scales)) != len(self.scales):
+            self.fail("scales", "holds a scale twice")
+        if len(self.scales) + self.include_none < 2:
+            self.fail("scales", "needs at least two strengths to compare (with include_none)")
+
+
+@register
+@dataclass(frozen=True)
+class ExchangeRateParams(DataSource):
+    """The `exchange_rate` chapter (paper C, C1-C4): what augmentations are worth in samples, in
+    and out of distribution; invariance versus augmentation; fixed versus fresh views."""
+
+    notebook = "exchange_rate"
+    sizes: tuple[int, ...] = param((250, 500, 1000, 2000, 4000), "training-set sizes n (class balanced, nested)",
+                                   unit="images", range=(20, None))
+    augmentations: tuple[str, ...] = param(
+        ("none", "flip", "crop(2)", "crop(2)+flip", "trivialaugment", "randaugment", "noise(0.4)"),
+        "training augmentations; the first must be 'none' (the reference curve)")
+    strong: str = param("noise(0.4)", "the strong augmentation that makes images unlike the data (C2)")
+    seeds: tuple[int, ...] = param((0, 1, 2), "seeds (a fixed subset per seed and size)", range=(0, 2**31 - 1))
+    steps: int = param(400, "optimiser steps per model, whatever n (paper C: a fixed budget)", unit="steps",
+                       range=(10, 10**7))
+    batch_size: int = param(128, "images per optimiser step", unit="images", range=(1, 65536))
+    width: int = param(8, "width of the fast CNN", range=(4, 512))
+    convergence_factor: int = param(2, "the largest-n runs (first seed) are repeated with this many times the "
+                                    "steps, to check they had converged; 1: no check", range=(1, 16))
+    corruptions: tuple[str, ...] = param(
+        ("gaussian_noise", "shot_noise", "impulse_noise", "blur", "contrast", "pixelate", "jpeg", "brightness"),
+        "corruptions of the out-of-distribution test sets (5 severities each)",
+        choices=("gaussian_noise", "shot_noise", "impulse_noise", "blur", "contrast", "brightness", "pixelate", "jpeg"))
+    ood_images: int = param(1000, "test images per corrupted test set (class balanced, same for every set)",
+                            unit="images", range=(10, None))
+    invariance: str = param("flip-average", "flip-invariant model of C3", choices=("flip-average", "flip-canonical"))
+    invariance_sizes: tuple[int, ...] = param((), "sizes for C3 (empty: all sizes)", unit="images", range=(20, None))
+    fixed_augment: str = param("crop(2)+flip", "augmentation of the fixed-versus-fresh comparison (C4); must be "
+                               "one of 'augmentations'")
+    fixed_copies: tuple[int, ...] = param((1, 2, 4, 8, 16), "numbers k of augmented copies made once (C4)",
+                                          range=(1, 1024))
+    fixed_sizes: tuple[int, ...] = param((500, 2000), "sizes for C4 (each must be one of 'sizes')", unit="images",
+                                         range=(20, None))
+    n_boot: int = param(1000, "bootstrap replicates (over seeds) of the worth in samples", range=(20, 100000))
+
+    def check(self) -> None:
+        super().check()
+        self.check_specs("augmentations")
+        self.check_specs("strong")
+        self.check_specs("fixed_augment")
+        if not self.augmentations or self.augmentations[0] != "none":
+            self.fail("augmentations", "must start with 'none' (the reference curve)")
+        if len(set(self.sizes)) < 4:
+            self.fail("sizes", "needs at least 4 distinct sizes (a 3-parameter power law and a held-out size)")
+        if len(self.seeds) < 2:
+            self.fail("seeds", "needs at least 2 seeds (intervals are over seeds)")
+        for name in ("strong", "fixed_augment"):
+            if getattr(self, name) not in self.augmentations:
+                self.fail(name, f"must be one of 'augmentations' {list(self.augmentations)}")
+        for s in self.fixed_sizes + self.invariance_sizes:
+            if s not in self.sizes:
+                self.fail("fixed_sizes" if s in self.fixed_sizes else "invariance_sizes", f"holds {s}, not in 'sizes'")

@@ -36,6 +36,15 @@ class TrainConfig(Params):
     label_smoothing: float = param(0.0, "label smoothing of the cross-entropy", range=(0.0, 0.99))
     augment: str = param("crop(2)+flip", "training augmentation, drawn per image per step: stages joined by +, "
                          "e.g. none, crop(2)+flip, rrc(0.08), rotate(15), noise(0.1), trivialaugment")
+    class_augment: tuple[str, ...] = param((), "class-conditional policies, each CLASS=SPEC (class index), e.g. "
+                                           "['6=none', '2=crop(1)']: images of those classes are augmented with "
+                                           "their own spec, all others with 'augment'")
+    fixed_copies: int = param(0, "0: a fresh draw of the augmentation for every image at every step; k > 0: k "
+                              "augmented copies of each image drawn once before training (a fixed data set of "
+                              "k*n images; 'epochs' then count passes over it)", range=(0, 1024))
+    invariance: str = param("none", "make the model exactly invariant to the horizontal flip, in training and at "
+                            "test: flip-average (logits of x and flip(x) averaged) or flip-canonical (orbit "
+                            "mapping to a canonical member)", choices=("none", "flip-average", "flip-canonical"))
     tta_flip: bool = param(False, "evaluate on the average of the logits of x and its flip")
     amp: str = param("auto", "mixed precision: auto (bf16 autocast on CUDA only), off, bf16", choices=("auto", "off", "bf16"))
     compile: bool = param(False, "torch.compile the model (CUDA; first steps include compilation)")
@@ -50,6 +59,31 @@ class TrainConfig(Params):
             parse_augment(self.augment)
         except ConfigError as err:
             self.fail("augment", f"is not a valid augmentation: {err}")
+        try:
+            class_policies(self.class_augment)
+        except ValueError as err:
+            self.fail("class_augment", str(err))
+
+
+def class_policies(entries) -> dict[str, tuple[int, ...]]:
+    """Parse ``class_augment`` entries ("CLASS=SPEC") into {spec: classes}; a class may appear once."""
+    by_spec: dict[str, list[int]] = {}
+    seen: set[int] = set()
+    for entry in entries:
+        cls, sep, spec = str(entry).partition("=")
+        if not sep or not cls.strip().isdigit():
+            raise ValueError(f"entry {entry!r} is not CLASS=SPEC with a class index, e.g. '6=none'")
+        c = int(cls)
+        if c in seen:
+            raise ValueError(f"class {c} is given more than one policy")
+        seen.add(c)
+        spec = spec.strip()
+        try:
+            parse_augment(spec)
+        except ConfigError as err:
+            raise ValueError(f"entry {entry!r} holds an invalid augmentation: {err}") from None
+        by_spec.setdefault(spec, []).append(c)
+    return {k: tuple(v) for k, v in by_spec.items()}
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,16 @@ TRAIN_CELL_VERSION = 1  # bump when train_cell (or the training loop) changes wh
 
 
 @functools.lru_cache(maxsize=4)
-def _dataset(name: str, data_path: str | None, image_size: int, device: str) -> ImageDataset:
+def cached_dataset(name: str, data_path: str | None, image_size: int, device: str) -> ImageDataset:
     return load_dataset(name, data_path=data_path, image_size=image_size, device=device)
 
 
-def train_cell(cell: dict) -> dict:
-    """Train one model as the cell says; return its validation/test metrics and history."""
+def train_on_cell(cell: dict, extra_eval: dict | None = None):
+    """Train one model as the cell (a :class:`TrainCell` mapping) says: (params, data set, fit result),
+    evaluated at the end on the validation split, the test set and ``extra_eval`` {name: (x, y)}."""
     p = TrainCell.from_mapping(cell)
     device = runtime.resolve_device(p.device)
-    ds = _dataset(p.dataset, p.data_path, p.image_size, str(device))
+    ds = cached_dataset(p.dataset, p.data_path, p.image_size, str(device))
     pool, val = train_val_split(ds.train_y, p.val_size, num_classes=ds.num_classes)
     if p.n_train > len(pool):
         raise ConfigError(f"parameter 'n_train' = {p.n_train} is larger than the {len(pool)} training images of "
@@ -32,14 +33,25 @@ def train_cell(cell: dict) -> dict:
     idx = balanced_indices(ds.train_y, p.n_train, p.seed, pool=pool, num_classes=ds.num_classes).to(ds.device)
     val = val.to(ds.device)
     train_cfg = TrainConfig.from_mapping({k: v for k, v in p.to_dict().items() if k in TrainConfig.__dataclass_fields__})
-    res = fit(train_cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes,
-              {"val": (ds.train_x[val], ds.train_y[val]), "test": (ds.test_x, ds.test_y)}, device=device)
-    out = {"device": str(device), "train_seconds": res.train_seconds, "images_per_s": res.images_per_second,
+    evals = {"val": (ds.train_x[val], ds.train_y[val]), "test": (ds.test_x, ds.test_y), **(extra_eval or {})}
+    res = fit(train_cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes, evals, device=device)
+    return p, ds, res
+
+
+def summarise(res) -> dict:
+    """A fit result as a cell's cached value: timings, history and every eval set's metrics."""
+    out = {"train_seconds": res.train_seconds, "images_per_s": res.images_per_second,
            "history": pd.DataFrame(res.history)}
     for split, m in res.final.items():
         out.update({f"{split}_acc": m["accuracy"], f"{split}_loss": m["loss"],
                     f"{split}_per_class": m["per_class_accuracy"], f"{split}_confusion": m["confusion"]})
     return out
+
+
+def train_cell(cell: dict) -> dict:
+    """Train one model as the cell says; return its validation/test metrics and history."""
+    p, ds, res = train_on_cell(cell)
+    return {"device": str(ds.device), **summarise(res)}
 
 
 def cell_params(cls, cell: dict):
@@ -60,7 +72,7 @@ def chapter_cells(p, exclude=("augmentations", "seeds")) -> list[dict]:
 def train_fast_cnn(p, augment: str, seed: int, checkpoint_dir=None, checkpoints=()):
     """Train the chapter's fast CNN on its class-balanced subset: (data set, subset indices, fit result)."""
     device = runtime.resolve_device(p.device)
-    ds = _dataset(p.dataset, p.data_path, p.image_size, str(device))
+    ds = cached_dataset(p.dataset, p.data_path, p.image_size, str(device))
     pool, _ = train_val_split(ds.train_y, p.val_size, num_classes=ds.num_classes)
     idx = balanced_indices(ds.train_y, p.n_train, seed, pool=pool, num_classes=ds.num_classes).to(device)
     cfg = TrainConfig(model="fast_cnn", width=p.width, epochs=p.epochs, augment=augment, seed=seed,

@@ -21,9 +21,10 @@ from torch import nn
 
 from .. import runtime
 from ..augment import build as build_augment
-from ..config import TrainConfig
+from ..config import TrainConfig, class_policies
 from ..metrics import accuracy, confusion_matrix, per_class_accuracy
 from ..models import build_model
+from ..models.invariant import make_invariant
 
 
 def lr_at(step: int, total: int, peak: float, warmup_frac: float) -> float:
@@ -59,6 +60,27 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: in
     cm = confusion_matrix(logits_t.argmax(1), y, num_classes)
     return {"loss": loss, "accuracy": accuracy(cm), "per_class_accuracy": per_class_accuracy(cm).numpy(),
             "confusion": cm.numpy()}
+
+
+def _augment(x: torch.Tensor, y: torch.Tensor, policy, per_class, gen: torch.Generator) -> torch.Tensor:
+    """Augment a batch: every image with ``policy``, then the images of the classes in each
+    ``(policy, classes)`` of ``per_class`` redrawn with that class policy."""
+    out = policy.sample(x, gen)
+    for pol, classes in per_class:
+        mask = torch.isin(y, classes)
+        if mask.any():
+            out[mask] = pol.sample(x[mask], gen)
+    return out
+
+
+def _fixed_copies(x: torch.Tensor, y: torch.Tensor, k: int, policy, per_class, gen, chunk: int = 4096):
+    """k augmented copies of every image (uint8, rounded like the stored data), labels repeated."""
+    copies = []
+    for _ in range(k):
+        for i in range(0, len(x), chunk):
+            xb = _augment(x[i : i + chunk].float() / 255.0, y[i : i + chunk], policy, per_class, gen)
+            copies.append((xb.clamp(0, 1) * 255).round().to(torch.uint8))
+    return torch.cat(copies), y.repeat(k)
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -104,12 +126,22 @@ def fit(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_clas
 
     c, h, w = train_x.shape[1:]
     model = build_model(cfg.model, in_channels=c, num_classes=num_classes, image_size=h, width=cfg.width,
-                        seed=cfg.seed).to(device, memory_format=memory_format)
+                        seed=cfg.seed)
+    model = make_invariant(model, cfg.invariance).to(device, memory_format=memory_format)
     forward = torch.compile(model) if cfg.compile else model
     xf = train_x.float() / 255.0
     mean = xf.mean(dim=(0, 2, 3)).view(1, c, 1, 1)
     std = xf.std(dim=(0, 2, 3)).clamp_min(1e-3).view(1, c, 1, 1)
     del xf
+
+    policy = build_augment(cfg.augment)
+    per_class = [(build_augment(spec), torch.tensor(classes, device=device))
+                 for spec, classes in class_policies(cfg.class_augment).items()]
+    aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    if cfg.fixed_copies:
+        # a fixed data set: k augmented copies of every image, drawn once, then no augmentation
+        train_x, train_y = _fixed_copies(train_x, train_y, cfg.fixed_copies, policy, per_class, aug_gen)
+        policy, per_class, n = build_augment("none"), [], len(train_x)
 
     bs = min(cfg.batch_size, n)
     steps_per_epoch = n // bs  # the incomplete last batch is dropped (a new permutation each epoch)
@@ -117,9 +149,7 @@ def fit(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_clas
     epochs = math.ceil(total / steps_per_epoch)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0,
                           weight_decay=cfg.weight_decay)
-    policy = build_augment(cfg.augment)
     shuffle_gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
-    aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
 
     result = TrainResult(model)
     if log:
@@ -138,9 +168,9 @@ def fit(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_clas
             if step >= total:
                 break
             idx = perm[b * bs : (b + 1) * bs]
-            xb = policy.sample(train_x[idx].float() / 255.0, aug_gen)  # per-image draws, on the device
-            xb = ((xb - mean) / std).contiguous(memory_format=memory_format)
             yb = train_y[idx]
+            xb = _augment(train_x[idx].float() / 255.0, yb, policy, per_class, aug_gen)  # per-image draws, on the device
+            xb = ((xb - mean) / std).contiguous(memory_format=memory_format)
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, total, cfg.lr, cfg.warmup_frac)
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):

@@ -1,0 +1,248 @@
+"""Runner of the `class_level` chapter (paper B, B1-B4).
+
+Stage 1 sweeps the random-resized-crop minimum scale s (and no augmentation) x seeds through the
+sweep runner (each cell cached on its own, so an interrupted run resumes). Stage 2 (B4) picks,
+on the VALIDATION split only, the average-optimal strength s* and the classes whose validation
+accuracy at s* is at least ``min_drop`` below their own best; it then trains, for the same seeds,
+class-conditional policies with rrc(s*) for every other class, in two scopes: ``class`` (each
+hurt class gets its own best strength, or none) and ``group`` (the hurt classes and their
+fine-grained partners share one policy, see :func:`group_policy`). Test numbers are never used to choose anything in stage 2.
+
+:func:`analyse` turns the cached results into the chapter's tables (B1 drops with Holm-corrected
+paired tests, B2 group-forgiven drops, B3 confusion flows, B4 comparison).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..config import ClassLevelParams
+from ..data.labels import FINE_GROUPS, group_of
+from ..metrics import classwise
+from ..metrics.stats import bootstrap_ci
+from .registry import runner
+from .sweep import expand_grid, run_sweep
+from .training import TRAIN_CELL_VERSION, train_cell
+
+CELL_FIELDS = ("dataset", "data_path", "image_size", "val_size", "device", "n_train", "epochs", "width")
+
+
+def spec_of(strength: str) -> str:
+    """'none' or a scale written as text ('0.08') -> the augmentation spec."""
+    return "none" if strength == "none" else f"rrc({strength})"
+
+
+def strengths(p: ClassLevelParams) -> list[str]:
+    """Strength labels from the weakest to the strongest augmentation: none, 1.0, ..., 0.08."""
+    out = ["none"] if p.include_none else []
+    return out + [f"{s:g}" for s in sorted(p.scales, reverse=True)]
+
+
+def _base(p: ClassLevelParams) -> dict:
+    d = p.to_dict()
+    return {k: d[k] for k in CELL_FIELDS}
+
+
+def _stack(cells, results, key: str, labels: list[str], seeds) -> dict[str, np.ndarray]:
+    """{strength: array (seeds, ...)} of result ``key`` for the stage-1 cells."""
+    by = {(c["strength"], c["seed"]): r[key] for c, r in zip(cells, results)}
+    return {s: np.stack([np.asarray(by[(s, seed)], dtype=float) for seed in seeds]) for s in labels}
+
+
+def choose_on_validation(val_acc: dict[str, np.ndarray], min_drop: float, conditional: str) -> dict:
+    """s* (best mean validation accuracy) and the classes at least ``min_drop`` below their own
+    best strength there, each with the policy it gets."""
+    labels = list(val_acc)
+    mean = np.stack([val_acc[s].mean(0) for s in labels])  # (S, classes)
+    s_star = labels[int(np.argmax(mean.mean(1)))]
+    i_star = labels.index(s_star)
+    hurt = {}
+    for c in range(mean.shape[1]):
+        b = int(np.argmax(mean[:, c]))
+        if b != i_star and mean[b, c] - mean[i_star, c] >= min_drop:
+            hurt[c] = spec_of(labels[b]) if conditional == "own-best" else "none"
+    return {"optimum": s_star, "hurt": hurt}
+
+
+def group_policy(val_acc: dict[str, np.ndarray], choice: dict, dataset: str, conditional: str) -> dict[int, str]:
+    """The 'group' scope of B4: the hurt classes and every class in their fine-grained groups
+    share ONE policy, the strength with the best mean validation accuracy over those classes (or
+    none). Giving confusable classes different augmentations lets the model read the
+    augmentation as a label cue; one policy per group avoids that."""
+    if not choice["hurt"]:
+        return {}
+    members = sorted({m for c in choice["hurt"] for m in group_of(dataset, c)})
+    labels = list(val_acc)
+    score = [float(val_acc[s].mean(0)[members].mean()) for s in labels]
+    spec = spec_of(labels[int(np.argmax(score))]) if conditional == "own-best" else "none"
+    return {c: spec for c in members}
+
+
+B4_SCOPES = ("group", "class")
+
+
+@runner("class_level", version=2, params=ClassLevelParams)
+def class_level(p: ClassLevelParams, device) -> dict:
+    labels = strengths(p)
+    cells = expand_grid({"strength": labels, "seed": list(p.seeds)}, base=_base(p))
+    train_cells = [{**{k: v for k, v in c.items() if k != "strength"}, "augment": spec_of(c["strength"])} for c in cells]
+    res = run_sweep(train_cell, train_cells, name="train_cell", version=TRAIN_CELL_VERSION)
+    val_acc = _stack(cells, res.results, "val_per_class", labels, p.seeds)
+    choice = choose_on_validation(val_acc, p.min_drop, p.conditional)
+    uniform = spec_of(choice["optimum"])
+    policies = {"class": choice["hurt"], "group": group_policy(val_acc, choice, p.dataset, p.conditional)}
+    b4 = {}
+    for scope in B4_SCOPES:
+        cond = [f"{c}={spec}" for c, spec in sorted(policies[scope].items()) if spec != uniform]
+        if not cond:  # no hurt class, or its policy is the uniform one: nothing to fix
+            continue
+        b4_cells = [{**_base(p), "augment": uniform, "class_augment": cond, "seed": s} for s in p.seeds]
+        b4[scope] = {"policy": {str(c): spec for c, spec in policies[scope].items() if spec != uniform},
+                     "runs": run_sweep(train_cell, b4_cells, name="train_cell", version=TRAIN_CELL_VERSION).results}
+    keep = ("val_acc", "test_acc", "val_per_class", "test_per_class", "val_confusion", "test_confusion",
+            "train_seconds")
+    return {"strengths": labels,
+            "cells": [{"strength": c["strength"], "seed": c["seed"], **{k: r[k] for k in keep}}
+                      for c, r in zip(cells, res.results)],
+            "choice": {"optimum": choice["optimum"], "hurt": {str(k): v for k, v in choice["hurt"].items()}},
+            "b4": {scope: {"policy": v["policy"], "runs": [{"seed": s, **{k: r[k] for k in keep}}
+                                                            for s, r in zip(p.seeds, v["runs"])]}
+                   for scope, v in b4.items()}}
+
+
+def analyse(r: dict, dataset: str, alpha: float = 0.05, class_names=None) -> dict:
+    """The chapter's tables from the runner's value (see the module doc)."""
+    labels = r["strengths"]
+    cells = pd.DataFrame(r["cells"])
+    seeds = sorted(cells.seed.unique())
+    acc = _stack(r["cells"], r["cells"], "test_per_class", labels, seeds)
+    conf = _stack(r["cells"], r["cells"], "test_confusion", labels, seeds)
+    k = next(iter(acc.values())).shape[1]
+    names = list(class_names) if class_names is not None else [str(c) for c in range(k)]
+    drops = classwise.class_drops(acc, alpha=alpha)
+    b1 = pd.DataFrame(drops["classes"])
+    b1.insert(1, "name", [names[c] for c in b1["class"]])
+    optimum = drops["optimum"]
+
+    # per-class accuracy against strength with bootstrap intervals over seeds
+    rows = []
+    for s in labels:
+        m, lo, hi = classwise.bootstrap_class_ci(acc[s])
+        rows += [{"strength": s, "class": c, "name": names[c], "acc": m[c], "lo": lo[c], "hi": hi[c]} for c in range(k)]
+    per_class = pd.DataFrame(rows)
+    avg = pd.DataFrame([{"strength": s, "acc": float(np.mean(acc[s].mean(1))), "sd": float(np.std(acc[s].mean(1)))}
+                        for s in labels])
+
+    # B2: the drop with in-group confusions forgiven
+    groups = FINE_GROUPS.get(dataset, ())
+    forgiven = {s: classwise.group_forgiven_accuracy(conf[s], groups) for s in labels}
+    affected = b1[b1.hurt] if b1.hurt.any() else b1[b1["drop"] >= 0.02]
+    b2_rows = []
+    for _, row in affected.iterrows():
+        c, best = int(row["class"]), row["best_strength"]
+        d_f = forgiven[best][:, c] - forgiven[optimum][:, c]
+        b2_rows.append({"class": c, "name": names[c], "fine_grained": len(group_of(dataset, c)) > 1,
+                        "drop": row["drop"], "drop_forgiven": float(d_f.mean())})
+    b2 = pd.DataFrame(b2_rows, columns=["class", "name", "fine_grained", "drop", "drop_forgiven"])
+    share = _vanishing_share(acc, forgiven, affected, optimum, seeds)
+
+    # B3: where the affected classes' errors go, as a function of strength
+    flows = []
+    for c in affected["class"]:
+        for s in labels:
+            row = classwise.confusion_flow(conf[s], int(c))  # (seeds, classes)
+            for t in range(k):
+                if t != c:
+                    flows.append({"class": int(c), "name": names[int(c)], "strength": s, "to": t, "to_name": names[t],
+                                  "share": float(row[:, t].mean()), "sd": float(row[:, t].std())})
+    flows = pd.DataFrame(flows, columns=["class", "name", "strength", "to", "to_name", "share", "sd"])
+    return {"optimum": optimum, "b1": b1, "per_class": per_class, "average": avg, "b2": b2, "b2_share": share,
+            "flows": flows, "acc": acc, "conf": conf, "names": names, "groups": groups}
+
+
+def _vanishing_share(acc, forgiven, affected, optimum, seeds, n_boot: int = 2000):
+    """Share of the affected classes' summed drop that vanishes when in-group confusions are
+    forgiven: 1 - sum(forgiven drops) / sum(drops), with a bootstrap over seeds."""
+    if affected.empty:
+        return (float("nan"), float("nan"), float("nan"))
+    cls = [int(c) for c in affected["class"]]
+    best = list(affected["best_strength"])
+    d = np.stack([acc[b][:, c] - acc[optimum][:, c] for c, b in zip(cls, best)], 1).sum(1)  # (seeds,)
+    f = np.stack([forgiven[b][:, c] - forgiven[optimum][:, c] for c, b in zip(cls, best)], 1).sum(1)
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, len(d), size=(n_boot, len(d)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boots = 1 - f[idx].mean(1) / d[idx].mean(1)
+    boots = boots[np.isfinite(boots)]
+    point = 1 - f.mean() / d.mean() if d.mean() != 0 else float("nan")
+    lo, hi = (np.quantile(boots, [0.025, 0.975]) if boots.size else (np.nan, np.nan))
+    return float(point), float(lo), float(hi)
+
+
+def pair_bias(conf: dict[str, np.ndarray], a: int, b: int) -> pd.DataFrame:
+    """Per strength and seed: share of a predicted as b, of b predicted as a, and their
+    difference (the bias of the pair toward b)."""
+    rows = []
+    for s, cm in conf.items():
+        ab = classwise.confusion_flow(cm, a, [b])[:, 0]
+        ba = classwise.confusion_flow(cm, b, [a])[:, 0]
+        rows += [{"strength": s, "seed": i, "a_to_b": ab[i], "b_to_a": ba[i], "bias": ab[i] - ba[i]}
+                 for i in range(len(ab))]
+    return pd.DataFrame(rows)
+
+
+def b4_table(r: dict, scope: str = "group", class_names=None) -> tuple[pd.DataFrame, dict]:
+    """B4: test accuracy of the class-conditional policy (``scope``: "group" or "class") against
+    the uniform rrc(s*) (both chosen on validation), per seed: the mean accuracy of the classes
+    with their own policy, and the average accuracy. Empty when there was nothing to fix."""
+    if scope not in r["b4"]:
+        return pd.DataFrame(), {}
+    policy = r["b4"][scope]["policy"]
+    hurt = [int(c) for c in policy]
+    opt = r["choice"]["optimum"]
+    uni = {c["seed"]: c for c in r["cells"] if c["strength"] == opt}
+    rows = []
+    for c in r["b4"][scope]["runs"]:
+        u = uni[c["seed"]]
+        rows.append({"seed": c["seed"], "hurt_uniform": float(np.mean(np.asarray(u["test_per_class"])[hurt])),
+                     "hurt_conditional": float(np.mean(np.asarray(c["test_per_class"])[hurt])),
+                     "avg_uniform": u["test_acc"], "avg_conditional": c["test_acc"]})
+    t = pd.DataFrame(rows)
+    gain = bootstrap_ci((t.hurt_conditional - t.hurt_uniform).to_numpy(), stat=np.mean)
+    avg = bootstrap_ci((t.avg_conditional - t.avg_uniform).to_numpy(), stat=np.mean)
+    names = [class_names[c] if class_names is not None else str(c) for c in hurt]
+    return t, {"scope": scope, "hurt": hurt, "hurt_names": names, "policy": policy, "optimum": opt,
+               "gain": gain, "avg_diff": avg}
+
+
+def b3_pair(r: dict) -> tuple[int, int]:
+    """The pair (a, b) of B3, chosen on the VALIDATION split: among pairs whose first class was
+    hurt on validation (all classes if none was), the one whose bias (share a->b minus b->a)
+    changes most from the weakest to the strongest setting, oriented so that the change is
+    positive. The test set then says whether the direction holds."""
+    labels = r["strengths"]
+    seeds = sorted({c["seed"] for c in r["cells"]})
+    conf = _stack(r["cells"], r["cells"], "val_confusion", labels, seeds)
+    k = conf[labels[0]].shape[-1]
+    hurt = [int(c) for c in r["choice"]["hurt"]] or list(range(k))
+    best, pair = -1.0, (0, 1)
+    for a in hurt:
+        for b in range(k):
+            if b == a:
+                continue
+            t = pair_bias({labels[0]: conf[labels[0]], labels[-1]: conf[labels[-1]]}, a, b)
+            change = t[t.strength == labels[-1]].bias.mean() - t[t.strength == labels[0]].bias.mean()
+            if abs(change) > best:
+                best, pair = abs(change), ((a, b) if change > 0 else (b, a))
+    return pair
+
+
+def b3_effect(conf: dict[str, np.ndarray], a: int, b: int, n_boot: int = 2000):
+    """Change of the pair's bias toward b (share a->b minus b->a) from the weakest to the
+    strongest setting of the sweep, paired over seeds: (mean, lo, hi)."""
+    t = pair_bias(conf, a, b)
+    labels = list(conf)
+    weak = t[t.strength == labels[0]].sort_values("seed").bias.to_numpy()
+    strong = t[t.strength == labels[-1]].sort_values("seed").bias.to_numpy()
+    return bootstrap_ci(strong - weak, stat=np.mean, n_boot=n_boot)

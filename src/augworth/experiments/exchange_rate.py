@@ -1,0 +1,174 @@
+"""Runner of the `exchange_rate` chapter (paper C, C1-C4).
+
+One sweep (cached per cell, resumable) holds four kinds of cells, all with the same fixed step
+budget whatever n (paper C's protocol), each evaluated on the clean test set and on corrupted
+copies of a class-balanced test subset (every corruption at 5 severities, built once and cached
+on disk):
+
+- ``main``: size n x augmentation x seed (C1, C2);
+- ``invariant``: a flip-invariant model, trained without augmentation and with flips (C3);
+- ``fixed``: k augmented copies of the training set made once, k in ``fixed_copies`` (C4);
+- ``convergence``: the largest-n runs of the first seed with ``convergence_factor`` times the
+  steps: if they do much better, the budget was too short and the worth at large n is biased.
+
+:func:`analyse` fits the power laws and turns errors into worth in samples.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+
+from ..config import ExchangeRateParams
+from ..data import balanced_indices
+from ..data.corruptions import SEVERITIES, corrupted_test_set
+from ..metrics import exchange
+from .registry import runner
+from .sweep import run_sweep
+from .training import cached_dataset, summarise, train_on_cell
+from .. import runtime
+
+CELL_VERSION = 1
+TRAIN_FIELDS = ("dataset", "data_path", "image_size", "val_size", "device", "steps", "batch_size", "width")
+OOD_SEED = 0  # the corrupted subset and the corruptions' randomness; the same for every model
+
+
+@functools.lru_cache(maxsize=2)
+def _ood_sets(dataset: str, data_path, image_size: int, device: str, corruptions: tuple, n: int):
+    ds = cached_dataset(dataset, data_path, image_size, device)
+    idx = balanced_indices(ds.test_y, n, OOD_SEED, num_classes=ds.num_classes).to(ds.device)
+    x, y = ds.test_x[idx], ds.test_y[idx]
+    key = {"dataset": dataset, "data_path": data_path, "image_size": image_size, "subset": "test-balanced",
+           "subset_seed": OOD_SEED}
+    return {f"ood/{c}/{s}": (corrupted_test_set(x, c, s, key=key, seed=OOD_SEED), y)
+            for c in corruptions for s in SEVERITIES}, (x, y)
+
+
+def exchange_cell(cell: dict) -> dict:
+    """Train one model (a TrainCell plus 'corruptions', 'ood_images', 'kind'); evaluate clean and
+    corrupted."""
+    train = {k: v for k, v in cell.items() if k not in ("corruptions", "ood_images", "kind")}
+    device = runtime.resolve_device(train.get("device", "auto"))
+    sets, clean = _ood_sets(train["dataset"], train.get("data_path"), train.get("image_size", 64), str(device),
+                            tuple(cell["corruptions"]), cell["ood_images"])
+    _, _, res = train_on_cell(train, extra_eval={"ood/clean/0": clean, **sets})
+    s = summarise(res)
+    out = {k: v for k, v in s.items() if not k.startswith("ood/")}
+    out["ood"] = {name: s[f"{name}_acc"] for name in ["ood/clean/0", *sets]}
+    out["history"] = s["history"][["epoch", "step", "train_loss", "train_acc"]]
+    for k in [k for k in out if k.startswith("val_") and k not in ("val_acc", "val_loss")]:
+        del out[k]
+    return out
+
+
+def cells_of(p: ExchangeRateParams) -> list[dict]:
+    d = p.to_dict()
+    base = {k: d[k] for k in TRAIN_FIELDS}
+    base.update(corruptions=list(p.corruptions), ood_images=p.ood_images)
+    cells = []
+    for n in p.sizes:
+        for aug in p.augmentations:
+            cells += [{**base, "kind": "main", "n_train": n, "augment": aug, "seed": s} for s in p.seeds]
+    for n in p.invariance_sizes or p.sizes:
+        for aug in ("none", "flip"):
+            cells += [{**base, "kind": "invariant", "n_train": n, "augment": aug, "invariance": p.invariance, "seed": s}
+                      for s in p.seeds]
+    for n in p.fixed_sizes:
+        for k in p.fixed_copies:
+            cells += [{**base, "kind": "fixed", "n_train": n, "augment": p.fixed_augment, "fixed_copies": k,
+                       "seed": s} for s in p.seeds]
+    if p.convergence_factor > 1:
+        cells += [{**base, "kind": "convergence", "n_train": max(p.sizes), "augment": aug,
+                   "steps": p.steps * p.convergence_factor, "seed": p.seeds[0]} for aug in p.augmentations]
+    return cells
+
+
+@runner("exchange_rate", version=1, params=ExchangeRateParams)
+def exchange_rate(p: ExchangeRateParams, device) -> dict:
+    cells = cells_of(p)
+    res = run_sweep(exchange_cell, cells, name="exchange_cell", version=CELL_VERSION)
+    rows = []
+    for c, r in zip(cells, res.results):
+        ood = r["ood"]
+        corrupted = [v for k, v in ood.items() if not k.startswith("ood/clean")]
+        rows.append({"kind": c["kind"], "n": c["n_train"], "augment": c["augment"], "seed": c["seed"],
+                     "invariance": c.get("invariance", "none"), "copies": c.get("fixed_copies", 0),
+                     "steps": c["steps"], "test_acc": r["test_acc"], "test_err": 1 - r["test_acc"],
+                     "ood_err": 1 - float(np.mean(corrupted)), "train_acc": float(r["history"]["train_acc"].iloc[-1]),
+                     "train_seconds": r["train_seconds"],
+                     **{f"err/{k[4:]}": 1 - v for k, v in ood.items()}})
+    return {"runs": pd.DataFrame(rows)}
+
+
+def worth_table(runs: pd.DataFrame, metric: str, augmentations, n_boot: int = 1000, reference: str = "none",
+                kind_of: dict | None = None) -> pd.DataFrame:
+    """Worth in samples of each augmentation at each size (bootstrap over seeds), against the
+    power law fitted to the reference's ``metric`` (test_err or ood_err) over the main runs.
+    ``kind_of`` maps extra row labels to (kind, augment, filter) selections (C3, C4)."""
+    main = runs[runs.kind == "main"]
+    ref = main[main.augment == reference]
+    ref_runs = {int(n): g[metric].to_numpy() for n, g in ref.groupby("n")}
+    out = []
+    selections = {a: main[main.augment == a] for a in augmentations if a != reference}
+    selections.update(kind_of or {})
+    for label, sel in selections.items():
+        aug_runs = {int(n): g[metric].to_numpy() for n, g in sel.groupby("n")}
+        if not aug_runs:
+            continue
+        w = exchange.bootstrap_worth(ref_runs, aug_runs, n_boot=n_boot)
+        for n, v in w.items():
+            out.append({"augment": label, "n": n, "err": float(np.mean(aug_runs[n])), **v, "rel": v["v"] / n,
+                        "rel_lo": v["lo"] / n, "rel_hi": v["hi"] / n})
+    return pd.DataFrame(out)
+
+
+def fit_reference(runs: pd.DataFrame, metric: str, reference: str = "none", holdout: int = 0):
+    """The reference power law on the main runs, leaving out the ``holdout`` largest sizes;
+    returns (fit, sizes used, held-out table: measured mean/sd vs predicted)."""
+    ref = runs[(runs.kind == "main") & (runs.augment == reference)]
+    sizes = sorted(ref.n.unique())
+    used = sizes[: len(sizes) - holdout] if holdout else sizes
+    fit_ = exchange.fit_power_law(ref[ref.n.isin(used)].n, ref[ref.n.isin(used)][metric])
+    held = ref[~ref.n.isin(used)].groupby("n")[metric].agg(["mean", "std"]).reset_index()
+    held["predicted"] = fit_(held.n.to_numpy()) if len(held) else []
+    return fit_, used, held
+
+
+def convergence_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Largest-n runs of the first seed: error at the budget vs at factor x the budget."""
+    conv = runs[runs.kind == "convergence"]
+    if conv.empty:
+        return pd.DataFrame()
+    main = runs[(runs.kind == "main") & (runs.n == conv.n.iloc[0]) & (runs.seed == conv.seed.iloc[0])]
+    t = main.set_index("augment")[["test_err", "train_acc"]].join(
+        conv.set_index("augment")[["test_err", "train_acc", "steps"]], rsuffix="_longer")
+    t["change"] = t.test_err_longer - t.test_err
+    return t.reset_index()
+
+
+def error_curves(runs: pd.DataFrame, metric: str = "test_err") -> pd.DataFrame:
+    """Mean and sd over seeds per (kind, augmentation, invariance, copies, n)."""
+    keys = ["kind", "augment", "invariance", "copies", "n"]
+    return runs.groupby(keys)[metric].agg(["mean", "std", "count"]).reset_index()
+
+
+
+def paired_difference(runs: pd.DataFrame, a: dict, b: dict, metric: str = "test_err", sizes=None):
+    """Per seed, the mean over sizes of metric(a) - metric(b), where a and b select runs by
+    column values (e.g. {"kind": "invariant", "augment": "none"}); pairs share n and seed.
+    Returns (per-seed differences, (mean, lo, hi) bootstrap over seeds)."""
+    from ..metrics.stats import bootstrap_ci
+
+    def pick(sel):
+        m = np.ones(len(runs), dtype=bool)
+        for k, v in sel.items():
+            m &= (runs[k] == v).to_numpy()
+        t = runs[m]
+        return t[t.n.isin(sizes)] if sizes is not None else t
+
+    ta, tb = pick(a).set_index(["n", "seed"])[metric], pick(b).set_index(["n", "seed"])[metric]
+    d = (ta - tb).dropna()
+    per_seed = d.groupby(level="seed").mean().to_numpy()
+    return per_seed, bootstrap_ci(per_seed, stat=np.mean)
