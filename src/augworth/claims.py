@@ -77,7 +77,8 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
     Claim("C2", PAPER_C, "Out of distribution, augmentations inconsistent with the data are worth more than any "
           "amount of extra in-distribution data.", "the exchange rate diverges", "exchange_rate",
           "corrupted test error: the reference power law's asymptote b minus the strong augmentation's error at the "
-          "largest size, bootstrap 95% CI over seeds; supported if above 0 (below any error extra data reaches)"),
+          "largest size, bootstrap 95% CI over seeds; supported if above 0 (below any error extra data reaches); "
+          "inconclusive whatever the interval when the fitted b sits at its bound 0 (not identified by the sizes)"),
     Claim("C3", PAPER_C, "A model made invariant to a transform (flip-orbit averaging) is worth less than training "
           "with that augmentation, on small and medium data.", "invariance < augmentation", "exchange_rate",
           "test error of the flip-invariant model without augmentation minus that of a plain model trained with "
