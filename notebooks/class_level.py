@@ -46,6 +46,8 @@ profile = "quick"  # which params/<profile>/class_level.yaml supplies the values
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
 
 # %%
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -135,16 +137,16 @@ print(f"bias toward {names[pb]} from {labels[0]} to s = {labels[-1]}: {b3:+.3f} 
 b4 = {scope: cl.b4_table(r, scope, class_names=names) for scope in cl.B4_SCOPES}
 for scope, (t4, info) in b4.items():
     if not info:
-        print(f"{scope} scope: nothing to fix (no class at least min_drop below its own best on validation, "
-              "or its best policy is the uniform one)")
+        print(f"{scope} scope: nothing to fix (no class at least min_drop below its own best on\n"
+              "  validation, or its best policy is the uniform one)")
         continue
-    print(f"{scope} scope, chosen on validation: uniform rrc({info['optimum']}); own policies: "
+    print(f"{scope} scope, chosen on validation: uniform rrc({info['optimum']}); own policies:\n  "
           + ", ".join(f"{names[int(c)]} -> {spec}" for c, spec in info["policy"].items()))
     fig = figs.b4(t4, info)
     plt.show()
     (g, glo, ghi), (d, dlo, dhi) = info["gain"], info["avg_diff"]
-    print(f"  classes with their own policy: {g:+.4f} (95% CI {glo:+.4f} to {ghi:+.4f}); average: {d:+.4f} "
-          f"(95% CI {dlo:+.4f} to {dhi:+.4f})")
+    print(f"  classes with their own policy: {g:+.4f} (95% CI {glo:+.4f} to {ghi:+.4f})\n"
+          f"  average: {d:+.4f} (95% CI {dlo:+.4f} to {dhi:+.4f})")
 
 # %% [markdown]
 # When confusable classes are given *different* augmentations, the augmentation itself becomes
@@ -201,5 +203,7 @@ else:
     claims.record("B4", l4, float("nan"), None, "hurt-class gain > 0 and average change > -tolerance (CIs)",
                   "no class was hurt on validation: no class-conditional policy to test",
                   result=result, profile=profile, dataset=p.dataset, seeds=list(p.seeds))
-for cid, lab in (("B1", l1), ("B2", l2), ("B3", l3), ("B4", l4)):
-    print(f"Verdict on {cid} at our scale: {lab.upper()}")
+records = claims.load_records()
+for cid in ('B1', 'B2', 'B3', 'B4'):
+    print(f"Verdict on {cid} at our scale: {records[cid].verdict.upper()}")
+    print(textwrap.fill(records[cid].summary, 88, initial_indent="    ", subsequent_indent="    "))

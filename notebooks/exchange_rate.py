@@ -44,6 +44,8 @@ profile = "quick"  # which params/<profile>/exchange_rate.yaml supplies the valu
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
 
 # %%
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -85,9 +87,10 @@ held.round(4)
 conv = er.convergence_table(runs)
 if len(conv):
     worst = conv.loc[conv.change.idxmin()]
-    print(f"{p.convergence_factor}x the steps changes the largest-n test error by {conv.change.min():+.4f} to "
-          f"{conv.change.max():+.4f} (most: {worst.augment}); a drop of more than ~0.01 means those runs were "
-          "under-fitted and their worth at the largest n is biased low")
+    print(textwrap.fill(f"{p.convergence_factor}x the steps changes the largest-n test error by "
+                        f"{conv.change.min():+.4f} to {conv.change.max():+.4f} (most: {worst.augment}); a drop of "
+                        "more than ~0.01 means those runs were under-fitted and their worth at the largest n is "
+                        "biased low", 88))
 conv.round(4)
 
 # %% [markdown]
@@ -206,5 +209,7 @@ claims.record("C4", l4, c4[0], c4[1:], f"error({k_max} fixed copies) - error(fre
               f"{p.fixed_augment}, n = {list(p.fixed_sizes)}: test error fresh {fresh:.4f}; fixed "
               + ", ".join(f"k={k} {v:.4f}" for k, v in by_k.items()),
               result=result, profile=profile, dataset=p.dataset, seeds=list(p.seeds))
-for cid, lab in (("C1", l1), ("C2", l2), ("C3", l3), ("C4", l4)):
-    print(f"Verdict on {cid} at our scale: {lab.upper()}")
+records = claims.load_records()
+for cid in ('C1', 'C2', 'C3', 'C4'):
+    print(f"Verdict on {cid} at our scale: {records[cid].verdict.upper()}")
+    print(textwrap.fill(records[cid].summary, 88, initial_indent="    ", subsequent_indent="    "))

@@ -161,6 +161,15 @@ def records_dir() -> Path:
     return Path(os.environ.get("AUGWORTH_RECORDS", paths.ROOT / "build" / "records"))
 
 
+def _wall_s(result) -> float:
+    """The runner's wall time, or for a sweep the compute of its cells if larger (cached cells)."""
+    wall = float(result.meta.get("wall_s", float("nan")))
+    value = getattr(result, "value", None)
+    if isinstance(value, dict) and "compute_s" in value:
+        return max(wall, float(value["compute_s"])) if wall == wall else float(value["compute_s"])
+    return wall
+
+
 def record(claim: str, verdict: str, measured: float, interval, threshold: str, summary: str, *,
            result, profile: str, dataset: str, seeds) -> Record:
     """Validate and write a claim's record (atomically); returns it. ``result`` is the
@@ -172,7 +181,7 @@ def record(claim: str, verdict: str, measured: float, interval, threshold: str, 
                  interval=None if interval is None else (float(interval[0]), float(interval[1])),
                  threshold=threshold, summary=summary, profile=profile, dataset=dataset,
                  seeds=", ".join(map(str, seeds)) if isinstance(seeds, (list, tuple)) else str(seeds),
-                 device=m.get("device_name", "?"), wall_s=float(m.get("wall_s", float("nan"))),
+                 device=m.get("device_name", "?"), wall_s=_wall_s(result),
                  package_version=m.get("augworth", "?"), git_commit=m.get("git_commit", "?"),
                  source=m.get("source", "?"))
     atomic_write_text(records_dir() / f"{claim}.json", json.dumps(asdict(rec), indent=1))

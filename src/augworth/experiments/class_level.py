@@ -88,6 +88,7 @@ def class_level(p: ClassLevelParams, device) -> dict:
     cells = expand_grid({"strength": labels, "seed": list(p.seeds)}, base=_base(p))
     train_cells = [{**{k: v for k, v in c.items() if k != "strength"}, "augment": spec_of(c["strength"])} for c in cells]
     res = run_sweep(train_cell, train_cells, name="train_cell", version=TRAIN_CELL_VERSION)
+    compute = res.compute_s
     val_acc = _stack(cells, res.results, "val_per_class", labels, p.seeds)
     choice = choose_on_validation(val_acc, p.min_drop, p.conditional)
     uniform = spec_of(choice["optimum"])
@@ -98,11 +99,13 @@ def class_level(p: ClassLevelParams, device) -> dict:
         if not cond:  # no hurt class, or its policy is the uniform one: nothing to fix
             continue
         b4_cells = [{**_base(p), "augment": uniform, "class_augment": cond, "seed": s} for s in p.seeds]
+        sweep = run_sweep(train_cell, b4_cells, name="train_cell", version=TRAIN_CELL_VERSION)
+        compute += sweep.compute_s
         b4[scope] = {"policy": {str(c): spec for c, spec in policies[scope].items() if spec != uniform},
-                     "runs": run_sweep(train_cell, b4_cells, name="train_cell", version=TRAIN_CELL_VERSION).results}
+                     "runs": sweep.results}
     keep = ("val_acc", "test_acc", "val_per_class", "test_per_class", "val_confusion", "test_confusion",
             "train_seconds")
-    return {"strengths": labels,
+    return {"strengths": labels, "compute_s": compute,
             "cells": [{"strength": c["strength"], "seed": c["seed"], **{k: r[k] for k in keep}}
                       for c, r in zip(cells, res.results)],
             "choice": {"optimum": choice["optimum"], "hurt": {str(k): v for k, v in choice["hurt"].items()}},

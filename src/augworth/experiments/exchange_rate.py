@@ -99,7 +99,7 @@ def exchange_rate(p: ExchangeRateParams, device) -> dict:
                      "ood_err": 1 - float(np.mean(corrupted)), "train_acc": float(r["history"]["train_acc"].iloc[-1]),
                      "train_seconds": r["train_seconds"],
                      **{f"err/{k[4:]}": 1 - v for k, v in ood.items()}})
-    return {"runs": pd.DataFrame(rows)}
+    return {"runs": pd.DataFrame(rows), "compute_s": res.compute_s}
 
 
 def worth_table(runs: pd.DataFrame, metric: str, augmentations, n_boot: int = 1000, reference: str = "none",

@@ -102,4 +102,5 @@ def flatness(p: FlatnessParams, device) -> dict:
     """Sweep (augmentation x seed) of flatness_cell."""
     cells = chapter_cells(p)
     res = run_sweep(flatness_cell, cells, name="flatness_cell", version=CELL_VERSION)
-    return {"cells": [{"augment": c["augment"], "seed": c["seed"], **r} for c, r in zip(cells, res.results)]}
+    return {"compute_s": res.compute_s,
+            "cells": [{"augment": c["augment"], "seed": c["seed"], **r} for c, r in zip(cells, res.results)]}

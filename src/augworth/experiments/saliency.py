@@ -96,6 +96,7 @@ def saliency(p: SaliencyParams, device) -> dict:
     images = ds.test_x[test_idx[:N_SHOWN]].float() / 255.0
     _, vals, vecs = _probe_geometry(p, images)
     rank = int((vals[0] > 1e-10 * vals[0].max()).sum())
-    return {"cells": [{"augment": c["augment"], "seed": c["seed"], **r} for c, r in zip(cells, res.results)],
+    return {"compute_s": res.compute_s,
+            "cells": [{"augment": c["augment"], "seed": c["seed"], **r} for c, r in zip(cells, res.results)],
             "images": images.numpy(), "top_vecs": vecs[:, :, -2:].numpy(),
             "low_vec": vecs[:, :, -rank].numpy(), "eigvals": vals.numpy(), "rank": rank}

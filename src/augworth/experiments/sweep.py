@@ -57,6 +57,12 @@ class SweepResult:
     seconds: float = 0.0
     meta: list[dict] = field(default_factory=list)
 
+    @property
+    def compute_s(self) -> float:
+        """Seconds the cells took when they were computed (cached ones included): the cost of
+        the sweep, whatever this call's own wall time."""
+        return float(sum(m.get("wall_s", 0.0) for m in self.meta))
+
     def rows(self) -> list[dict]:
         """One flat dict per cell: its parameters and its scalar results (for a DataFrame)."""
         out = []

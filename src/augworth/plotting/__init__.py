@@ -56,6 +56,16 @@ def count_heatmap(counts, title: str = ""):
     return fig
 
 
+def _wall(result) -> str:
+    """The runner's wall time, and for a sweep the compute its cells took when they ran (cells
+    found in the cache cost this call nothing, but they cost that much once)."""
+    text = f"{result.meta.get('wall_s', float('nan')):.1f} s"
+    value = result.value
+    if isinstance(value, dict) and "compute_s" in value:
+        text += f" (the sweep's cells: {float(value['compute_s']):.0f} s of compute when they ran)"
+    return text
+
+
 def provenance_box(result, profile: str, dataset: str, seeds) -> "object":
     """The box that opens every chapter: where its numbers come from. Returns an IPython HTML
     object (rendered as is by the book)."""
@@ -73,13 +83,14 @@ def provenance_box(result, profile: str, dataset: str, seeds) -> "object":
         origin = "computed while this page was built"
     seeds_txt = ", ".join(map(str, seeds)) if isinstance(seeds, (list, tuple)) else str(seeds)
     rows = [("profile", profile), ("data set", dataset), ("seeds", seeds_txt),
-            ("device", m.get("device_name", "?")), ("wall time", f"{m.get('wall_s', float('nan')):.1f} s"),
+            ("device", m.get("device_name", "?")), ("wall time", _wall(result)),
             ("commit", m.get("git_commit", "?")[:12]), ("torch", m.get("torch", "?")),
             ("results", origin), ("computed", m.get("created", "?"))]
     stale = ""
     if result.stale:
         stale = ("<p style='color:#b00020;margin:4px 0 0'><b>Stale:</b> the package code changed since these "
-                 "results were computed; rerun with <code>make nb NAME=... </code> after clearing the cache.</p>")
+                 "results were computed; recompute with <code>python -m augworth run NAME --force</code> (for a sweep "
+                 "chapter, cells whose own code did not change stay cached), then <code>make nb NAME=...</code>.</p>")
     cells = "".join(f"<tr><th style='text-align:left;padding:1px 10px 1px 0'>{escape(k)}</th>"
                     f"<td style='padding:1px 0'>{escape(str(v))}</td></tr>" for k, v in rows)
     return HTML("<div style='border-left:4px solid #0173b2;background:#f3f7fb;padding:8px 12px;margin:8px 0;"

@@ -20,6 +20,16 @@ def _n_axis(ax, sizes) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
+def _plain_log_y(ax) -> None:
+    """Plain numbers (0.2, 0.3, ...) on a log y axis instead of 2 x 10^-1."""
+    from matplotlib.ticker import FuncFormatter
+
+    fmt = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(fmt)
+    ax.yaxis.set_minor_formatter(fmt)
+    ax.tick_params(axis="y", which="minor", labelsize=7)
+
+
 def error_curves(runs: pd.DataFrame, fits: dict, metric: str = "test_err", title: str = ""):
     """Error against n (log-log) per augmentation, mean ± sd over seeds; the reference power
     law (solid to the largest size, dotted beyond) and its asymptote b. ``fits``: {label: PowerLaw}."""
@@ -40,12 +50,13 @@ def error_curves(runs: pd.DataFrame, fits: dict, metric: str = "test_err", title
         if f.b > 0.05 * f(far[-1]):  # on a log axis an asymptote near 0 would stretch the plot
             ax.axhline(f.b, color="0.5", lw=0.8, ls="--")
     ax.set_yscale("log")
+    _plain_log_y(ax)
     _n_axis(ax, list(main.n.unique()) + [int(16 * n_max)])
     ax.set_xlabel("training images n")
     ax.set_ylabel(metric.replace("_err", " error").replace("ood", "corrupted test").replace("test", "test"))
     ax.set_title(title or "Error against data (black: no-augmentation power-law fit; dotted: extrapolated;\n"
                  "dashed: its asymptote b)", fontsize=10)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=2, loc="lower left")
     fig.tight_layout()
     return fig
 
@@ -100,6 +111,7 @@ def invariance(curves: pd.DataFrame):
                     ls="-" if aug == "flip" else "--")
     _n_axis(ax, sel.n.unique())
     ax.set_yscale("log")
+    _plain_log_y(ax)
     ax.set_xlabel("training images n")
     ax.set_ylabel("test error")
     ax.set_title("C3: flip invariance built in versus learned from flips", fontsize=10)
