@@ -64,3 +64,19 @@ def test_parallel_executors_share_the_cache_and_resume(tmp_path, executor):
 def test_bad_executor_is_named():
     with pytest.raises(ValueError, match="unknown executor 'ray': known are inline, process, submitit-local, slurm"):
         run_sweep(echo_cell, [{"x": 1}], name="e", version=1, executor="ray")
+
+
+def test_compute_seconds_count_cached_cells_at_what_they_cost(tmp_path):
+    import time
+
+    cache = ResultsCache(tmp_path, read_only=[])
+    cells = expand_grid({"x": [0, 1]})
+
+    def slow(cell):
+        time.sleep(0.05)
+        return {"square": cell["x"] ** 2}
+
+    first = run_sweep(slow, cells, name="c", version=1, cache=cache)
+    again = run_sweep(slow, cells, name="c", version=1, cache=cache)
+    assert first.compute_s >= 0.1 and again.computed == 0
+    assert again.compute_s == pytest.approx(first.compute_s)  # from the stored cells' own wall times
