@@ -99,7 +99,7 @@ conv.round(4)
 # %%
 w_id = er.worth_table(runs, "test_err", p.augmentations, n_boot=p.n_boot)
 w_ood = er.worth_table(runs, "ood_err", p.augmentations, n_boot=p.n_boot)
-fig = figs.worth({"clean test set": w_id, "corrupted test sets": w_ood}, n_max)
+fig = figs.worth({"clean test set": w_id, "corrupted test sets": w_ood})
 plt.show()
 w_id.pivot(index="n", columns="augment", values="v").round(0)
 
@@ -181,7 +181,7 @@ claims.record("C1", l1, row.rel, (row.rel_lo, row.rel_hi), "v(n)/n of TrivialAug
               result=result, profile=profile, dataset=p.dataset, seeds=list(p.seeds))
 
 main = runs[runs.kind == "main"]
-ref_ood = {int(n): g.ood_err.to_numpy() for n, g in main[main.augment == "none"].groupby("n")}
+ref_ood = er.reference_runs(runs, "ood_err")
 strong_err = main[(main.augment == p.strong) & (main.n == n_max)].ood_err.to_numpy()
 gap = exchange.asymptote_gap(ref_ood, strong_err, n_boot=p.n_boot)
 # an asymptote fitted at its bound 0 is not identified by the sizes measured: no verdict on "any amount"

@@ -163,11 +163,13 @@ def records_dir() -> Path:
 
 def _wall_s(result) -> float:
     """The runner's wall time, or for a sweep the compute of its cells if larger (cached cells)."""
+    from .experiments.registry import compute_seconds
+
     wall = float(result.meta.get("wall_s", float("nan")))
-    value = getattr(result, "value", None)
-    if isinstance(value, dict) and "compute_s" in value:
-        return max(wall, float(value["compute_s"])) if wall == wall else float(value["compute_s"])
-    return wall
+    compute = compute_seconds(result)
+    if compute is None:
+        return wall
+    return max(wall, compute) if wall == wall else compute
 
 
 def record(claim: str, verdict: str, measured: float, interval, threshold: str, summary: str, *,

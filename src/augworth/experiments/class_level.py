@@ -44,9 +44,9 @@ def _base(p: ClassLevelParams) -> dict:
     return {k: d[k] for k in CELL_FIELDS}
 
 
-def _stack(cells, results, key: str, labels: list[str], seeds) -> dict[str, np.ndarray]:
-    """{strength: array (seeds, ...)} of result ``key`` for the stage-1 cells."""
-    by = {(c["strength"], c["seed"]): r[key] for c, r in zip(cells, results)}
+def _stack(rows, key: str, labels: list[str], seeds) -> dict[str, np.ndarray]:
+    """{strength: array (seeds, ...)} of ``key`` from stage-1 rows (each with strength and seed)."""
+    by = {(r["strength"], r["seed"]): r[key] for r in rows}
     return {s: np.stack([np.asarray(by[(s, seed)], dtype=float) for seed in seeds]) for s in labels}
 
 
@@ -54,15 +54,12 @@ def choose_on_validation(val_acc: dict[str, np.ndarray], min_drop: float, condit
     """s* (best mean validation accuracy) and the classes at least ``min_drop`` below their own
     best strength there, each with the policy it gets."""
     labels = list(val_acc)
-    mean = np.stack([val_acc[s].mean(0) for s in labels])  # (S, classes)
-    s_star = labels[int(np.argmax(mean.mean(1)))]
-    i_star = labels.index(s_star)
+    mean, i_star, best = classwise.optimum_and_best(val_acc)
     hurt = {}
-    for c in range(mean.shape[1]):
-        b = int(np.argmax(mean[:, c]))
+    for c, b in enumerate(best):
         if b != i_star and mean[b, c] - mean[i_star, c] >= min_drop:
             hurt[c] = spec_of(labels[b]) if conditional == "own-best" else "none"
-    return {"optimum": s_star, "hurt": hurt}
+    return {"optimum": labels[i_star], "hurt": hurt}
 
 
 def group_policy(val_acc: dict[str, np.ndarray], choice: dict, dataset: str, conditional: str) -> dict[int, str]:
@@ -89,7 +86,7 @@ def class_level(p: ClassLevelParams, device) -> dict:
     train_cells = [{**{k: v for k, v in c.items() if k != "strength"}, "augment": spec_of(c["strength"])} for c in cells]
     res = run_sweep(train_cell, train_cells, name="train_cell", version=TRAIN_CELL_VERSION)
     compute = res.compute_s
-    val_acc = _stack(cells, res.results, "val_per_class", labels, p.seeds)
+    val_acc = _stack([{**c, **r} for c, r in zip(cells, res.results)], "val_per_class", labels, p.seeds)
     choice = choose_on_validation(val_acc, p.min_drop, p.conditional)
     uniform = spec_of(choice["optimum"])
     policies = {"class": choice["hurt"], "group": group_policy(val_acc, choice, p.dataset, p.conditional)}
@@ -117,10 +114,9 @@ def class_level(p: ClassLevelParams, device) -> dict:
 def analyse(r: dict, dataset: str, alpha: float = 0.05, class_names=None) -> dict:
     """The chapter's tables from the runner's value (see the module doc)."""
     labels = r["strengths"]
-    cells = pd.DataFrame(r["cells"])
-    seeds = sorted(cells.seed.unique())
-    acc = _stack(r["cells"], r["cells"], "test_per_class", labels, seeds)
-    conf = _stack(r["cells"], r["cells"], "test_confusion", labels, seeds)
+    seeds = sorted({c["seed"] for c in r["cells"]})
+    acc = _stack(r["cells"], "test_per_class", labels, seeds)
+    conf = _stack(r["cells"], "test_confusion", labels, seeds)
     k = next(iter(acc.values())).shape[1]
     names = list(class_names) if class_names is not None else [str(c) for c in range(k)]
     drops = classwise.class_drops(acc, alpha=alpha)
@@ -226,19 +222,20 @@ def b3_pair(r: dict) -> tuple[int, int]:
     positive. The test set then says whether the direction holds."""
     labels = r["strengths"]
     seeds = sorted({c["seed"] for c in r["cells"]})
-    conf = _stack(r["cells"], r["cells"], "val_confusion", labels, seeds)
-    k = conf[labels[0]].shape[-1]
+    conf = _stack(r["cells"], "val_confusion", labels, seeds)
+
+    def bias(cm):  # (k, k): share a->b minus share b->a, mean over seeds
+        flow = (cm / np.maximum(cm.sum(-1, keepdims=True), 1)).mean(0)
+        return flow - flow.T
+
+    change = bias(conf[labels[-1]]) - bias(conf[labels[0]])
+    k = change.shape[0]
     hurt = [int(c) for c in r["choice"]["hurt"]] or list(range(k))
-    best, pair = -1.0, (0, 1)
-    for a in hurt:
-        for b in range(k):
-            if b == a:
-                continue
-            t = pair_bias({labels[0]: conf[labels[0]], labels[-1]: conf[labels[-1]]}, a, b)
-            change = t[t.strength == labels[-1]].bias.mean() - t[t.strength == labels[0]].bias.mean()
-            if abs(change) > best:
-                best, pair = abs(change), ((a, b) if change > 0 else (b, a))
-    return pair
+    size = np.abs(change[hurt])
+    size[np.arange(len(hurt)), hurt] = -1.0  # never a class with itself
+    i, b = np.unravel_index(int(np.argmax(size)), size.shape)  # the first of equal maxima, as a loop would
+    a = hurt[i]
+    return (a, int(b)) if change[a, b] > 0 else (int(b), a)
 
 
 def b3_effect(conf: dict[str, np.ndarray], a: int, b: int, n_boot: int = 2000):

@@ -25,6 +25,7 @@ from ..config import ExchangeRateParams
 from ..data import balanced_indices
 from ..data.corruptions import SEVERITIES, corrupted_test_set
 from ..metrics import exchange
+from ..metrics.stats import bootstrap_ci
 from .registry import runner
 from .sweep import run_sweep
 from .training import cached_dataset, summarise, train_on_cell
@@ -102,19 +103,28 @@ def exchange_rate(p: ExchangeRateParams, device) -> dict:
     return {"runs": pd.DataFrame(rows), "compute_s": res.compute_s}
 
 
+def by_size(runs: pd.DataFrame, metric: str) -> dict[int, np.ndarray]:
+    """{n: the seeds' values of ``metric``} for a selection of runs."""
+    return {int(n): g[metric].to_numpy() for n, g in runs.groupby("n")}
+
+
+def reference_runs(runs: pd.DataFrame, metric: str, reference: str = "none") -> dict[int, np.ndarray]:
+    """The reference curve's data: ``by_size`` of the main runs with the reference augmentation."""
+    return by_size(runs[(runs.kind == "main") & (runs.augment == reference)], metric)
+
+
 def worth_table(runs: pd.DataFrame, metric: str, augmentations, n_boot: int = 1000, reference: str = "none",
                 kind_of: dict | None = None) -> pd.DataFrame:
     """Worth in samples of each augmentation at each size (bootstrap over seeds), against the
     power law fitted to the reference's ``metric`` (test_err or ood_err) over the main runs.
-    ``kind_of`` maps extra row labels to (kind, augment, filter) selections (C3, C4)."""
+    ``kind_of`` maps extra row labels to selections of runs (DataFrames), e.g. the C3 and C4 runs."""
     main = runs[runs.kind == "main"]
-    ref = main[main.augment == reference]
-    ref_runs = {int(n): g[metric].to_numpy() for n, g in ref.groupby("n")}
+    ref_runs = reference_runs(runs, metric, reference)
     out = []
     selections = {a: main[main.augment == a] for a in augmentations if a != reference}
     selections.update(kind_of or {})
     for label, sel in selections.items():
-        aug_runs = {int(n): g[metric].to_numpy() for n, g in sel.groupby("n")}
+        aug_runs = by_size(sel, metric)
         if not aug_runs:
             continue
         w = exchange.bootstrap_worth(ref_runs, aug_runs, n_boot=n_boot)
@@ -154,13 +164,10 @@ def error_curves(runs: pd.DataFrame, metric: str = "test_err") -> pd.DataFrame:
     return runs.groupby(keys)[metric].agg(["mean", "std", "count"]).reset_index()
 
 
-
 def paired_difference(runs: pd.DataFrame, a: dict, b: dict, metric: str = "test_err", sizes=None):
     """Per seed, the mean over sizes of metric(a) - metric(b), where a and b select runs by
     column values (e.g. {"kind": "invariant", "augment": "none"}); pairs share n and seed.
     Returns (per-seed differences, (mean, lo, hi) bootstrap over seeds)."""
-    from ..metrics.stats import bootstrap_ci
-
     def pick(sel):
         m = np.ones(len(runs), dtype=bool)
         for k, v in sel.items():

@@ -55,6 +55,13 @@ class Result:
                 f"torch {m['torch']}")
 
 
+def compute_seconds(result) -> float | None:
+    """For a sweep chapter's result, the seconds its cells took when they ran (cached cells cost
+    this call nothing but cost that once); None for other runners."""
+    value = getattr(result, "value", None)
+    return float(value["compute_s"]) if isinstance(value, dict) and "compute_s" in value else None
+
+
 RUNNERS: dict[str, Runner] = {}
 
 _PACKAGE = Path(__file__).resolve().parents[1]

@@ -20,18 +20,24 @@ def cached_dataset(name: str, data_path: str | None, image_size: int, device: st
     return load_dataset(name, data_path=data_path, image_size=image_size, device=device)
 
 
+def training_subset(ds: ImageDataset, val_size: int, n_train: int, seed: int) -> tuple:
+    """(training-subset indices, validation indices) on the data set's device: the fixed
+    validation split, then a class-balanced subset of the rest, nested in n for a seed."""
+    pool, val = train_val_split(ds.train_y, val_size, num_classes=ds.num_classes)
+    if n_train > len(pool):
+        raise ConfigError(f"parameter 'n_train' = {n_train} is larger than the {len(pool)} training images of "
+                          f"{ds.name} left after the validation split (val_size={val_size})")
+    idx = balanced_indices(ds.train_y, n_train, seed, pool=pool, num_classes=ds.num_classes)
+    return idx.to(ds.device), val.to(ds.device)
+
+
 def train_on_cell(cell: dict, extra_eval: dict | None = None):
     """Train one model as the cell (a :class:`TrainCell` mapping) says: (params, data set, fit result),
     evaluated at the end on the validation split, the test set and ``extra_eval`` {name: (x, y)}."""
     p = TrainCell.from_mapping(cell)
     device = runtime.resolve_device(p.device)
     ds = cached_dataset(p.dataset, p.data_path, p.image_size, str(device))
-    pool, val = train_val_split(ds.train_y, p.val_size, num_classes=ds.num_classes)
-    if p.n_train > len(pool):
-        raise ConfigError(f"parameter 'n_train' = {p.n_train} is larger than the {len(pool)} training images of "
-                          f"{ds.name} left after the validation split (val_size={p.val_size})")
-    idx = balanced_indices(ds.train_y, p.n_train, p.seed, pool=pool, num_classes=ds.num_classes).to(ds.device)
-    val = val.to(ds.device)
+    idx, val = training_subset(ds, p.val_size, p.n_train, p.seed)
     train_cfg = TrainConfig.from_mapping({k: v for k, v in p.to_dict().items() if k in TrainConfig.__dataclass_fields__})
     evals = {"val": (ds.train_x[val], ds.train_y[val]), "test": (ds.test_x, ds.test_y), **(extra_eval or {})}
     res = fit(train_cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes, evals, device=device)
@@ -73,8 +79,7 @@ def train_fast_cnn(p, augment: str, seed: int, checkpoint_dir=None, checkpoints=
     """Train the chapter's fast CNN on its class-balanced subset: (data set, subset indices, fit result)."""
     device = runtime.resolve_device(p.device)
     ds = cached_dataset(p.dataset, p.data_path, p.image_size, str(device))
-    pool, _ = train_val_split(ds.train_y, p.val_size, num_classes=ds.num_classes)
-    idx = balanced_indices(ds.train_y, p.n_train, seed, pool=pool, num_classes=ds.num_classes).to(device)
+    idx, _ = training_subset(ds, p.val_size, p.n_train, seed)
     cfg = TrainConfig(model="fast_cnn", width=p.width, epochs=p.epochs, augment=augment, seed=seed,
                       checkpoints=tuple(checkpoints))
     res = fit(cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes, {"test": (ds.test_x, ds.test_y)},

@@ -49,6 +49,13 @@ def bootstrap_class_ci(acc: np.ndarray, n_boot: int = 2000, level: float = 0.95,
     return acc.mean(0), np.quantile(boots, q, axis=0), np.quantile(boots, 1 - q, axis=0)
 
 
+def optimum_and_best(acc: Mapping) -> tuple[np.ndarray, int, np.ndarray]:
+    """From {strength: (seeds, classes) accuracies}: the mean over seeds (strengths, classes), the
+    index of the average-optimal strength s* and each class's own best strength index."""
+    mean = np.stack([np.asarray(acc[s], dtype=float).mean(0) for s in acc])
+    return mean, int(np.argmax(mean.mean(axis=1))), mean.argmax(axis=0)
+
+
 def class_drops(acc: Mapping, alpha: float = 0.05, n_boot: int = 2000, seed: int = 0) -> dict:
     """Find classes hurt by the average-optimal strength (paper B, B1).
 
@@ -63,9 +70,7 @@ def class_drops(acc: Mapping, alpha: float = 0.05, n_boot: int = 2000, seed: int
     """
     strengths = list(acc)
     a = np.stack([np.asarray(acc[s], dtype=float) for s in strengths])  # (S, seeds, classes)
-    mean = a.mean(axis=1)  # (S, classes)
-    s_star = int(np.argmax(mean.mean(axis=1)))
-    best = mean.argmax(axis=0)  # per class
+    mean, s_star, best = optimum_and_best(acc)
     k = a.shape[2]
     diffs = np.stack([a[best[c], :, c] - a[s_star, :, c] for c in range(k)], axis=1)  # (seeds, classes)
     pv = np.array([paired_t_pvalue(diffs[:, c]) if best[c] != s_star else 1.0 for c in range(k)])
@@ -73,10 +78,7 @@ def class_drops(acc: Mapping, alpha: float = 0.05, n_boot: int = 2000, seed: int
     adj = np.ones(k)
     if tested.any():
         adj[tested] = holm(pv[tested])
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, diffs.shape[0], size=(n_boot, diffs.shape[0]))
-    boots = diffs[idx].mean(axis=1)
-    lo, hi = np.quantile(boots, 0.025, axis=0), np.quantile(boots, 0.975, axis=0)
+    _, lo, hi = bootstrap_class_ci(diffs, n_boot=n_boot, seed=seed)
     rows = [{"class": c, "best_strength": strengths[best[c]], "acc_best": mean[best[c], c],
              "acc_at_optimum": mean[s_star, c], "drop": diffs[:, c].mean(), "drop_lo": lo[c], "drop_hi": hi[c],
              "p": pv[c], "p_holm": adj[c], "hurt": bool(tested[c] and adj[c] < alpha)} for c in range(k)]

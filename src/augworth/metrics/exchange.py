@@ -90,6 +90,12 @@ def fit_power_law(n, err, b_max: float | None = None, start: PowerLaw | None = N
     return PowerLaw(float(np.exp(la)), float(c), float(b))
 
 
+def fit_runs(runs: dict[int, np.ndarray], start: PowerLaw | None = None) -> PowerLaw:
+    """:func:`fit_power_law` to {n: the errors of its seeds}."""
+    ns = np.concatenate([[k] * len(v) for k, v in runs.items()])
+    return fit_power_law(ns, np.concatenate(list(runs.values())), start=start)
+
+
 def worth(ref: PowerLaw, n, err_aug, n_max: float) -> tuple[np.ndarray, np.ndarray]:
     """(v, status) per element: v(n) = f_ref^{-1}(err_aug) - n and 'ok' / 'extrapolated' /
     'undefined' (see the module doc); ``n_max`` is the largest size the reference measured."""
@@ -114,17 +120,13 @@ def bootstrap_worth(ref_runs: dict[int, np.ndarray], aug_runs: dict[int, np.ndar
     sizes = sorted(ref_runs)
     n_max = float(max(sizes))
 
-    def fit(sample, start=None):
-        ns = np.concatenate([[k] * len(v) for k, v in sample.items()])
-        return fit_power_law(ns, np.concatenate(list(sample.values())), start=start)
-
-    point_ref = fit(ref_runs)
+    point_ref = fit_runs(ref_runs)
     out = {}
     boots = {n: [] for n in aug_runs}
     for _ in range(n_boot):
         sample = {k: rng.choice(v, len(v)) for k, v in ref_runs.items()}
         try:
-            ref = fit(sample, start=point_ref)
+            ref = fit_runs(sample, start=point_ref)
         except ValueError:
             continue
         for n, errs in aug_runs.items():
@@ -146,13 +148,12 @@ def asymptote_gap(ref_runs: dict[int, np.ndarray], errs: np.ndarray, n_boot: int
     ``errs``, with a bootstrap over seeds (refitting the reference each time). Positive: the
     errors are below anything extra reference data reaches."""
     rng = np.random.default_rng(seed)
-    ns = lambda s: np.concatenate([[k] * len(v) for k, v in s.items()])  # noqa: E731
-    point = fit_power_law(ns(ref_runs), np.concatenate(list(ref_runs.values())))
+    point = fit_runs(ref_runs)
     errs = np.asarray(errs, dtype=float)
     boots = []
     for _ in range(n_boot):
         sample = {k: rng.choice(v, len(v)) for k, v in ref_runs.items()}
-        f = fit_power_law(ns(sample), np.concatenate(list(sample.values())), start=point)
+        f = fit_runs(sample, start=point)
         boots.append(f.b - rng.choice(errs, errs.size).mean())
     q = (1 - level) / 2
     lo, hi = np.quantile(boots, [q, 1 - q])

@@ -61,7 +61,7 @@ def error_curves(runs: pd.DataFrame, fits: dict, metric: str = "test_err", title
     return fig
 
 
-def worth(tables: dict[str, pd.DataFrame], n_max: float):
+def worth(tables: dict[str, pd.DataFrame]):
     """v(n)/n per augmentation with bootstrap intervals, one panel per table (e.g. clean and
     corrupted test); undefined worth (below the reference's asymptote) drawn as an arrow at the top."""
     fig, axes = plt.subplots(1, len(tables), figsize=(5.6 * len(tables), 3.9), squeeze=False, sharey=True)
