@@ -44,10 +44,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from augworth import claims, config, plotting
+from augworth import config, plotting, verdicts
 from augworth.experiments import run
-from augworth.metrics.stats import bootstrap_mean_diff
 from augworth.plotting import saliency as figs
+from augworth.verdicts import saliency as rules
 
 p = config.load_params("saliency", profile, params)
 result = run("saliency", p)
@@ -74,7 +74,8 @@ print(f"probe {p.probe}: Sigma(x) has rank {r['rank']} of d = {r['images'][0].si
 
 # %% [markdown]
 # ## Alignment and edge share against the training augmentation
-# Final checkpoint; points: mean over seeds × images with a 95% interval.
+# Final checkpoint; points: mean over seeds × images (the bars describe the spread; the verdict's
+# interval is over seeds).
 
 # %%
 fig = figs.measures_vs_augmentation(df, r["cells"][0]["random_baseline"])
@@ -116,27 +117,13 @@ plt.show()
 # ## Verdict
 # A4 is tested as: models trained with a translation have a lower relative variance $\rho$ than
 # models trained without augmentation (their saliency avoids the translation's high-variance
-# directions), and a lower share of saliency on edges. Effect: the difference in mean $\rho$
-# (no augmentation minus the strongest translation), with a bootstrap 95% interval over
-# seeds × images; supported if the interval lies above 0.
+# directions), and a lower share of saliency on edges. Per model (seed) the measures are averaged
+# over the test images; the effect is the paired difference over seeds (no augmentation minus the
+# strongest translation) with a Student t 95% interval; supported if it lies above 0. Computed in
+# `augworth.verdicts.saliency`.
 
 # %%
-crops = [a for a in p.augmentations if a.startswith("crop")]
-strongest = max(crops, key=lambda a: int(a[a.index("(") + 1 : a.index(")")]) if "(" in a else 2) if crops else None
-base = last[last.augment == "none"]
-aug = last[last.augment == strongest] if strongest else last.iloc[:0]
-diff, *ci = bootstrap_mean_diff(base.rho, aug.rho)  # NaN when either group is missing
-e_diff, *e_ci = bootstrap_mean_diff(base.edge, aug.edge)
-label = claims.decide(diff, ci, 0.0, ">=")
-edge_label = claims.decide(e_diff, e_ci, 0.0, ">=")
-rec = claims.record("A4", label, diff, ci, "rho(none) - rho(translation) > 0 (CI)",
-                    f"rho is {last[last.augment == 'none'].rho.mean():.3f} without augmentation and "
-                    f"{last[last.augment == strongest].rho.mean() if strongest else float('nan'):.3f} ({strongest}); "
-                    f"edge share changes by {-e_diff:+.3f} (95% CI {-e_ci[1]:+.3f} to {-e_ci[0]:+.3f}): {edge_label} "
-                    f"for 'away from edges'; Var[L] vs g^T Sigma g: R2 (log) {r2:.2f}",
-                    result=result, profile=profile, dataset=p.dataset, seeds=list(p.seeds))
-print(f"relative variance rho: none - {strongest} = {diff:.3f} (95% CI {ci[0]:.3f} to {ci[1]:.3f}) -> {label.upper()}")
-print(f"edge share:            none - {strongest} = {e_diff:.3f} (95% CI {e_ci[0]:.3f} to {e_ci[1]:.3f}) -> "
-      f"{edge_label} for 'DA moves saliency away from edges'")
+decisions = rules.decide_all(r, p)
+verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset)
+verdicts.show(decisions)
 print(f"theory step: Var[L] (MC) against g^T Sigma g, R² on log scale {r2:.2f}, Spearman {spearman:.2f}")
-print(f"Verdict on A4 at our scale: {label.upper()}")

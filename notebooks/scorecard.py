@@ -49,7 +49,11 @@ for cid, c in claims.CLAIMS.items():
     else:
         ival = "" if r.interval is None else f" (95% CI {num(r.interval[0])} to {num(r.interval[1])})"
         ours = f"{num(r.measured)}{ival}: {r.summary}"
-        verdict = (f"<b style='color:{colour[r.verdict]}'>{r.verdict}</b><br><small>rule: {escape(r.threshold)}</small>")
+        why = "".join(f"<br><small>gated: {escape(x)}</small>" for x in r.reasons)
+        seeds = "" if r.n_seeds is None else f"<br><small>seeds used: {r.n_seeds}" + (
+            f"; needs ~{r.seeds_needed}" if r.verdict == "inconclusive" and r.seeds_needed else "") + "</small>"
+        verdict = (f"<b style='color:{colour[r.verdict]}'>{r.verdict}</b><br><small>rule: {escape(r.threshold)}</small>"
+                   f"{why}{seeds}")
         prov = f"{r.profile}, {r.dataset}, seeds {r.seeds}, {r.device}, {r.wall_s:.0f} s, {r.source}, {r.git_commit[:10]}"
     rows.append(f"<tr><td><b>{cid}</b></td><td>{escape(c.statement)}<br><small>{escape(c.paper)}</small></td>"
                 f"<td>{escape(c.paper_number)}</td><td>{escape(ours)}</td><td>{verdict}</td>"

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from augworth import claims
+from augworth.verdicts import decide, decide_within
 
 
 @pytest.mark.parametrize("effect,interval,threshold,direction,label", [
@@ -15,21 +16,21 @@ from augworth import claims
     (float("nan"), (float("nan"), float("nan")), 1.0, ">=", "inconclusive"),
 ])
 def test_decide(effect, interval, threshold, direction, label):
-    assert claims.decide(effect, interval, threshold, direction) == label
+    assert decide(effect, interval, threshold, direction) == label
 
 
 def test_decide_never_supports_an_interval_containing_the_threshold():
     for lo, hi in [(-3.0, 0.0), (-1.0, 1.0), (0.0, 3.0), (0.0, 0.0)]:
         for direction in (">=", "<="):
-            assert claims.decide((lo + hi) / 2, (lo, hi), 0.0, direction) == "inconclusive"
+            assert decide((lo + hi) / 2, (lo, hi), 0.0, direction) == "inconclusive"
 
 
 def test_decide_within():
-    assert claims.decide_within(1.0, (0.8, 1.3), 0.5, 2.0) == "supported"
-    assert claims.decide_within(1.0, (0.3, 1.3), 0.5, 2.0) == "inconclusive"
-    assert claims.decide_within(3.0, (2.5, 3.3), 0.5, 2.0) == "not supported"
+    assert decide_within(1.0, (0.8, 1.3), 0.5, 2.0) == "supported"
+    assert decide_within(1.0, (0.3, 1.3), 0.5, 2.0) == "inconclusive"
+    assert decide_within(3.0, (2.5, 3.3), 0.5, 2.0) == "not supported"
     with pytest.raises(ValueError, match="direction"):
-        claims.decide(1, None, 0, ">")
+        decide(1, None, 0, ">")
 
 
 class FakeResult:

@@ -94,8 +94,8 @@ def test_choice_on_validation_and_b4_table():
     r = {"cells": cells, "b4": {"class": {"policy": {"2": "none"}, "runs": b4}}, "choice": {"optimum": "mild"}}
     t, info = cl.b4_table(r, "class")
     assert cl.b4_table(r, "group")[1] == {}  # that scope was not run: nothing to show
-    assert info["hurt"] == [2] and info["gain"][0] == pytest.approx(0.08)
-    assert info["avg_diff"][0] == pytest.approx(0.02) and len(t) == 3
+    assert info["hurt"] == [2] and info["gain"].estimate == pytest.approx(0.08)
+    assert info["avg_diff"].estimate == pytest.approx(0.02) and len(t) == 3
     # group scope: the hurt class's fine-grained partners share its policy (one strength for all)
     val = {s: np.tile(v, (1, 3))[:, :10] for s, v in _sweep(drop=0.10).items()}  # 10 classes
     policy = cl.group_policy(val, {"optimum": "mild", "hurt": {2: "none"}}, "fashion_mnist", "own-best")
@@ -109,7 +109,7 @@ def test_pair_bias_and_its_change():
     conf = {"none": np.stack([cm(10)] * 3), "0.5": np.stack([cm(20)] * 3), "0.08": np.stack([cm(30)] * 3)}
     t = cl.pair_bias(conf, 0, 1)
     assert t[t.strength == "0.08"].bias.iloc[0] == pytest.approx(0.30 - 0.05)
-    mean, lo, hi = cl.b3_effect(conf, 0, 1, n_boot=200)
+    mean, lo, hi = cl.b3_effect(conf, 0, 1)
     assert mean == pytest.approx(0.20) and lo == pytest.approx(0.20)
 
 

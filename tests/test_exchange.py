@@ -47,21 +47,24 @@ def test_worth_is_exact_on_synthetic_curves_and_flags_undefined():
     assert v.item() == pytest.approx(-200)
 
 
-def test_bootstrap_worth_brackets_the_truth():
+def test_worth_interval_brackets_the_truth():
+    """Seed k has the same 0.5% noise on the reference at every size (a shared subset) and the
+    augmented run is as good as 3x the data at n = 400: v = 800, inside the jackknife interval."""
     rng = np.random.default_rng(1)
-    ref = {int(k): TRUE(k) * (1 + 0.005 * rng.standard_normal(4)) for k in SIZES}
-    aug = {400: np.full(4, TRUE(1200)), 100: np.full(4, 0.01)}
-    w = ex.bootstrap_worth(ref, aug, n_boot=300)
-    assert w[400]["lo"] < 800 < w[400]["hi"] and abs(w[400]["v"] - 800) < 80
-    assert w[100]["status"] == "undefined" and w[100]["undefined_share"] == 1.0
+    seeds = range(4)
+    ref = {s: {int(k): float(TRUE(k) * (1 + 0.005 * rng.standard_normal())) for k in SIZES} for s in seeds}
+    w = ex.worth_interval(ref, {s: float(TRUE(1200)) for s in seeds}, 400)
+    assert w["lo"] < 800 < w["hi"] and abs(w["v"] - 800) < 80 and w["n_seeds"] == 4 and w["status"] == "ok"
+    below = ex.worth_interval(ref, {s: 0.01 for s in seeds}, 100)  # under the asymptote 0.05
+    assert below["status"] == "undefined" and below["undefined_share"] == 1.0 and np.isnan(below["lo"])
 
 
 def test_asymptote_gap_sign():
-    ref = {int(k): np.full(3, TRUE(k)) + np.array([-1e-4, 0, 1e-4]) for k in SIZES}
-    below = ex.asymptote_gap(ref, np.full(3, 0.03), n_boot=100)
-    above = ex.asymptote_gap(ref, np.full(3, 0.08), n_boot=100)
-    assert below[1] > 0 and below[0] == pytest.approx(0.02, abs=2e-3)
-    assert above[2] < 0
+    ref = {s: {int(k): float(TRUE(k)) + d for k in SIZES} for s, d in enumerate([-1e-4, 0, 1e-4])}
+    below = ex.asymptote_gap(ref, {0: 0.03, 1: 0.031, 2: 0.029})
+    above = ex.asymptote_gap(ref, {0: 0.08, 1: 0.081, 2: 0.079})
+    assert below.lo > 0 and below.estimate == pytest.approx(0.02, abs=2e-3) and below.n == 3
+    assert above.hi < 0
 
 
 @pytest.mark.parametrize("mode", ["flip-average", "flip-canonical"])

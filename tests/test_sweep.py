@@ -80,3 +80,26 @@ def test_compute_seconds_count_cached_cells_at_what_they_cost(tmp_path):
     again = run_sweep(slow, cells, name="c", version=1, cache=cache)
     assert first.compute_s >= 0.1 and again.computed == 0
     assert again.compute_s == pytest.approx(first.compute_s)  # from the stored cells' own wall times
+
+
+def test_a_training_cell_is_the_same_inline_and_in_the_process_pool(tmp_path):
+    """A cell's result depends only on its key: the same numbers whichever executor computed it
+    (every cell trains on sweep.CELL_THREADS threads), even when the caller runs more threads."""
+    import torch
+
+    from augworth.experiments.training import TRAIN_CELL_VERSION, train_cell
+
+    cell = {"n_train": 256, "epochs": 2, "width": 4, "val_size": 200, "augment": "crop(1)+flip", "seed": 3,
+            "device": "cpu"}
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        inline = run_sweep(train_cell, [cell], name="t", version=TRAIN_CELL_VERSION, executor="inline",
+                           cache=ResultsCache(tmp_path / "a", read_only=[])).results[0]
+        assert torch.get_num_threads() == 2  # the caller's setting is restored
+    finally:
+        torch.set_num_threads(before)
+    pooled = run_sweep(train_cell, [cell, {**cell, "seed": 4}], name="t", version=TRAIN_CELL_VERSION,
+                       executor="process", workers=2, cache=ResultsCache(tmp_path / "b", read_only=[])).results[0]
+    assert inline["test_acc"] == pooled["test_acc"] and inline["test_loss"] == pooled["test_loss"]
+    assert inline["history"]["train_loss"].tolist() == pooled["history"]["train_loss"].tolist()

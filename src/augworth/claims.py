@@ -1,8 +1,8 @@
-"""The claims the book tests, and the verdict records their chapters write.
+"""The claims the book tests (the registry), and the verdict records their chapters write.
 
-Every chapter's verdict cell calls :func:`record` with numbers it measured; the verdict label is
-computed here by :func:`decide` from the measured effect, its interval and the paper's threshold,
-never typed by hand. Records are JSON files (one per claim) in the records folder
+The verdicts themselves are computed in :mod:`augworth.verdicts` (one module per chapter, one
+function per claim, with the checks that gate each verdict); :func:`augworth.verdicts.publish`
+writes them here as records. Records are JSON files (one per claim) in the records folder
 (``AUGWORTH_RECORDS``; the book pipeline points it next to the executed notebooks), and the
 scorecard page is built from them.
 """
@@ -10,7 +10,6 @@ scorecard page is built from them.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -42,25 +41,26 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
           "supported if below 5"),
     Claim("A2", PAPER_A, "The loss's moments under DA: exact for a linear model; second order (delta method) for a "
           "network: Var[L] ~ g^T Sigma g.", "exact / second order", "sample_complexity",
-          "median ratio of the delta-method Var[L] to the truth for the CNN, bootstrap 95% CI over images x DAs; "
-          "supported if the CI lies inside [0.5, 2], not supported if it lies outside"),
+          "median ratio of the delta-method Var[L] to the truth for the CNN, 95% t CI over seeds of the per-seed "
+          "median (log scale); supported if the CI lies inside [0.5, 2], not supported if it lies outside"),
     Claim("A3", PAPER_A, "Common DAs need tens of thousands of augmented samples for the loss to be estimated "
           "correctly.", "tens of thousands (>= 10,000)", "sample_complexity",
-          "draws for a 1%-accurate per-image loss of the trained CNN under crop(2)+flip, median image with a "
-          "bootstrap 95% CI; supported if the CI lies above 10,000, not supported if below"),
+          "draws for a 1%-accurate per-image loss of the trained CNN under crop(2)+flip, median image per seed, 95% t CI "
+          "over seeds (log scale); supported if the CI lies above 10,000, not supported if below"),
     Claim("A4", PAPER_A, "Training with a DA moves the saliency into the low-variance eigenspace of the DA "
           "covariance: away from edges, toward texture.", "qualitative", "saliency",
           "relative variance rho = g^T Sigma g / (||g||^2 tr Sigma / d) under a translation, no-DA models minus "
-          "translation-trained models, bootstrap 95% CI over seeds x images; supported if above 0"),
+          "translation-trained models, images averaged per seed, paired 95% t CI over seeds; supported if above 0"),
     Claim("B1", PAPER_B, "The random-resized-crop strength that maximises average accuracy lowers individual "
           "classes' accuracy.", "up to 20% per class (ImageNet; barn spider 68% -> 46%)", "class_level",
           "classes whose test accuracy at the average-optimal scale is below their own best scale, one-sided paired "
           "t tests over seeds, Holm-corrected at alpha; supported if at least one class is hurt, not supported if the "
-          "largest drop's 95% CI lies below 1 point; vacuous (inconclusive) if no augmentation is best on average"),
+          "largest drop's 95% CI lies below 1 point; vacuous (inconclusive) unless the best crop beats no augmentation "
+          "on average (paired CI above 0)"),
     Claim("B2", PAPER_B, "The affected classes are ambiguous or fine-grained: with better labels many drops vanish.",
           "many drops vanish with ImageNet-ReaL labels", "class_level",
           "share of the affected classes' summed drop that vanishes when confusions inside a fine-grained group are "
-          "forgiven, bootstrap 95% CI over seeds; supported if above 0.5"),
+          "forgiven, 95% jackknife-t CI over seeds; supported if above 0.5"),
     Claim("B3", PAPER_B, "Augmentation strength moves a hurt class's errors toward one specific partner class.",
           "qualitative", "class_level",
           "pair (class, partner) chosen on validation; change of the pair's bias (share a->b minus b->a) on test "
@@ -73,55 +73,26 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
     Claim("C1", PAPER_C, "Augmentations are worth extra samples, TrivialAugment the most: about 100k extra at a 50k "
           "base (2x); flips and crops less.", "v(50k) ~ 100k for TrivialAugment (CINIC-10)", "exchange_rate",
           "worth v(n)/n of TrivialAugment at the largest size, against a power law fitted to the no-augmentation "
-          "error, bootstrap 95% CI over seeds; supported if above 1 (worth more than the data it augments)"),
+          "error, 95% jackknife-t CI over seeds; supported if above 1 (worth more than the data it augments); "
+          "inconclusive unless the largest-n runs converged and the fit predicts a held-out size"),
     Claim("C2", PAPER_C, "Out of distribution, augmentations inconsistent with the data are worth more than any "
           "amount of extra in-distribution data.", "the exchange rate diverges", "exchange_rate",
           "corrupted test error: the reference power law's asymptote b minus the strong augmentation's error at the "
-          "largest size, bootstrap 95% CI over seeds; supported if above 0 (below any error extra data reaches); "
+          "largest size, 95% jackknife-t CI over seeds; supported if above 0 (below any error extra data reaches); "
           "inconclusive whatever the interval when the fitted b sits at its bound 0 (not identified by the sizes)"),
     Claim("C3", PAPER_C, "A model made invariant to a transform (flip-orbit averaging) is worth less than training "
           "with that augmentation, on small and medium data.", "invariance < augmentation", "exchange_rate",
           "test error of the flip-invariant model without augmentation minus that of a plain model trained with "
-          "flips, averaged over the tested sizes, bootstrap 95% CI over seeds; supported if above 0"),
+          "flips, averaged over the tested sizes, paired 95% t CI over seeds; supported if above 0"),
     Claim("C4", PAPER_C, "A fixed set of k augmented copies made once is worth less than fresh augmentation each "
           "step.", "fixed < fresh for every k tested", "exchange_rate",
-          "test error with the largest k of fixed copies minus with fresh draws (same n, steps, seeds), bootstrap "
-          "95% CI; supported if above 0; every k is shown beside"),
+          "test error with the largest k of fixed copies minus with fresh draws (same n, steps, seeds), paired "
+          "95% t CI over seeds; supported if above 0; every k is shown beside"),
     Claim("C5", PAPER_C, "DA adds stochasticity to the gradient and flattens the loss landscape; gradient noise: "
           "random > same-batch > fixed augmentation.", "flatter; random > same-batch > fixed", "flatness",
-          "perturb-to-threshold distance (relative threshold L0 + 1), crop+flip minus no augmentation, bootstrap "
-          "95% CI over seeds x directions; supported if above 0; the noise ordering is reported beside"),
+          "perturb-to-threshold distance (relative threshold L0 + 1), crop+flip minus no augmentation, "
+          "directions averaged per seed, paired 95% t CI over seeds; supported if above 0; the noise ordering is reported beside"),
 ]}
-
-
-def decide(effect: float, interval: tuple[float, float] | None, threshold: float, direction: str) -> str:
-    """The verdict for a claim that the effect is ``direction`` (">=" or "<=") ``threshold``.
-
-    Supported only if the whole interval lies strictly on the claimed side of the threshold; not
-    supported if it lies wholly on the other side; inconclusive when it contains the threshold. Without an
-    interval (an exact check, no sampling error) the effect itself is compared.
-    """
-    if direction not in (">=", "<="):
-        raise ValueError(f"direction must be '>=' or '<=', got {direction!r}")
-    lo, hi = interval if interval is not None else (effect, effect)
-    if any(isinstance(v, float) and math.isnan(v) for v in (effect, lo, hi)):
-        return "inconclusive"
-    if lo > hi:
-        raise ValueError(f"interval ({lo}, {hi}) has its low end above its high end")
-    # strict: an interval that touches the threshold contains it, and never supports the claim
-    if direction == ">=":
-        return "supported" if lo > threshold else "not supported" if hi < threshold else "inconclusive"
-    return "supported" if hi < threshold else "not supported" if lo > threshold else "inconclusive"
-
-
-def decide_within(effect: float, interval: tuple[float, float], low: float, high: float) -> str:
-    """Verdict for a claim that the effect lies within [low, high]."""
-    lo, hi = interval
-    if low <= lo and hi <= high:
-        return "supported"
-    if hi < low or lo > high:
-        return "not supported"
-    return "inconclusive"
 
 
 @dataclass(frozen=True)
@@ -143,6 +114,14 @@ class Record:
     git_commit: str
     source: str               # computed / cache / committed:full
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    checks: tuple = ()        # the checks the verdict depends on: {"name", "passed", "detail"} each
+    n_seeds: int | None = None       # training seeds the verdict's interval is over (None: not seed-based)
+    seeds_needed: int | None = None  # inconclusive: seeds a power calculation says would decide it
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why a gated verdict is inconclusive: the details of its failed checks."""
+        return [c["detail"] for c in self.checks if not c["passed"]]
 
     def __post_init__(self):
         if self.claim not in CLAIMS:
@@ -151,7 +130,7 @@ class Record:
             raise ValueError(f"verdict '{self.verdict}' is not one of {', '.join(LABELS)}")
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None and f.name != "interval":
+            if value is None and f.name not in ("interval", "n_seeds", "seeds_needed"):
                 raise ValueError(f"record for {self.claim} is missing the field '{f.name}'")
             if isinstance(value, str) and not value.strip():
                 raise ValueError(f"record for {self.claim} has an empty field '{f.name}'")
@@ -173,7 +152,8 @@ def _wall_s(result) -> float:
 
 
 def record(claim: str, verdict: str, measured: float, interval, threshold: str, summary: str, *,
-           result, profile: str, dataset: str, seeds) -> Record:
+           result, profile: str, dataset: str, seeds, checks=(), n_seeds: int | None = None,
+           seeds_needed: int | None = None) -> Record:
     """Validate and write a claim's record (atomically); returns it. ``result`` is the
     :class:`augworth.experiments.Result` the numbers came from (its provenance is copied)."""
     from .experiments.cache import atomic_write_text
@@ -185,7 +165,8 @@ def record(claim: str, verdict: str, measured: float, interval, threshold: str, 
                  seeds=", ".join(map(str, seeds)) if isinstance(seeds, (list, tuple)) else str(seeds),
                  device=m.get("device_name", "?"), wall_s=_wall_s(result),
                  package_version=m.get("augworth", "?"), git_commit=m.get("git_commit", "?"),
-                 source=m.get("source", "?"))
+                 source=m.get("source", "?"), checks=tuple(dict(c) for c in checks), n_seeds=n_seeds,
+                 seeds_needed=seeds_needed)
     atomic_write_text(records_dir() / f"{claim}.json", json.dumps(asdict(rec), indent=1))
     return rec
 
@@ -197,5 +178,6 @@ def load_records(folder: Path | None = None) -> dict[str, Record]:
         data = json.loads(f.read_text())
         if data.get("interval") is not None:
             data["interval"] = tuple(data["interval"])
+        data["checks"] = tuple(data.get("checks", ()))
         out[data["claim"]] = Record(**data)
     return out

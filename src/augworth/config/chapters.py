@@ -108,11 +108,16 @@ class SampleComplexityParams(DataSource):
     k_values: tuple[int, ...] = param((1, 2, 4, 8, 16, 32, 64, 128, 256),
                                       "sampled augmentations per image to compare with the closed form", range=(1, 10**5))
     seed: int = param(0, "seed of the subsets, the training and the draws", range=(0, 2**31 - 1))
+    verdict_seeds: tuple[int, ...] = param((1, 2, 3, 4), "more CNN seeds for the A2/A3 verdicts (each its own subset, "
+                                           "initialisation and draws; only the verdicts' numbers are measured on them)",
+                                           range=(0, 2**31 - 1))
 
     def check(self) -> None:
         super().check()
         from .augment_specs import is_linear
 
+        if self.seed in self.verdict_seeds:
+            self.fail("verdict_seeds", f"holds the main seed {self.seed}: the verdicts' seeds must differ")
         for name in ("train_augment", "lin_augment", "augmentations"):
             self.check_specs(name)
         if not is_linear(self.lin_augment):
@@ -265,7 +270,11 @@ class ExchangeRateParams(DataSource):
                                           range=(1, 1024))
     fixed_sizes: tuple[int, ...] = param((500, 2000), "sizes for C4 (each must be one of 'sizes')", unit="images",
                                          range=(20, None))
-    n_boot: int = param(1000, "bootstrap replicates (over seeds) of the worth in samples", range=(20, 100000))
+    convergence_tol: float = param(0.005, "C1/C2 gate: largest change of the largest-n test error with "
+                                   "convergence_factor x the steps for the runs to count as converged",
+                                   range=(0.0, 1.0))
+    holdout_tol: float = param(0.01, "C1/C2 gate: largest error of the reference fit's prediction at the held-out "
+                               "largest size", range=(0.0, 1.0))
 
     def check(self) -> None:
         super().check()

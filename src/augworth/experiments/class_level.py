@@ -20,7 +20,7 @@ import pandas as pd
 from ..config import ClassLevelParams
 from ..data.labels import FINE_GROUPS, group_of
 from ..metrics import classwise
-from ..metrics.stats import bootstrap_ci
+from ..metrics.stats import jackknife_interval, t_interval, t_intervals
 from .registry import runner
 from .sweep import expand_grid, run_sweep
 from .training import TRAIN_CELL_VERSION, train_cell
@@ -124,10 +124,10 @@ def analyse(r: dict, dataset: str, alpha: float = 0.05, class_names=None) -> dic
     b1.insert(1, "name", [names[c] for c in b1["class"]])
     optimum = drops["optimum"]
 
-    # per-class accuracy against strength with bootstrap intervals over seeds
+    # per-class accuracy against strength with t intervals over seeds
     rows = []
     for s in labels:
-        m, lo, hi = classwise.bootstrap_class_ci(acc[s])
+        m, lo, hi = t_intervals(acc[s])
         rows += [{"strength": s, "class": c, "name": names[c], "acc": m[c], "lo": lo[c], "hi": hi[c]} for c in range(k)]
     per_class = pd.DataFrame(rows)
     avg = pd.DataFrame([{"strength": s, "acc": float(np.mean(acc[s].mean(1))), "sd": float(np.std(acc[s].mean(1)))}
@@ -157,26 +157,25 @@ def analyse(r: dict, dataset: str, alpha: float = 0.05, class_names=None) -> dic
                                   "share": float(row[:, t].mean()), "sd": float(row[:, t].std())})
     flows = pd.DataFrame(flows, columns=["class", "name", "strength", "to", "to_name", "share", "sd"])
     return {"optimum": optimum, "b1": b1, "per_class": per_class, "average": avg, "b2": b2, "b2_share": share,
-            "flows": flows, "acc": acc, "conf": conf, "names": names, "groups": groups}
+            "flows": flows, "acc": acc, "conf": conf, "names": names, "groups": groups, "seeds": seeds}
 
 
-def _vanishing_share(acc, forgiven, affected, optimum, seeds, n_boot: int = 2000):
+def _vanishing_share(acc, forgiven, affected, optimum, seeds):
     """Share of the affected classes' summed drop that vanishes when in-group confusions are
-    forgiven: 1 - sum(forgiven drops) / sum(drops), with a bootstrap over seeds."""
+    forgiven: 1 - mean(forgiven drop) / mean(drop) over seeds (a ratio of seed means), with a
+    leave-one-seed-out jackknife interval (:func:`augworth.metrics.stats.jackknife_interval`)."""
     if affected.empty:
-        return (float("nan"), float("nan"), float("nan"))
+        return jackknife_interval(lambda u: float("nan"), [])
     cls = [int(c) for c in affected["class"]]
     best = list(affected["best_strength"])
     d = np.stack([acc[b][:, c] - acc[optimum][:, c] for c, b in zip(cls, best)], 1).sum(1)  # (seeds,)
     f = np.stack([forgiven[b][:, c] - forgiven[optimum][:, c] for c, b in zip(cls, best)], 1).sum(1)
-    rng = np.random.default_rng(0)
-    idx = rng.integers(0, len(d), size=(n_boot, len(d)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        boots = 1 - f[idx].mean(1) / d[idx].mean(1)
-    boots = boots[np.isfinite(boots)]
-    point = 1 - f.mean() / d.mean() if d.mean() != 0 else float("nan")
-    lo, hi = (np.quantile(boots, [0.025, 0.975]) if boots.size else (np.nan, np.nan))
-    return float(point), float(lo), float(hi)
+
+    def share(units):
+        dm = np.mean([u[0] for u in units])
+        return 1 - np.mean([u[1] for u in units]) / dm if dm != 0 else float("nan")
+
+    return jackknife_interval(share, list(zip(d, f)))
 
 
 def pair_bias(conf: dict[str, np.ndarray], a: int, b: int) -> pd.DataFrame:
@@ -208,8 +207,8 @@ def b4_table(r: dict, scope: str = "group", class_names=None) -> tuple[pd.DataFr
                      "hurt_conditional": float(np.mean(np.asarray(c["test_per_class"])[hurt])),
                      "avg_uniform": u["test_acc"], "avg_conditional": c["test_acc"]})
     t = pd.DataFrame(rows)
-    gain = bootstrap_ci((t.hurt_conditional - t.hurt_uniform).to_numpy(), stat=np.mean)
-    avg = bootstrap_ci((t.avg_conditional - t.avg_uniform).to_numpy(), stat=np.mean)
+    gain = t_interval((t.hurt_conditional - t.hurt_uniform).to_numpy())
+    avg = t_interval((t.avg_conditional - t.avg_uniform).to_numpy())
     names = [class_names[c] if class_names is not None else str(c) for c in hurt]
     return t, {"scope": scope, "hurt": hurt, "hurt_names": names, "policy": policy, "optimum": opt,
                "gain": gain, "avg_diff": avg}
@@ -238,11 +237,11 @@ def b3_pair(r: dict) -> tuple[int, int]:
     return (a, int(b)) if change[a, b] > 0 else (int(b), a)
 
 
-def b3_effect(conf: dict[str, np.ndarray], a: int, b: int, n_boot: int = 2000):
+def b3_effect(conf: dict[str, np.ndarray], a: int, b: int):
     """Change of the pair's bias toward b (share a->b minus b->a) from the weakest to the
-    strongest setting of the sweep, paired over seeds: (mean, lo, hi)."""
+    strongest setting of the sweep, paired over seeds: a t interval over the seeds' changes."""
     t = pair_bias(conf, a, b)
     labels = list(conf)
     weak = t[t.strength == labels[0]].sort_values("seed").bias.to_numpy()
     strong = t[t.strength == labels[-1]].sort_values("seed").bias.to_numpy()
-    return bootstrap_ci(strong - weak, stat=np.mean, n_boot=n_boot)
+    return t_interval(strong - weak)

@@ -25,13 +25,13 @@ from ..config import ExchangeRateParams
 from ..data import balanced_indices
 from ..data.corruptions import SEVERITIES, corrupted_test_set
 from ..metrics import exchange
-from ..metrics.stats import bootstrap_ci
+from ..metrics.stats import t_interval
 from .registry import runner
 from .sweep import run_sweep
 from .training import cached_dataset, summarise, train_on_cell
 from .. import runtime
 
-CELL_VERSION = 1
+CELL_VERSION = 2  # 2: channels_last on the CPU, one thread per cell
 TRAIN_FIELDS = ("dataset", "data_path", "image_size", "val_size", "device", "steps", "batch_size", "width")
 OOD_SEED = 0  # the corrupted subset and the corruptions' randomness; the same for every model
 
@@ -54,7 +54,7 @@ def exchange_cell(cell: dict) -> dict:
     device = runtime.resolve_device(train.get("device", "auto"))
     sets, clean = _ood_sets(train["dataset"], train.get("data_path"), train.get("image_size", 64), str(device),
                             tuple(cell["corruptions"]), cell["ood_images"])
-    _, _, res = train_on_cell(train, extra_eval={"ood/clean/0": clean, **sets})
+    _, _, _, res = train_on_cell(train, extra_eval={"ood/clean/0": clean, **sets})
     s = summarise(res)
     out = {k: v for k, v in s.items() if not k.startswith("ood/")}
     out["ood"] = {name: s[f"{name}_acc"] for name in ["ood/clean/0", *sets]}
@@ -103,44 +103,45 @@ def exchange_rate(p: ExchangeRateParams, device) -> dict:
     return {"runs": pd.DataFrame(rows), "compute_s": res.compute_s}
 
 
-def by_size(runs: pd.DataFrame, metric: str) -> dict[int, np.ndarray]:
-    """{n: the seeds' values of ``metric``} for a selection of runs."""
-    return {int(n): g[metric].to_numpy() for n, g in runs.groupby("n")}
+def by_seed(runs: pd.DataFrame, metric: str) -> dict[int, dict[int, float]]:
+    """{seed: {n: metric}} for a selection of runs (one run per seed and size)."""
+    return {int(seed): {int(n): float(v) for n, v in zip(g.n, g[metric])} for seed, g in runs.groupby("seed")}
 
 
-def reference_runs(runs: pd.DataFrame, metric: str, reference: str = "none") -> dict[int, np.ndarray]:
-    """The reference curve's data: ``by_size`` of the main runs with the reference augmentation."""
-    return by_size(runs[(runs.kind == "main") & (runs.augment == reference)], metric)
+def reference_runs(runs: pd.DataFrame, metric: str, reference: str = "none") -> dict[int, dict[int, float]]:
+    """The reference curve's data: ``by_seed`` of the main runs with the reference augmentation."""
+    return by_seed(runs[(runs.kind == "main") & (runs.augment == reference)], metric)
 
 
-def worth_table(runs: pd.DataFrame, metric: str, augmentations, n_boot: int = 1000, reference: str = "none",
+def worth_table(runs: pd.DataFrame, metric: str, augmentations, reference: str = "none",
                 kind_of: dict | None = None) -> pd.DataFrame:
-    """Worth in samples of each augmentation at each size (bootstrap over seeds), against the
-    power law fitted to the reference's ``metric`` (test_err or ood_err) over the main runs.
-    ``kind_of`` maps extra row labels to selections of runs (DataFrames), e.g. the C3 and C4 runs."""
+    """Worth in samples of each augmentation at each size (leave-one-seed-out jackknife, see
+    :func:`augworth.metrics.exchange.worth_interval`), against the power law fitted to the
+    reference's ``metric`` (test_err or ood_err) over the main runs. ``kind_of`` maps extra row
+    labels to selections of runs (DataFrames), e.g. the C3 and C4 runs."""
     main = runs[runs.kind == "main"]
-    ref_runs = reference_runs(runs, metric, reference)
+    ref = reference_runs(runs, metric, reference)
     out = []
     selections = {a: main[main.augment == a] for a in augmentations if a != reference}
     selections.update(kind_of or {})
     for label, sel in selections.items():
-        aug_runs = by_size(sel, metric)
-        if not aug_runs:
-            continue
-        w = exchange.bootstrap_worth(ref_runs, aug_runs, n_boot=n_boot)
-        for n, v in w.items():
-            out.append({"augment": label, "n": n, "err": float(np.mean(aug_runs[n])), **v, "rel": v["v"] / n,
-                        "rel_lo": v["lo"] / n, "rel_hi": v["hi"] / n})
+        for n, g in sel.groupby("n"):
+            aug = {int(s): float(v) for s, v in zip(g.seed, g[metric])}
+            v = exchange.worth_interval(ref, aug, int(n))
+            out.append({"augment": label, "n": int(n), "err": float(g[metric].mean()), **v, "rel": v["v"] / n,
+                        "rel_lo": v["lo"] / n, "rel_hi": v["hi"] / n, "rel_sd": v["sd"] / n})
     return pd.DataFrame(out)
 
 
 def fit_reference(runs: pd.DataFrame, metric: str, reference: str = "none", holdout: int = 0):
-    """The reference power law on the main runs, leaving out the ``holdout`` largest sizes;
-    returns (fit, sizes used, held-out table: measured mean/sd vs predicted)."""
+    """The reference power law (fitted to the seed-mean error at each size, as the worth
+    intervals fit it) on the main runs, leaving out the ``holdout`` largest sizes; returns (fit,
+    sizes used, held-out table: measured mean/sd vs predicted)."""
     ref = runs[(runs.kind == "main") & (runs.augment == reference)]
     sizes = sorted(ref.n.unique())
     used = sizes[: len(sizes) - holdout] if holdout else sizes
-    fit_ = exchange.fit_power_law(ref[ref.n.isin(used)].n, ref[ref.n.isin(used)][metric])
+    per_seed = by_seed(ref[ref.n.isin(used)], metric)
+    fit_ = exchange.seed_fit(per_seed, sorted(per_seed))
     held = ref[~ref.n.isin(used)].groupby("n")[metric].agg(["mean", "std"]).reset_index()
     held["predicted"] = fit_(held.n.to_numpy()) if len(held) else []
     return fit_, used, held
@@ -167,7 +168,7 @@ def error_curves(runs: pd.DataFrame, metric: str = "test_err") -> pd.DataFrame:
 def paired_difference(runs: pd.DataFrame, a: dict, b: dict, metric: str = "test_err", sizes=None):
     """Per seed, the mean over sizes of metric(a) - metric(b), where a and b select runs by
     column values (e.g. {"kind": "invariant", "augment": "none"}); pairs share n and seed.
-    Returns (per-seed differences, (mean, lo, hi) bootstrap over seeds)."""
+    Returns (per-seed differences, their Student t interval)."""
     def pick(sel):
         m = np.ones(len(runs), dtype=bool)
         for k, v in sel.items():
@@ -178,4 +179,37 @@ def paired_difference(runs: pd.DataFrame, a: dict, b: dict, metric: str = "test_
     ta, tb = pick(a).set_index(["n", "seed"])[metric], pick(b).set_index(["n", "seed"])[metric]
     d = (ta - tb).dropna()
     per_seed = d.groupby(level="seed").mean().to_numpy()
-    return per_seed, bootstrap_ci(per_seed, stat=np.mean)
+    return per_seed, t_interval(per_seed)
+
+
+def analyse(runs: pd.DataFrame, p: ExchangeRateParams) -> dict:
+    """Every table the chapter shows and its verdicts read: reference fits (all sizes and with
+    the largest held out, clean and corrupted), the convergence table, worth tables (clean,
+    corrupted, C3 and C4 selections), the C3/C4 paired differences and the C2 asymptote gap."""
+    n_max = max(p.sizes)
+    main = runs[runs.kind == "main"]
+    inv_sizes = sorted(int(n) for n in runs[runs.kind == "invariant"].n.unique())
+    out = {"n_max": n_max, "inv_sizes": inv_sizes, "conv": convergence_table(runs)}
+    for metric, tag in (("test_err", "id"), ("ood_err", "ood")):
+        out[f"fit_{tag}"] = fit_reference(runs, metric)[0]
+        out[f"held_{tag}"] = fit_reference(runs, metric, holdout=1)[2]
+        out[f"w_{tag}"] = worth_table(runs, metric, p.augmentations)
+    out["c3"] = paired_difference(runs, {"kind": "invariant", "augment": "none"}, {"kind": "main", "augment": "flip"},
+                                  sizes=inv_sizes)[1]
+    out["c3_both"] = paired_difference(runs, {"kind": "invariant", "augment": "flip"},
+                                       {"kind": "main", "augment": "flip"}, sizes=inv_sizes)[1]
+    out["w_inv"] = worth_table(runs, "test_err", [], kind_of={
+        "invariant model": runs[(runs.kind == "invariant") & (runs.augment == "none")],
+        "invariant model + flip": runs[(runs.kind == "invariant") & (runs.augment == "flip")],
+        "plain model + flip": main[(main.augment == "flip") & main.n.isin(inv_sizes)]})
+    k_max = max(p.fixed_copies)
+    out["k_max"] = k_max
+    out["c4"] = paired_difference(runs, {"kind": "fixed", "copies": k_max}, {"kind": "main", "augment": p.fixed_augment},
+                                  sizes=list(p.fixed_sizes))[1]
+    out["w_fixed"] = worth_table(runs, "test_err", [], kind_of={
+        **{f"fixed k={k}": runs[(runs.kind == "fixed") & (runs.copies == k)] for k in p.fixed_copies},
+        "fresh": main[(main.augment == p.fixed_augment) & main.n.isin(p.fixed_sizes)]})
+    strong = main[(main.augment == p.strong) & (main.n == n_max)]
+    out["c2_gap"] = exchange.asymptote_gap(reference_runs(runs, "ood_err"),
+                                           {int(s): float(v) for s, v in zip(strong.seed, strong.ood_err)})
+    return out

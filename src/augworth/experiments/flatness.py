@@ -27,9 +27,9 @@ from ..metrics import hessian, landscape
 from ..models import Normalised
 from .registry import runner
 from .sweep import run_sweep
-from .training import cell_params, chapter_cells, train_fast_cnn
+from .training import cell_params, chapter_cells, train_fields, train_on_cell
 
-CELL_VERSION = 3  # 2: adds the 1-D loss slice; 3: a 2-D slice too (batched)
+CELL_VERSION = 4  # 2: adds the 1-D loss slice; 3: a 2-D slice too (batched); 4: channels_last on the CPU, one thread
 MODES = ("fresh", "same-batch", "fixed", "none")
 
 
@@ -57,7 +57,7 @@ def _batch_gradients(model, x, y, pipe, mode: str, gen, passes: int, batch: int 
 
 def flatness_cell(cell: dict) -> dict:
     p = cell_params(FlatnessParams, cell)
-    ds, idx, res = train_fast_cnn(p, cell["augment"], cell["seed"])
+    _, ds, idx, res = train_on_cell(train_fields(p, cell["augment"], cell["seed"]), val=False)
     device = ds.device
     mean, std = res.normalisation
     model = Normalised(res.model, mean, std).eval().float()

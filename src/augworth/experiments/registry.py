@@ -20,6 +20,7 @@ from typing import Any, Callable
 from .. import runtime
 from ..config import ConfigError, Params
 from .cache import ResultsCache, cache_key, from_jsonable, to_jsonable
+from .sweep import cell_threads
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,8 @@ def run(name: str, params: Params, *, cache: ResultsCache | None = None, force: 
     device = runtime.resolve_device(getattr(params, "device", "auto"))
     runtime.seed_everything(getattr(params, "seed", 0))
     start = time.perf_counter()
-    value = r.fn(params, device)
+    with cell_threads():  # a result depends on its key only: the same thread count everywhere
+        value = r.fn(params, device)
     wall = time.perf_counter() - start
     meta = {"runner": name, "version": r.version, "key": key, "params": values, "wall_s": wall,
             "code_hash": code_hash(r.fn.__module__),

@@ -30,9 +30,9 @@ from ..metrics import saliency as sal
 from ..models import Normalised
 from .registry import runner
 from .sweep import run_sweep
-from .training import cell_params, chapter_cells, train_fast_cnn
+from .training import cell_params, chapter_cells, train_fields, train_on_cell
 
-CELL_VERSION = 1
+CELL_VERSION = 2  # 2: channels_last on the CPU, one thread per cell
 N_SHOWN = 3  # images whose maps are kept for the figures
 
 
@@ -46,7 +46,8 @@ def saliency_cell(cell: dict) -> dict:
     """Train one model (cell: params + 'augment' + 'seed') and measure its saliency over training."""
     p = cell_params(SaliencyParams, cell)
     with tempfile.TemporaryDirectory() as tmp:
-        ds, _, res = train_fast_cnn(p, cell["augment"], cell["seed"], checkpoint_dir=Path(tmp), checkpoints=p.checkpoints)
+        train = train_fields(p, cell["augment"], cell["seed"], checkpoints=list(p.checkpoints))
+        _, ds, _, res = train_on_cell(train, checkpoint_dir=Path(tmp), val=False)
         return _measure(p, cell, ds, res, Path(tmp))
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import sys
 import time
+from contextlib import contextmanager
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -36,6 +37,23 @@ from .. import paths, runtime
 from .cache import ResultsCache, cache_key, from_jsonable, to_jsonable
 
 EXECUTORS = ("inline", "process", "submitit-local", "slurm")
+#: Torch threads a cell computes with, whatever the executor: the floating-point path (and so the
+#: numbers) of a CPU computation depends on the thread count, and a cell's result must depend
+#: only on its cache key. Parallelism comes from processes (``process``, ``slurm``).
+CELL_THREADS = 1
+
+
+@contextmanager
+def cell_threads(n: int = CELL_THREADS):
+    """Run the body with ``n`` torch threads (restored afterwards)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def expand_grid(grid: Mapping[str, Sequence[Any]], base: Mapping[str, Any] | None = None) -> list[dict]:
@@ -80,7 +98,8 @@ def _init_worker(threads: int) -> None:
 def _compute_cell(fn: Callable[[dict], dict], name: str, version: int, cell: dict, cache_root: str) -> dict:
     """Compute one cell and store it (runs in the worker: the result survives the parent)."""
     start = time.perf_counter()
-    value = fn(cell)
+    with cell_threads():
+        value = fn(cell)
     wall = time.perf_counter() - start
     key = cache_key(name, version, cell)
     meta = {"runner": name, "version": version, "key": key, "params": cell, "wall_s": wall,
@@ -135,9 +154,8 @@ def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, v
     elif executor == "process":
         import multiprocessing as mp
 
-        threads = max(1, (os.cpu_count() or 1) // workers)  # no oversubscription of CPU cores
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                 initializer=_init_worker, initargs=(threads,)) as pool:
+                                 initializer=_init_worker, initargs=(CELL_THREADS,)) as pool:
             futures: dict[Future, int] = {pool.submit(_compute_cell, fn, name, version, cells[i], root): i for i in todo}
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()

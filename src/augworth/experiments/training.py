@@ -12,7 +12,8 @@ from ..config import ConfigError, TrainCell, TrainConfig
 from ..data import ImageDataset, balanced_indices, load_dataset, train_val_split
 from ..train import fit
 
-TRAIN_CELL_VERSION = 1  # bump when train_cell (or the training loop) changes what it computes
+TRAIN_CELL_VERSION = 2  # bump when train_cell (or the training loop) changes what it computes
+# 2: channels_last on the CPU too, and every cell trains on one thread (see sweep.CELL_THREADS)
 
 
 @functools.lru_cache(maxsize=4)
@@ -31,17 +32,29 @@ def training_subset(ds: ImageDataset, val_size: int, n_train: int, seed: int) ->
     return idx.to(ds.device), val.to(ds.device)
 
 
-def train_on_cell(cell: dict, extra_eval: dict | None = None):
-    """Train one model as the cell (a :class:`TrainCell` mapping) says: (params, data set, fit result),
-    evaluated at the end on the validation split, the test set and ``extra_eval`` {name: (x, y)}."""
+def train_on_cell(cell: dict, extra_eval: dict | None = None, checkpoint_dir=None, val: bool = True):
+    """THE road into training: every chapter trains through here. Train one model as the cell
+    (a :class:`TrainCell` mapping) says and return (params, data set, subset indices, fit
+    result), evaluated at the end on the validation split (unless ``val`` is False), the test
+    set and ``extra_eval`` {name: (x, y)}; ``checkpoint_dir`` receives the cell's checkpoints."""
     p = TrainCell.from_mapping(cell)
     device = runtime.resolve_device(p.device)
     ds = cached_dataset(p.dataset, p.data_path, p.image_size, str(device))
-    idx, val = training_subset(ds, p.val_size, p.n_train, p.seed)
+    idx, val_idx = training_subset(ds, p.val_size, p.n_train, p.seed)
     train_cfg = TrainConfig.from_mapping({k: v for k, v in p.to_dict().items() if k in TrainConfig.__dataclass_fields__})
-    evals = {"val": (ds.train_x[val], ds.train_y[val]), "test": (ds.test_x, ds.test_y), **(extra_eval or {})}
-    res = fit(train_cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes, evals, device=device)
-    return p, ds, res
+    evals = {"val": (ds.train_x[val_idx], ds.train_y[val_idx])} if val else {}
+    evals.update({"test": (ds.test_x, ds.test_y), **(extra_eval or {})})
+    res = fit(train_cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes, evals, device=device,
+              checkpoint_dir=checkpoint_dir)
+    return p, ds, idx, res
+
+
+def train_fields(p, augment: str, seed: int, **extra) -> dict:
+    """The TrainCell of a chapter's fast CNN (its data fields, n_train, epochs, width) for one
+    augmentation and seed."""
+    d = p.to_dict()
+    keys = ("dataset", "data_path", "image_size", "val_size", "device", "n_train", "epochs", "width")
+    return {**{k: d[k] for k in keys if k in d}, "model": "fast_cnn", "augment": augment, "seed": seed, **extra}
 
 
 def summarise(res) -> dict:
@@ -56,7 +69,7 @@ def summarise(res) -> dict:
 
 def train_cell(cell: dict) -> dict:
     """Train one model as the cell says; return its validation/test metrics and history."""
-    p, ds, res = train_on_cell(cell)
+    _, ds, _, res = train_on_cell(cell)
     return {"device": str(ds.device), **summarise(res)}
 
 
@@ -73,15 +86,3 @@ def chapter_cells(p, exclude=("augmentations", "seeds")) -> list[dict]:
 
     base = {k: v for k, v in p.to_dict().items() if k not in exclude}
     return expand_grid({"augment": list(p.augmentations), "seed": list(p.seeds)}, base=base)
-
-
-def train_fast_cnn(p, augment: str, seed: int, checkpoint_dir=None, checkpoints=()):
-    """Train the chapter's fast CNN on its class-balanced subset: (data set, subset indices, fit result)."""
-    device = runtime.resolve_device(p.device)
-    ds = cached_dataset(p.dataset, p.data_path, p.image_size, str(device))
-    idx, _ = training_subset(ds, p.val_size, p.n_train, seed)
-    cfg = TrainConfig(model="fast_cnn", width=p.width, epochs=p.epochs, augment=augment, seed=seed,
-                      checkpoints=tuple(checkpoints))
-    res = fit(cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes, {"test": (ds.test_x, ds.test_y)},
-              device=device, checkpoint_dir=checkpoint_dir)
-    return ds, idx, res

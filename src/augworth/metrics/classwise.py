@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .stats import t_intervals
+
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:
     """Holm-Bonferroni adjusted p-values (family-wise error control, any dependence)."""
@@ -38,17 +40,6 @@ def paired_t_pvalue(diffs: np.ndarray) -> float:
     return float(stats.ttest_1samp(d, 0.0, alternative="greater").pvalue)
 
 
-def bootstrap_class_ci(acc: np.ndarray, n_boot: int = 2000, level: float = 0.95, seed: int = 0):
-    """Mean over seeds per class and a percentile bootstrap interval (resampling seeds):
-    (mean, lo, hi), each of shape (classes,)."""
-    acc = np.asarray(acc, dtype=float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, acc.shape[0], size=(n_boot, acc.shape[0]))
-    boots = acc[idx].mean(axis=1)  # (n_boot, classes)
-    q = (1 - level) / 2
-    return acc.mean(0), np.quantile(boots, q, axis=0), np.quantile(boots, 1 - q, axis=0)
-
-
 def optimum_and_best(acc: Mapping) -> tuple[np.ndarray, int, np.ndarray]:
     """From {strength: (seeds, classes) accuracies}: the mean over seeds (strengths, classes), the
     index of the average-optimal strength s* and each class's own best strength index."""
@@ -56,14 +47,15 @@ def optimum_and_best(acc: Mapping) -> tuple[np.ndarray, int, np.ndarray]:
     return mean, int(np.argmax(mean.mean(axis=1))), mean.argmax(axis=0)
 
 
-def class_drops(acc: Mapping, alpha: float = 0.05, n_boot: int = 2000, seed: int = 0) -> dict:
+def class_drops(acc: Mapping, alpha: float = 0.05) -> dict:
     """Find classes hurt by the average-optimal strength (paper B, B1).
 
     ``acc`` maps each strength to per-seed per-class accuracies (seeds, classes), seeds paired.
     The average-optimal strength s* maximises the mean (over seeds and classes) accuracy; each
     class's own best s_c maximises its mean accuracy. The drop of class c is
     acc_c(s_c) - acc_c(s*) per seed; a class is *hurt* when its drop is significantly above 0
-    (one-sided paired t test over seeds, Holm-corrected over the classes with s_c != s*).
+    (one-sided paired t test over seeds, Holm-corrected over the classes with s_c != s*); the
+    drop's interval is a Student t interval over seeds.
     Note that picking s_c as the argmax of the same seeds biases the drop upwards; with few
     strengths and several seeds the bias is small, and the test is conservative for it only
     through the multiple-comparison correction: choose strengths on validation data to avoid it.
@@ -78,10 +70,12 @@ def class_drops(acc: Mapping, alpha: float = 0.05, n_boot: int = 2000, seed: int
     adj = np.ones(k)
     if tested.any():
         adj[tested] = holm(pv[tested])
-    _, lo, hi = bootstrap_class_ci(diffs, n_boot=n_boot, seed=seed)
+    _, lo, hi = t_intervals(diffs)
+    sd = diffs.std(0, ddof=1) if diffs.shape[0] > 1 else np.full(k, np.nan)
     rows = [{"class": c, "best_strength": strengths[best[c]], "acc_best": mean[best[c], c],
              "acc_at_optimum": mean[s_star, c], "drop": diffs[:, c].mean(), "drop_lo": lo[c], "drop_hi": hi[c],
-             "p": pv[c], "p_holm": adj[c], "hurt": bool(tested[c] and adj[c] < alpha)} for c in range(k)]
+             "drop_sd": sd[c], "p": pv[c], "p_holm": adj[c], "hurt": bool(tested[c] and adj[c] < alpha)}
+            for c in range(k)]
     return {"optimum": strengths[s_star], "average_acc": dict(zip(strengths, mean.mean(axis=1))), "classes": rows}
 
 

@@ -23,9 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STATUSES = ("ok", "extrapolated", "undefined")
-
-
 @dataclass(frozen=True)
 class PowerLaw:
     a: float
@@ -90,12 +87,6 @@ def fit_power_law(n, err, b_max: float | None = None, start: PowerLaw | None = N
     return PowerLaw(float(np.exp(la)), float(c), float(b))
 
 
-def fit_runs(runs: dict[int, np.ndarray], start: PowerLaw | None = None) -> PowerLaw:
-    """:func:`fit_power_law` to {n: the errors of its seeds}."""
-    ns = np.concatenate([[k] * len(v) for k, v in runs.items()])
-    return fit_power_law(ns, np.concatenate(list(runs.values())), start=start)
-
-
 def worth(ref: PowerLaw, n, err_aug, n_max: float) -> tuple[np.ndarray, np.ndarray]:
     """(v, status) per element: v(n) = f_ref^{-1}(err_aug) - n and 'ok' / 'extrapolated' /
     'undefined' (see the module doc); ``n_max`` is the largest size the reference measured."""
@@ -106,55 +97,57 @@ def worth(ref: PowerLaw, n, err_aug, n_max: float) -> tuple[np.ndarray, np.ndarr
     return v, status
 
 
-def bootstrap_worth(ref_runs: dict[int, np.ndarray], aug_runs: dict[int, np.ndarray], n_boot: int = 1000,
-                    level: float = 0.95, seed: int = 0) -> dict[int, dict]:
-    """Worth of an augmentation at each size with a bootstrap over seeds.
+def _seed_curve(ref_by_seed: dict, seeds) -> tuple[np.ndarray, np.ndarray]:
+    """(sizes, mean error over ``seeds`` at each size) of the reference."""
+    sizes = sorted(set.intersection(*(set(ref_by_seed[s]) for s in seeds)))
+    return np.array(sizes, dtype=float), np.array([np.mean([ref_by_seed[s][n] for s in seeds]) for n in sizes])
 
-    ``ref_runs`` / ``aug_runs`` map a size n to the errors of its seeds. Each bootstrap replicate
-    resamples the seeds at every size (with replacement), refits the reference power law to the
-    resampled reference errors and evaluates v at the mean resampled augmented error. Returns per
-    size: v (point estimate), lo, hi (percentile interval; +inf allowed), the share of
-    replicates in which v is undefined, and the point estimate's status.
+
+def seed_fit(ref_by_seed: dict, seeds, start: PowerLaw | None = None) -> PowerLaw:
+    """The reference power law fitted to the seed-mean error at each size (a size enters when
+    every one of ``seeds`` measured it)."""
+    return fit_power_law(*_seed_curve(ref_by_seed, seeds), start=start)
+
+
+def worth_interval(ref_by_seed: dict, aug_by_seed: dict, n: int) -> dict:
+    """Worth v(n) of an augmentation at size n with a leave-one-seed-out jackknife interval.
+
+    ``ref_by_seed``: {seed: {size: reference error}}; ``aug_by_seed``: {seed: augmented error at
+    n}. The seeds both hold are the units: each jackknife replicate drops one seed from the
+    reference curve AND from the augmented mean (they share its subset and initialisation),
+    refits the power law (starting from the all-seed fit) and reads v off it. Returns v, lo, hi
+    (jackknife-t; NaN when a replicate is undefined), the point estimate's status, the share of
+    replicates in which v is undefined, the number of seeds and the per-seed sd.
     """
-    rng = np.random.default_rng(seed)
-    sizes = sorted(ref_runs)
-    n_max = float(max(sizes))
+    from .stats import interval_from_jackknife, jackknife
 
-    point_ref = fit_runs(ref_runs)
-    out = {}
-    boots = {n: [] for n in aug_runs}
-    for _ in range(n_boot):
-        sample = {k: rng.choice(v, len(v)) for k, v in ref_runs.items()}
-        try:
-            ref = fit_runs(sample, start=point_ref)
-        except ValueError:
-            continue
-        for n, errs in aug_runs.items():
-            e = rng.choice(errs, len(errs)).mean()
-            boots[n].append(worth(ref, n, e, n_max)[0].item())
-    for n, errs in aug_runs.items():
-        v, status = worth(point_ref, n, np.mean(errs), n_max)
-        b = np.array(boots[n])
-        q = (1 - level) / 2
-        lo, hi = (np.quantile(b, [q, 1 - q], method="lower") if b.size else (np.nan, np.nan))
-        out[n] = {"v": float(v.item()), "lo": float(lo), "hi": float(hi), "status": str(status.item()),
-                  "undefined_share": float(np.mean(~np.isfinite(b))) if b.size else float("nan")}
-    return out
+    seeds = sorted(set(ref_by_seed) & set(aug_by_seed))
+    point = seed_fit(ref_by_seed, seeds)
+    n_max = float(max(_seed_curve(ref_by_seed, seeds)[0]))
+
+    def stat(sub):
+        f = point if len(sub) == len(seeds) else seed_fit(ref_by_seed, sub, start=point)
+        return worth(f, n, np.mean([aug_by_seed[s] for s in sub]), n_max)[0].item()
+
+    est, loo = jackknife(stat, seeds) if len(seeds) > 1 else (stat(seeds), np.array([]))
+    iv = interval_from_jackknife(est, loo)
+    status = worth(point, n, np.mean([aug_by_seed[s] for s in seeds]), n_max)[1].item()
+    return {"v": iv.estimate, "lo": iv.lo, "hi": iv.hi, "sd": iv.sd, "n_seeds": len(seeds), "status": str(status),
+            "undefined_share": float(np.mean(~np.isfinite(loo))) if loo.size else float("nan")}
 
 
-def asymptote_gap(ref_runs: dict[int, np.ndarray], errs: np.ndarray, n_boot: int = 1000, level: float = 0.95,
-                  seed: int = 0) -> tuple[float, float, float]:
-    """b (the reference's fitted asymptote: its error with unlimited data) minus the mean of
-    ``errs``, with a bootstrap over seeds (refitting the reference each time). Positive: the
-    errors are below anything extra reference data reaches."""
-    rng = np.random.default_rng(seed)
-    point = fit_runs(ref_runs)
-    errs = np.asarray(errs, dtype=float)
-    boots = []
-    for _ in range(n_boot):
-        sample = {k: rng.choice(v, len(v)) for k, v in ref_runs.items()}
-        f = fit_runs(sample, start=point)
-        boots.append(f.b - rng.choice(errs, errs.size).mean())
-    q = (1 - level) / 2
-    lo, hi = np.quantile(boots, [q, 1 - q])
-    return float(point.b - errs.mean()), float(lo), float(hi)
+def asymptote_gap(ref_by_seed: dict, errs_by_seed: dict):
+    """b (the reference's fitted asymptote: its error with unlimited data) minus the mean of the
+    seeds' ``errs``, with a leave-one-seed-out jackknife interval (an
+    :class:`augworth.metrics.stats.Interval`). Positive: the errors are below anything extra
+    reference data reaches."""
+    from .stats import jackknife_interval
+
+    seeds = sorted(set(ref_by_seed) & set(errs_by_seed))
+    point = seed_fit(ref_by_seed, seeds)
+
+    def stat(sub):
+        f = point if len(sub) == len(seeds) else seed_fit(ref_by_seed, sub, start=point)
+        return f.b - float(np.mean([errs_by_seed[s] for s in sub]))
+
+    return jackknife_interval(stat, seeds)

@@ -69,15 +69,15 @@ def error_vs_n(result: dict, model: str, what: str, specs: list[str], ncols: int
 
 
 def n_needed(table: pd.DataFrame, eps: str = "1%", threshold: float = 1e4):
-    """Predicted draws for a per-image eps-accurate loss and gradient (median with bootstrap
-    interval, p90 as a tick), and the data-set average, per augmentation (log axis)."""
+    """Predicted draws for a per-image eps-accurate loss and gradient (median image with the
+    quartiles of the images, p90 as a tick), and the data-set average, per augmentation (log axis)."""
     fig, ax = plt.subplots(figsize=(8, 0.38 * len(table) + 1.2))
     y = np.arange(len(table))
     for off, what, color in ((-0.18, "loss", "C0"), (0.18, "grad", "C1")):
         med = table[f"{what} {eps} pred median"].to_numpy()
-        ci = np.array(table[f"{what} {eps} pred CI"].tolist())
+        ci = np.array(table[f"{what} {eps} pred quartiles"].tolist())
         ax.errorbar(med, y + off, xerr=[med - ci[:, 0], ci[:, 1] - med], fmt="o", color=color, ms=4, capsize=2,
-                    label=f"{'loss' if what == 'loss' else 'gradient'}: median image (95% CI)")
+                    label=f"{'loss' if what == 'loss' else 'gradient'}: median image (bar: middle half of images)")
         ax.scatter(table[f"{what} {eps} pred p90"], y + off, marker="|", s=80, color=color,
                    label=f"{'loss' if what == 'loss' else 'gradient'}: 90th-percentile image")
     ax.scatter(table[f"dataset loss {eps} pred"], y, marker="x", color="C2", label="loss averaged over the test set")

@@ -1,0 +1,54 @@
+"""The verdict layer: one module per chapter, one function per claim.
+
+Each function takes its chapter's analysis results (never raw files) and returns a
+:class:`~augworth.verdicts.rules.Decision`: the verdict, the effect with its interval over
+seeds, the rule, the checks it depends on (a failed check makes it inconclusive, with the
+reason), the seeds used and, when undecided, the seeds a power calculation says would decide
+it. Notebooks call a chapter's ``decide_all``, then :func:`publish` (the claim records the
+scorecard reads) and :func:`show`; no notebook computes a verdict itself.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+
+from .rules import LABELS, Check, Decision, conclude, decide, decide_within
+
+__all__ = ["LABELS", "Check", "Decision", "conclude", "decide", "decide_within", "publish", "show", "describe"]
+
+
+def publish(decisions: Mapping[str, Decision], *, result, profile: str, dataset: str) -> list:
+    """Write each decision as its claim's record (with ``result``'s provenance); returns them."""
+    from .. import claims
+
+    return [claims.record(d.claim, d.verdict, d.measured, d.interval, d.rule, d.summary, result=result,
+                          profile=profile, dataset=dataset, seeds=list(d.seeds) or "-",
+                          checks=[c.as_dict() for c in d.checks], n_seeds=d.n_seeds, seeds_needed=d.seeds_needed)
+            for d in decisions.values()]
+
+
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
+def describe(d: Decision, width: int = 88) -> str:
+    """The decision as a few lines of text: verdict, number and interval, rule, checks, seeds."""
+    ival = "" if d.interval is None else f" (95% CI {_num(d.interval[0])} to {_num(d.interval[1])})"
+    lines = [f"{d.claim}: {d.verdict.upper()}  measured {_num(d.measured)}{ival}", f"  rule: {d.rule}"]
+    lines += textwrap.wrap(d.summary, width, initial_indent="  ", subsequent_indent="    ")
+    for c in d.checks:
+        lines += textwrap.wrap(f"[{'pass' if c.passed else 'FAIL'}] {c.name}: {c.detail}", width,
+                               initial_indent="  ", subsequent_indent="         ")
+    if d.n_seeds is not None:
+        seeds = f"  seeds used: {d.n_seeds}"
+        if d.verdict == "inconclusive":
+            seeds += f"; needs ~{d.seeds_needed} seeds to decide (80% power)" if d.seeds_needed else \
+                "; seeds needed: not estimable (no spread, or the effect sits on the threshold)"
+        lines.append(seeds)
+    return "\n".join(lines)
+
+
+def show(decisions: Mapping[str, Decision]) -> None:
+    """Print every decision (the chapter's verdict cell)."""
+    print("\n\n".join(describe(d) for d in decisions.values()))

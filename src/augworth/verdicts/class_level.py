@@ -1,0 +1,107 @@
+"""Verdicts of the `class_level` chapter (paper B, B1-B4), from
+:func:`augworth.experiments.class_level.analyse` and the runner's B4 tables.
+
+Gates: B1 is about the strength that is best on average, so it needs an augmentation that
+beats no augmentation on average (paired t interval over seeds above 0); B2 needs at least one
+affected class; every verdict needs at least MIN_SEEDS seeds.
+"""
+
+from __future__ import annotations
+
+from ..metrics.stats import t_interval
+from .rules import Check, Decision, conclude, decide
+
+LARGE_DROP = 0.01  # B1 is not supported when the largest drop's CI lies below 1 point
+
+
+def average_gain(a: dict):
+    """Mean accuracy at s* minus without augmentation, per seed: a t interval (None without 'none')."""
+    acc = a["acc"]
+    if "none" not in acc:
+        return None
+    return t_interval(acc[a["optimum"]].mean(1) - acc["none"].mean(1))
+
+
+def b1(a: dict, p) -> Decision:
+    b1t = a["b1"]
+    hurt = b1t[b1t.hurt]
+    top = (hurt if len(hurt) else b1t).sort_values("drop", ascending=False).iloc[0]
+    gain = average_gain(a)
+    if gain is None:
+        regime = Check("augmentation helps on average", False, "no run without augmentation to compare s* with")
+    elif a["optimum"] == "none":
+        regime = Check("augmentation helps on average", False, "no augmentation is best on average (s* = none): "
+                       "B1 is vacuous in this regime")
+    else:
+        regime = Check("augmentation helps on average", bool(gain.lo > 0),
+                       f"s* = rrc({a['optimum']}) beats no augmentation by {gain.estimate:+.4f} on average "
+                       f"(CI {gain.lo:+.4f} to {gain.hi:+.4f})" + ("" if gain.lo > 0 else ": not significantly"))
+    if len(hurt):
+        label = "supported"
+    else:
+        label = "not supported" if top.drop_hi < LARGE_DROP else "inconclusive"
+    n_tested = max(1, int((b1t.best_strength != a["optimum"]).sum()))
+    seeds = a["seeds"]
+    return conclude("B1", label, top["drop"], (top.drop_lo, top.drop_hi),
+                    "at least one class significantly below its own best (Holm)",
+                    f"s* = {a['optimum']}; {len(hurt)} of {len(b1t)} classes hurt; largest drop {top['drop']:.3f} "
+                    f"({top['name']}: {top.acc_best:.3f} at s = {top.best_strength} -> {top.acc_at_optimum:.3f}, "
+                    f"Holm p {top.p_holm:.3g}); paper: up to 0.20 (barn spider 0.68 -> 0.46)",
+                    checks=[regime], seeds=seeds, n_seeds=len(seeds), sd=float(top.drop_sd), threshold=0.0,
+                    # Holm at its strictest: the one-sided test at alpha / (classes tested)
+                    level=1 - 2 * p.alpha / n_tested)
+
+
+def b2(a: dict, p) -> Decision:
+    share = a["b2_share"]
+    affected = list(a["b2"].name)
+    checks = [Check("affected classes", bool(affected), f"{len(affected)} affected classes"
+                    + ("" if affected else ": no class dropped by 2 points or more, nothing to explain"))]
+    names, groups = a["names"], a["groups"]
+    return conclude("B2", decide(share.estimate, (share.lo, share.hi), 0.5, ">="), share.estimate,
+                    (share.lo, share.hi), "share of the drop that vanishes > 0.5 (CI)",
+                    f"{share.estimate:.2f} of the affected classes' summed drop vanishes when confusions inside "
+                    f"{[[names[c] for c in g] for g in groups]} are forgiven; affected: {', '.join(affected) or 'none'}",
+                    checks=checks, seeds=a["seeds"], n_seeds=share.n, sd=share.sd, threshold=0.5)
+
+
+def b3(a: dict, pair: tuple[int, int], effect, p) -> Decision:
+    names, labels = a["names"], list(a["acc"])
+    pa, pb = pair
+    return conclude("B3", decide(effect.estimate, (effect.lo, effect.hi), 0.0, ">="), effect.estimate,
+                    (effect.lo, effect.hi), "change of the pair's bias > 0 (CI)",
+                    f"pair {names[pa]} / {names[pb]} (chosen on validation): bias toward {names[pb]} changes by "
+                    f"{effect.estimate:+.3f} from {labels[0]} to s = {labels[-1]}",
+                    seeds=a["seeds"], n_seeds=effect.n, sd=effect.sd, threshold=0.0)
+
+
+def b4(b4_tables: dict, p) -> Decision:
+    """B4 on the group scope when it has a policy, else the class scope: the hurt classes' gain
+    (CI above 0) without losing average accuracy (CI above -avg_tolerance)."""
+    t4, info = b4_tables["group"] if b4_tables["group"][1] else b4_tables["class"]
+    rule = f"hurt-class gain > 0 and average change > -{p.avg_tolerance} (CIs)"
+    if not info:
+        return conclude("B4", "inconclusive", float("nan"), None, rule,
+                        "no class was hurt on validation: no class-conditional policy to test",
+                        checks=[Check("hurt classes", False, "no class hurt on validation: nothing to fix")],
+                        seeds=p.seeds)
+    g, d = info["gain"], info["avg_diff"]
+    gain_label = decide(g.estimate, (g.lo, g.hi), 0.0, ">=")
+    avg_label = decide(d.estimate, (d.lo, d.hi), -p.avg_tolerance, ">=")
+    label = ("supported" if gain_label == avg_label == "supported" else
+             "not supported" if "not supported" in (gain_label, avg_label) else "inconclusive")
+    other = b4_tables["class"][1]
+    extra = (f"; class scope: {other['gain'].estimate:+.4f} and {other['avg_diff'].estimate:+.4f}"
+             if other and info["scope"] != "class" else "")
+    return conclude("B4", label, g.estimate, (g.lo, g.hi), rule,
+                    f"{info['scope']} scope ({', '.join(info['hurt_names'])} -> "
+                    f"{', '.join(sorted(set(info['policy'].values())))}): their accuracy {g.estimate:+.4f} (CI "
+                    f"{g.lo:+.4f} to {g.hi:+.4f}); average {d.estimate:+.4f} (CI {d.lo:+.4f} to {d.hi:+.4f})" + extra,
+                    seeds=p.seeds, n_seeds=g.n, sd=g.sd, threshold=0.0)
+
+
+def decide_all(a: dict, pair, effect, b4_tables: dict, p) -> dict[str, Decision]:
+    return {d.claim: d for d in (b1(a, p), b2(a, p), b3(a, pair, effect, p), b4(b4_tables, p))}
+
+
+__all__ = ["average_gain", "b1", "b2", "b3", "b4", "decide_all"]

@@ -1,0 +1,108 @@
+"""Verdicts of the `exchange_rate` chapter (paper C, C1-C4), from
+:func:`augworth.experiments.exchange_rate.analyse`.
+
+Gates: C1 and C2 read worth at the largest size, so they need runs that had converged there
+(the runs repeated with ``convergence_factor`` times the steps change the test error by at most
+``convergence_tol``) and a reference fit that predicts a held-out largest size within
+``holdout_tol``; C2 also needs an identified asymptote (a fitted b off its bound 0).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .rules import Check, Decision, conclude, decide
+
+B_IDENTIFIED = 1e-6  # a fitted asymptote below this sits at its bound 0: not identified by the sizes
+
+
+def convergence_check(conv: pd.DataFrame, augmentations, tol: float) -> Check:
+    """The largest-n runs of ``augmentations`` changed by at most ``tol`` with more steps."""
+    if conv is None or conv.empty:
+        return Check("converged", False, "no convergence runs (convergence_factor = 1): convergence not checked")
+    rows = conv[conv.augment.isin(list(augmentations))]
+    missing = sorted(set(augmentations) - set(rows.augment))
+    if missing:
+        return Check("converged", False, f"no convergence run for {', '.join(missing)}")
+    worst = rows.loc[rows.change.abs().idxmax()]
+    ok = bool((rows.change.abs() <= tol).all())
+    steps = int(worst.steps)
+    return Check("converged", ok, f"runs not converged: {worst.augment} changes its test error by {worst.change:+.4f} "
+                 f"with {steps} steps (tolerance {tol})" if not ok else
+                 f"largest change with {steps} steps {worst.change:+.4f} ({worst.augment}), within {tol}")
+
+
+def holdout_check(held: pd.DataFrame, tol: float, what: str = "test") -> Check:
+    """The reference fit without the largest size predicts it within ``tol``."""
+    if held is None or held.empty:
+        return Check("held-out fit", False, "no held-out size")
+    err = float((held.predicted - held["mean"]).abs().max())
+    n = int(held.n.max())
+    return Check("held-out fit", err <= tol, f"the {what} reference fit without n = {n} predicts it within {err:.4f}"
+                 + ("" if err <= tol else f", more than the tolerance {tol}"))
+
+
+def c1(a: dict, p) -> Decision:
+    """C1: v(n)/n of TrivialAugment (else the best augmentation) at the largest size > 1."""
+    w, n_max = a["w_id"], a["n_max"]
+    at_max = w[w.n == n_max]
+    aug = "trivialaugment" if "trivialaugment" in set(at_max.augment) else \
+        at_max.sort_values("v").augment.iloc[-1]
+    row = at_max[at_max.augment == aug].iloc[0]
+    others = at_max[at_max.augment != aug].set_index("augment").rel
+    checks = [convergence_check(a["conv"], [p.augmentations[0], aug], p.convergence_tol),
+              holdout_check(a["held_id"], p.holdout_tol)]
+    label = decide(row.rel, (row.rel_lo, row.rel_hi), 1.0, ">=")
+    return conclude("C1", label, row.rel, (row.rel_lo, row.rel_hi), "v(n)/n of TrivialAugment at the largest n > 1 (CI)",
+                    f"{aug} at n = {n_max}: v = {row.v:.0f} extra samples (v/n {row.rel:.2f}, CI {row.rel_lo:.2f} to "
+                    f"{row.rel_hi:.2f}, {row.status}); others: " + ", ".join(f"{k} {v:.2f}" for k, v in others.items())
+                    + "; paper: ~2 (100k at 50k)", checks=checks, seeds=p.seeds, n_seeds=int(row.n_seeds),
+                    sd=row.rel_sd, threshold=1.0)
+
+
+def c2(a: dict, p) -> Decision:
+    """C2: out of distribution, the strong augmentation's corrupted error lies below the
+    reference's asymptote b (what any amount of clean data reaches)."""
+    gap, fit, n_max = a["c2_gap"], a["fit_ood"], a["n_max"]
+    w_ood, w_id = a["w_ood"], a["w_id"]
+    s_ood = w_ood[(w_ood.augment == p.strong) & (w_ood.n == n_max)].iloc[0]
+    s_id = w_id[(w_id.augment == p.strong) & (w_id.n == n_max)].iloc[0]
+    identified = fit.b > B_IDENTIFIED
+    checks = [convergence_check(a["conv"], [p.augmentations[0], p.strong], p.convergence_tol),
+              holdout_check(a["held_ood"], p.holdout_tol, "corrupted-test"),
+              Check("identified asymptote", identified, f"the corrupted-test reference fit puts b at {fit.b:.4f}"
+                    + ("" if identified else ", its bound 0: the sizes measured do not identify it"))]
+    return conclude("C2", decide(gap.estimate, (gap.lo, gap.hi), 0.0, ">="), gap.estimate, (gap.lo, gap.hi),
+                    "reference asymptote b minus the strong DA's corrupted error > 0 (CI)",
+                    f"{p.strong} at n = {n_max}: corrupted-test error b - err = {gap.estimate:+.4f} (b = {fit.b:.4f}); "
+                    f"worth out of distribution v/n {s_ood.rel:.2f} ({s_ood.status}), in distribution {s_id.rel:.2f} "
+                    f"({s_id.status})", checks=checks, seeds=p.seeds, n_seeds=gap.n, sd=gap.sd, threshold=0.0)
+
+
+def _paired(claim: str, iv, rule: str, summary: str, p) -> Decision:
+    return conclude(claim, decide(iv.estimate, (iv.lo, iv.hi), 0.0, ">="), iv.estimate, (iv.lo, iv.hi), rule, summary,
+                    seeds=p.seeds, n_seeds=iv.n, sd=iv.sd, threshold=0.0)
+
+
+def c3(a: dict, p) -> Decision:
+    """C3: the flip-invariant model (no augmentation) errs more than a plain model with flips."""
+    c3_, both = a["c3"], a["c3_both"]
+    return _paired("C3", c3_, "error(invariant model) - error(flip DA) > 0 (CI)",
+                   f"invariant model minus plain model with flips, mean over n = {a['inv_sizes']}: {c3_.estimate:+.4f}; "
+                   f"invariant + flips minus plain + flips: {both.estimate:+.4f}", p)
+
+
+def c4(a: dict, p) -> Decision:
+    """C4: k fixed copies (the largest k) err more than fresh draws."""
+    w = a["w_fixed"]
+    by_k = w.groupby("augment", sort=False).err.mean()
+    return _paired("C4", a["c4"], f"error({a['k_max']} fixed copies) - error(fresh) > 0 (CI)",
+                   f"{p.fixed_augment}, n = {list(p.fixed_sizes)}: test error "
+                   + ", ".join(f"{k} {v:.4f}" for k, v in by_k.items()), p)
+
+
+def decide_all(a: dict, p) -> dict[str, Decision]:
+    return {d.claim: d for d in (c1(a, p), c2(a, p), c3(a, p), c4(a, p))}
+
+
+__all__ = ["c1", "c2", "c3", "c4", "decide_all", "convergence_check", "holdout_check"]

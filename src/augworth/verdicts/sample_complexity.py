@@ -1,0 +1,88 @@
+"""Verdicts of the `sample_complexity` chapter (paper A, A1-A3), from the runner's value.
+
+A1 is an exact check (closed form against a large Monte Carlo: no training seed involved). A2
+and A3 are about trained CNNs, so their unit is the training seed: per seed (the main model and
+``verdict_seeds``), the images are summarised first (the median over images), then a Student t
+interval over seeds on the log scale (draws and variance ratios vary by factors, not by
+amounts). A3 is gated by the accuracy of its own reference: the truth it measures the draws
+against must itself be accurate to a tenth of the 1% asked for.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..metrics.stats import t_interval
+from .rules import Check, Decision, conclude, decide, decide_within
+
+COMMON = ("crop(2)+flip", "rrc(0.08)")  # the usual training recipes: the paper's "common DAs"
+PAPER_N = 10_000                         # "tens of thousands of samples"
+EPS = 0.01                               # A3's relative accuracy of the loss estimate
+REFERENCE_TOL = 0.1 * EPS                # A3 gate: the truth's own relative error
+Z_MAX = 5.0                              # A1: largest |z| of the closed-form mean against Monte Carlo
+
+
+def seed_table(r: dict) -> pd.DataFrame:
+    """One row per (seed, augmentation, image) of the CNN: E[L], Var[L], delta-method Var[L],
+    the draws a 1%-accurate loss needs and the truth's own error; the main seed and the others."""
+    main = pd.DataFrame(r["records"])
+    main = main[main.model == "cnn"].assign(seed=r.get("seed", 0))
+    cols = ["seed", "augment", "image", "E_L", "Var_L", "delta_Var_L", "ref_rel_err", f"N_pred_loss_{EPS}"]
+    rows = [main[cols]] + ([pd.DataFrame(r["seed_records"])[cols]] if r.get("seed_records") else [])
+    return pd.concat(rows, ignore_index=True)
+
+
+def a1(r: dict, p) -> Decision:
+    exact = [s for s in p.augmentations if r["a1"][s]["exact"]]
+    z = max(r["a1"][s]["max_z_mean"] for s in exact) if exact else float("nan")
+    checks = [Check("exact families", bool(exact), f"{len(exact)} exact families measured")]
+    n_mc = r["a1"][exact[0]]["n_mc"] if exact else 0
+    return conclude("A1", decide(z, None, Z_MAX, "<="), z, None, f"max |z| <= {Z_MAX:g}",
+                    f"largest |z| of the closed-form mean against {n_mc:,} Monte Carlo draws over all pixels of "
+                    f"{len(exact)} exact families", checks=checks)
+
+
+def a2(r: dict, p) -> Decision:
+    t = seed_table(r)
+    ratio = (t.delta_Var_L / t.Var_L).replace([np.inf, -np.inf], np.nan)
+    per_seed = np.log(ratio).groupby(t.seed).median().dropna()
+    iv = t_interval(per_seed.to_numpy())
+    med, lo, hi = (math.exp(v) for v in (iv.estimate, iv.lo, iv.hi)) if iv.n else (math.nan,) * 3
+    nearest = min((math.log(0.5), math.log(2.0)), key=lambda b: abs(iv.estimate - b)) if iv.n else 0.0
+    return conclude("A2", decide_within(med, (lo, hi), 0.5, 2.0), med, (lo, hi), "CI within [0.5, 2]",
+                    f"delta-method Var[L] / truth for the CNN: median over {len(p.augmentations)} augmentations x "
+                    f"{p.n_images} images per seed, geometric mean over {iv.n} seeds {med:.2f}",
+                    seeds=sorted(per_seed.index), n_seeds=iv.n, sd=iv.sd, threshold=nearest, power_effect=iv.estimate)
+
+
+def a3(r: dict, p) -> Decision:
+    t = seed_table(r)
+    primary = COMMON[0]
+    rule = f">= {PAPER_N:,} draws"
+    if primary not in set(t.augment):
+        return conclude("A3", "inconclusive", math.nan, None, rule, f"{primary} was not measured",
+                        checks=[Check("measured", False, f"{primary} is not among the augmentations")])
+    g = t[t.augment == primary]
+    per_seed = np.log10(g.groupby("seed")[f"N_pred_loss_{EPS}"].median())
+    iv = t_interval(per_seed.to_numpy())
+    med, lo, hi = (10 ** v for v in (iv.estimate, iv.lo, iv.hi))
+    ref_err = float(g.ref_rel_err.median())
+    checks = [Check("reference accuracy", ref_err <= REFERENCE_TOL,
+                    f"the truth for {primary} has a relative error of {ref_err:.2g} (tolerance {REFERENCE_TOL:g})")]
+    others = []
+    for spec in COMMON[1:]:
+        o = t[t.augment == spec]
+        if len(o):
+            others.append(f"{spec}: {10 ** np.log10(o.groupby('seed')[f'N_pred_loss_{EPS}'].median()).mean():,.0f}")
+    return conclude("A3", decide(med, (lo, hi), PAPER_N, ">="), med, (lo, hi), rule,
+                    f"draws for a 1%-accurate loss of the median test image under {primary} (trained CNNs), "
+                    f"geometric mean over {iv.n} seeds {med:,.0f}" + (f"; {'; '.join(others)}" if others else ""),
+                    checks=checks, seeds=sorted(per_seed.index), n_seeds=iv.n, sd=iv.sd,
+                    threshold=math.log10(PAPER_N), power_effect=iv.estimate)
+
+
+def decide_all(r: dict, p) -> dict[str, Decision]:
+    return {d.claim: d for d in (a1(r, p), a2(r, p), a3(r, p))}

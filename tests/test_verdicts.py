@@ -1,0 +1,340 @@
+"""The verdict layer on synthetic analysis results: each claim's rule gives supported, not
+supported and inconclusive where each is the right answer, and every gate turns a verdict
+inconclusive with its reason."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from augworth import claims, verdicts
+from augworth.metrics import exchange as ex
+from augworth.metrics.stats import t_interval
+from augworth.verdicts import class_level as vb
+from augworth.verdicts import exchange_rate as vc
+from augworth.verdicts import flatness as vf
+from augworth.verdicts import saliency as vs
+from augworth.verdicts import sample_complexity as va
+from augworth.verdicts.rules import Check, conclude
+
+SEEDS5 = (0, 1, 2, 3, 4)
+
+
+def test_conclude_gates_and_counts_seeds():
+    ok = conclude("C3", "supported", 0.1, (0.05, 0.15), "r", "s", seeds=SEEDS5, n_seeds=5)
+    assert ok.verdict == "supported" and ok.reasons == []
+    gated = conclude("C3", "supported", 0.1, (0.05, 0.15), "r", "s", checks=[Check("converged", False, "not yet")],
+                     seeds=SEEDS5, n_seeds=5, sd=0.05, threshold=0.0)
+    assert gated.verdict == "inconclusive" and gated.reasons == ["not yet"] and gated.seeds_needed >= 3
+    few = conclude("C3", "supported", 0.1, (0.05, 0.15), "r", "s", seeds=(0, 1), n_seeds=2)
+    assert few.verdict == "inconclusive" and "at least 3" in few.reasons[0]
+    undecided = conclude("C3", "inconclusive", 0.02, (-0.01, 0.05), "r", "s", n_seeds=5, sd=0.03, threshold=0.0)
+    assert undecided.seeds_needed > 5  # a power calculation: more seeds than were used
+    with pytest.raises(ValueError, match="not one of"):
+        conclude("C3", "maybe", 0, None, "r", "s")
+
+
+def test_publish_writes_records_the_scorecard_reads(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUGWORTH_RECORDS", str(tmp_path))
+    d = conclude("C3", "supported", 0.1, (0.05, 0.15), "r", "sum", checks=[Check("converged", False, "no")],
+                 seeds=SEEDS5, n_seeds=5, sd=0.05, threshold=0.0)
+    result = SimpleNamespace(meta={"device_name": "cpu", "wall_s": 1.0, "augworth": "0", "git_commit": "abc",
+                                   "source": "computed"}, value={})
+    verdicts.publish({"C3": d}, result=result, profile="smoke", dataset="fashion_mnist")
+    rec = claims.load_records(tmp_path)["C3"]
+    assert rec.verdict == "inconclusive" and rec.reasons == ["no"] and rec.n_seeds == 5 and rec.seeds_needed
+    text = verdicts.describe(d)
+    assert "[FAIL] converged: no" in text and "needs ~" in text
+
+
+# --- exchange_rate: C1-C4 ------------------------------------------------------------------
+
+TRUE = ex.PowerLaw(a=2.0, c=0.35, b=0.02)
+SIZES = [30, 60, 125, 250, 500]
+
+
+def exchange_runs(aug_factor: float, seeds=SEEDS5, noise=0.01, conv_change=0.0, strong_err=None):
+    """Main runs: the reference follows TRUE with per-seed noise; 'trivialaugment' is as good as
+    aug_factor x the data; convergence runs change by conv_change."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for s in seeds:
+        e = noise * rng.standard_normal()
+        for n in SIZES:
+            ref = float(TRUE(n)) * (1 + e)
+            for aug, err in (("none", ref), ("trivialaugment", float(TRUE(aug_factor * n)) * (1 + e)),
+                             ("noise(0.4)", ref)):
+                rows.append({"kind": "main", "n": n, "augment": aug, "seed": s, "test_err": err,
+                             "ood_err": err if strong_err is None or aug != "noise(0.4)" else strong_err,
+                             "train_acc": 1.0, "steps": 300, "invariance": "none", "copies": 0})
+    for aug in ("none", "trivialaugment", "noise(0.4)"):
+        base = next(r for r in rows if r["augment"] == aug and r["n"] == 500 and r["seed"] == seeds[0])
+        rows.append({**base, "kind": "convergence", "steps": 600, "test_err": base["test_err"] + conv_change})
+    return pd.DataFrame(rows)
+
+
+def exchange_analysis(runs, p):
+    from augworth.experiments import exchange_rate as er
+
+    a = {"n_max": 500, "conv": er.convergence_table(runs)}
+    for metric, tag in (("test_err", "id"), ("ood_err", "ood")):
+        a[f"fit_{tag}"] = er.fit_reference(runs, metric)[0]
+        a[f"held_{tag}"] = er.fit_reference(runs, metric, holdout=1)[2]
+        a[f"w_{tag}"] = er.worth_table(runs, metric, p.augmentations)
+    strong = runs[(runs.kind == "main") & (runs.augment == p.strong) & (runs.n == 500)]
+    a["c2_gap"] = ex.asymptote_gap(er.reference_runs(runs, "ood_err"), dict(zip(strong.seed, strong.ood_err)))
+    return a
+
+
+def exchange_params(**kw):
+    base = dict(augmentations=("none", "trivialaugment", "noise(0.4)"), strong="noise(0.4)", seeds=SEEDS5,
+                convergence_tol=0.005, holdout_tol=0.01)
+    return SimpleNamespace(**{**base, **kw})
+
+
+@pytest.mark.parametrize("factor,label", [(4.0, "supported"), (1.2, "not supported")])
+def test_c1_labels(factor, label):
+    p = exchange_params()
+    d = vc.c1(exchange_analysis(exchange_runs(factor), p), p)
+    assert d.verdict == label, d
+    assert d.measured == pytest.approx(factor - 1, rel=0.1)
+
+
+def test_c1_inconclusive_when_the_interval_straddles():
+    p = exchange_params()
+    d = vc.c1(exchange_analysis(exchange_runs(2.0, noise=0.05), p), p)
+    assert d.verdict == "inconclusive" and d.interval[0] < 1 < d.interval[1] and not d.reasons
+
+
+def test_c1_gated_by_convergence_and_holdout():
+    p = exchange_params()
+    d = vc.c1(exchange_analysis(exchange_runs(4.0, conv_change=-0.02), p), p)
+    assert d.verdict == "inconclusive" and "runs not converged" in d.reasons[0]
+    # a reference that bends away from the power law at the held-out size
+    runs = exchange_runs(4.0)
+    runs.loc[(runs.n == 500) & (runs.augment == "none") & (runs.kind == "main"), "test_err"] += 0.05
+    d = vc.c1(exchange_analysis(runs, p), p)
+    assert d.verdict == "inconclusive" and any("held-out" in c.name and not c.passed for c in d.checks)
+
+
+def test_c1_needs_three_seeds():
+    p = exchange_params(seeds=(0, 1))
+    d = vc.c1(exchange_analysis(exchange_runs(4.0, seeds=(0, 1)), p), p)
+    assert d.verdict == "inconclusive" and any(c.name == "seeds" and not c.passed for c in d.checks)
+
+
+def test_c2_labels_and_the_asymptote_gate():
+    p = exchange_params()
+    below = vc.c2(exchange_analysis(exchange_runs(2.0, strong_err=0.005), p), p)  # b = 0.02 identified
+    assert below.verdict == "supported", below
+    above = vc.c2(exchange_analysis(exchange_runs(2.0, strong_err=0.2), p), p)
+    assert above.verdict == "not supported"
+    runs = exchange_runs(2.0, strong_err=0.005)
+    flat = ex.PowerLaw(a=2.0, c=0.35, b=0.0)  # no asymptote: b at its bound
+    for (i, r) in runs[runs.augment != "noise(0.4)"].iterrows():
+        runs.loc[i, "ood_err"] = float(flat(r.n))
+    d = vc.c2(exchange_analysis(runs, p), p)
+    assert d.verdict == "inconclusive" and any("identified" in c.name and not c.passed for c in d.checks)
+
+
+@pytest.mark.parametrize("diffs,label", [([0.03, 0.02, 0.04, 0.03, 0.025], "supported"),
+                                         ([-0.03, -0.02, -0.04, -0.03, -0.025], "not supported"),
+                                         ([0.03, -0.02, 0.01, -0.01, 0.0], "inconclusive")])
+def test_c3_c4_labels(diffs, label):
+    p = exchange_params(fixed_augment="crop(2)+flip", fixed_sizes=(125,))
+    iv = t_interval(diffs)
+    fixed = pd.DataFrame({"augment": ["fixed k=16", "fresh"], "err": [0.3, 0.29]})
+    a = {"c3": iv, "c3_both": iv, "inv_sizes": [60, 250], "c4": iv, "k_max": 16, "w_fixed": fixed}
+    assert vc.c3(a, p).verdict == label and vc.c4(a, p).verdict == label
+    assert (vc.c3(a, p).seeds_needed is not None) == (label == "inconclusive")
+
+
+# --- class_level: B1-B4 --------------------------------------------------------------------
+
+def class_analysis(drop: float, gain: float = 0.02, seeds=SEEDS5, noise=0.005):
+    """Strengths none and 'mild' (s*): mild beats none by ``gain`` on average, except class 2,
+    which loses ``drop`` at mild (its own best: none)."""
+    from augworth.experiments import class_level as cl
+
+    rng = np.random.default_rng(0)
+    n = len(seeds)
+    k = 10
+    none = 0.80 + rng.normal(0, noise, (n, k))
+    mild = none + gain * k / (k - 1) + rng.normal(0, noise, (n, k))
+    mild[:, 2] = none[:, 2] - drop + rng.normal(0, noise, n)
+    conf = {}
+    for s, acc in (("none", none), ("mild", mild)):
+        cm = np.zeros((n, k, k))
+        for i in range(n):
+            for c in range(k):
+                cm[i, c, c] = 100 * acc[i, c]
+                cm[i, c, (c + 2) % k] = 100 * (1 - acc[i, c])  # class 2's errors go to class 4: its group
+        conf[s] = cm
+    cells = [{"strength": s, "seed": seed, "test_per_class": acc[i], "test_confusion": conf[s][i]}
+             for s, acc in (("none", none), ("mild", mild)) for i, seed in enumerate(seeds)]
+    return cl.analyse({"strengths": ["none", "mild"], "cells": cells}, "fashion_mnist")
+
+
+def class_params(**kw):
+    return SimpleNamespace(**{**dict(alpha=0.05, seeds=SEEDS5, avg_tolerance=0.005), **kw})
+
+
+def test_b1_labels_and_the_regime_gate():
+    p = class_params()
+    assert vb.b1(class_analysis(0.10), p).verdict == "supported"
+    assert vb.b1(class_analysis(0.0), p).verdict == "not supported"
+    noisy = vb.b1(class_analysis(0.02, gain=0.05, noise=0.02), p)
+    assert noisy.verdict == "inconclusive" and not any(not c.passed for c in noisy.checks if c.name != "seeds")
+    vacuous = vb.b1(class_analysis(0.10, gain=-0.02), p)  # no crop is best on average
+    assert vacuous.verdict == "inconclusive" and "vacuous" in vacuous.reasons[0]
+    weak = vb.b1(class_analysis(0.02, gain=0.006, noise=0.03), p)  # s* = mild, but not significantly better
+    assert weak.verdict == "inconclusive" and "not significantly" in " ".join(weak.reasons)
+
+
+def test_b2_labels_and_the_affected_gate():
+    p = class_params()
+    a = class_analysis(0.10)
+    assert vb.b2(a, p).verdict == "supported"  # class 2's errors go to class 4, in its fine-grained group
+    none_affected = class_analysis(0.0)
+    d = vb.b2(none_affected, p)
+    assert d.verdict == "inconclusive" and "no class dropped" in d.reasons[0]
+    a["b2_share"] = t_interval([0.1, 0.15, 0.05, 0.12, 0.08])
+    assert vb.b2(a, p).verdict == "not supported"
+
+
+@pytest.mark.parametrize("diffs,label", [([0.1, 0.12, 0.09, 0.11, 0.1], "supported"),
+                                         ([-0.1, -0.12, -0.09, -0.11, -0.1], "not supported"),
+                                         ([0.1, -0.12, 0.09, -0.11, 0.0], "inconclusive")])
+def test_b3_labels(diffs, label):
+    a = class_analysis(0.1)
+    assert vb.b3(a, (2, 4), t_interval(diffs), class_params()).verdict == label
+
+
+@pytest.mark.parametrize("gain,avg,label", [([0.05] * 4 + [0.06], [0.0, 0.001, -0.001, 0.0, 0.0005], "supported"),
+                                            ([0.05] * 4 + [0.06], [-0.05, -0.06, -0.04, -0.05, -0.05], "not supported"),
+                                            ([0.05, -0.05, 0.02, -0.02, 0.0], [0.0, 0.001, -0.001, 0.0, 0.0005],
+                                             "inconclusive")])
+def test_b4_labels(gain, avg, label):
+    info = {"scope": "group", "hurt": [2], "hurt_names": ["pullover"], "policy": {"2": "none"}, "optimum": "0.5",
+            "gain": t_interval(gain), "avg_diff": t_interval(avg)}
+    assert vb.b4({"group": (None, info), "class": (None, {})}, class_params()).verdict == label
+    nothing = vb.b4({"group": (None, {}), "class": (None, {})}, class_params())
+    assert nothing.verdict == "inconclusive" and "nothing to fix" in nothing.reasons[0]
+
+
+# --- saliency (A4) and flatness (C5) -------------------------------------------------------
+
+def saliency_result(effect: float, seeds=SEEDS5, spread=0.02):
+    rng = np.random.default_rng(0)
+    cells = []
+    for s in seeds:
+        base = 0.8 + rng.normal(0, 0.05)  # a seed effect shared by both arms
+        for aug, rho in (("none", base), ("crop(3)", base - effect + rng.normal(0, spread)), ("crop(1)", base)):
+            cells.append({"augment": aug, "seed": s, "over_time": [
+                {"epoch": 1, "rho": np.full(8, 9.0), "edge": np.full(8, 9.0)},
+                {"epoch": 6, "rho": rho + rng.normal(0, 0.3, 64), "edge": rho / 2 + rng.normal(0, 0.1, 64)}]})
+    return {"cells": cells}
+
+
+@pytest.mark.parametrize("effect,label", [(0.2, "supported"), (-0.2, "not supported"), (0.0, "inconclusive")])
+def test_a4_labels(effect, label):
+    p = SimpleNamespace(augmentations=("none", "crop(1)", "crop(3)"), seeds=SEEDS5)
+    d = vs.a4(saliency_result(effect), p)
+    assert d.verdict == label and d.n_seeds == 5
+    assert vs.strongest_translation(["none", "crop(1)", "crop(3)", "crop(2)+flip"]) == "crop(3)"
+    missing = vs.a4(saliency_result(0.2), SimpleNamespace(augmentations=("none", "flip"), seeds=SEEDS5))
+    assert missing.verdict == "inconclusive"
+
+
+def flatness_result(effect: float, seeds=SEEDS5, never: bool = False):
+    rng = np.random.default_rng(0)
+    cells = []
+    for s in seeds:
+        base = 0.5 + rng.normal(0, 0.05)
+        for aug, dist in (("none", base), ("crop(2)+flip", base + effect + rng.normal(0, 0.01))):
+            flat = [{"threshold": "relative", "refined": dist + rng.normal(0, 0.05), "direction": k} for k in range(6)]
+            if never and aug == "none" and s == 0:
+                flat[0]["refined"] = float("inf")
+            noise = {m: {"trace_cov": v} for m, v in (("fresh", 3.0), ("same-batch", 2.0), ("fixed", 1.0), ("none", 0.5))}
+            cells.append({"augment": aug, "seed": s, "flatness": flat, "noise": noise, "top_eig": 10.0})
+    return {"cells": cells}
+
+
+@pytest.mark.parametrize("effect,label", [(0.1, "supported"), (-0.1, "not supported"), (0.0, "inconclusive")])
+def test_c5_labels(effect, label):
+    p = SimpleNamespace(augmentations=("none", "crop(2)+flip"), seeds=SEEDS5, bisections=4)
+    d = vf.c5(flatness_result(effect), p)
+    assert d.verdict == label
+    assert "same order" in d.summary
+
+
+def test_c5_gated_by_a_direction_that_never_crosses():
+    p = SimpleNamespace(augmentations=("none", "crop(2)+flip"), seeds=SEEDS5, bisections=4)
+    d = vf.c5(flatness_result(0.1, never=True), p)
+    assert d.verdict == "inconclusive" and "never crossed" in d.reasons[0]
+
+
+# --- sample_complexity: A1-A3 --------------------------------------------------------------
+
+def sc_result(n_median: float, ratio: float = 1.0, seeds=(0, 1, 2, 3, 4), ref_err: float = 0.0, spread=0.1):
+    """Per seed and image: Var / (eps^2 E^2) log-normal around ``n_median`` (seed effect and
+    image spread), delta-method Var = ratio x the truth."""
+    rng = np.random.default_rng(0)
+    recs, seed_recs = [], []
+    for s in seeds:
+        seed_factor = np.exp(rng.normal(0, spread))
+        for i in range(12):
+            n = n_median * seed_factor * np.exp(rng.normal(0, 0.3))
+            e = 0.5
+            v = n * (0.01 * e) ** 2
+            row = {"augment": "crop(2)+flip", "image": i, "E_L": e, "Var_L": v, "delta_Var_L": ratio * v,
+                   "ref_rel_err": ref_err, "N_pred_loss_0.01": n}
+            if s == seeds[0]:
+                recs.append({**row, "model": "cnn"})
+            else:
+                seed_recs.append({**row, "seed": s})
+    a1 = {"crop(2)+flip": {"exact": True, "max_z_mean": 3.0, "n_mc": 8192}}
+    return {"records": recs, "seed_records": seed_recs, "seed": seeds[0], "a1": a1}
+
+
+SC_P = SimpleNamespace(augmentations=("crop(2)+flip",), n_images=12)
+
+
+@pytest.mark.parametrize("n,label", [(50_000, "supported"), (1_000, "not supported"), (10_000, "inconclusive")])
+def test_a3_labels(n, label):
+    d = va.a3(sc_result(n), SC_P)
+    assert d.verdict == label and d.n_seeds == 5
+    assert d.measured == pytest.approx(n, rel=0.3)
+
+
+def test_a3_gates():
+    d = va.a3(sc_result(50_000, ref_err=0.01), SC_P)
+    assert d.verdict == "inconclusive" and "relative error" in d.reasons[0]
+    one_seed = va.a3(sc_result(50_000, seeds=(0,)), SC_P)
+    assert one_seed.verdict == "inconclusive" and "at least 3" in one_seed.reasons[-1]
+    other = va.a3(sc_result(50_000), SimpleNamespace(augmentations=("noise(0.1)",), n_images=12))
+    assert other.verdict == "supported"  # the table holds crop(2)+flip anyway
+    r = sc_result(50_000)
+    for rec in r["records"] + r["seed_records"]:
+        rec["augment"] = "noise(0.1)"
+    assert va.a3(r, SC_P).verdict == "inconclusive"
+
+
+@pytest.mark.parametrize("ratio,label", [(1.2, "supported"), (5.0, "not supported")])
+def test_a2_labels(ratio, label):
+    assert va.a2(sc_result(1000, ratio=ratio), SC_P).verdict == label
+
+
+def test_a2_inconclusive_when_the_ratio_straddles_a_bound():
+    r = sc_result(1000, ratio=2.0, spread=0.0)
+    for k, rec in enumerate(r["records"] + r["seed_records"]):
+        rec["delta_Var_L"] = rec["Var_L"] * (2.0 * np.exp(0.5 * ((k // 12) % 2 - 0.5)))
+    assert va.a2(r, SC_P).verdict == "inconclusive"
+
+
+def test_a1_exact_check():
+    r = sc_result(1000)
+    assert va.a1(r, SC_P).verdict == "supported"
+    r["a1"]["crop(2)+flip"]["max_z_mean"] = 12.0
+    assert va.a1(r, SC_P).verdict == "not supported"
