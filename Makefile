@@ -26,7 +26,10 @@ INDEX := book/_build/html/index.html
 export AUGWORTH_EXECUTOR ?= process
 export AUGWORTH_WORKERS ?= 2
 
-.PHONY: help env data mathjax notebooks book nb test bench clean distclean
+OFFSET ?= 5
+MINUTES ?= 8
+
+.PHONY: help env data mathjax notebooks book nb replicate gpu test bench clean distclean
 
 help: ## this list
 	@echo "augworth: what is a data augmentation worth?"
@@ -73,6 +76,15 @@ nb: data mathjax ## re-execute one notebook: make nb NAME=data PROFILE=quick P="
 	$(PY) -m augworth notebooks --profile $(PROFILE) --skip $(NAME)
 	$(BIN)jupyter-book build book -W -n --keep-going --quiet
 	@echo "The book: $(abspath $(INDEX))"
+
+replicate: notebooks mathjax ## rerun every chapter on disjoint seeds (OFFSET=5: seeds 5-9), scorecard shows both
+	$(PY) -m augworth replicate --profile $(PROFILE) --seed-offset $(OFFSET)
+	$(PY) -m augworth notebooks scorecard --profile $(PROFILE)
+	$(BIN)jupyter-book build book -W -n --keep-going --quiet
+	@echo "The book: $(abspath $(INDEX))"
+
+gpu: data ## the prepared GPU run (MINUTES=8): CUDA checks, packed benchmark, full-profile cells into data/results/full
+	$(PY) -m augworth gpu --minutes $(MINUTES)
 
 test: data mathjax ## unit tests, every notebook with the smoke profile, the book with warnings as errors
 	$(PY) -m pytest

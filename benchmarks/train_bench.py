@@ -127,6 +127,21 @@ def engine_throughput(name, width, ds, device, hyp):
     return n / steady, warm - steady
 
 
+def layout_throughput(name, width, ds, device, hyp):
+    """The engine's steady images/s with channels_last (the default) and with the contiguous
+    layout: (channels_last, contiguous)."""
+    from augworth.train import loop
+
+    rates = []
+    for fmt in (torch.channels_last, torch.contiguous_format):
+        old, loop.MEMORY_FORMAT = loop.MEMORY_FORMAT, fmt
+        try:
+            rates.append(engine_throughput(name, width, ds, device, hyp)[0])
+        finally:
+            loop.MEMORY_FORMAT = old
+    return tuple(rates)
+
+
 def engine_time_to_target(name, width, ds, device, hyp):
     cfg = TrainConfig(model=name, width=width, epochs=hyp["max_epochs"], batch_size=hyp["batch_size"],
                       lr=hyp["lr"], augment="crop+flip", compile=hyp["compile"], eval_every=1)
@@ -183,6 +198,24 @@ def sweep_utilisation(workers: int, cells: int) -> tuple[float, float]:
     return gpu.mean, wall
 
 
+def exchange_cells_per_minute(cells: int = 8, workers: int = 2) -> float:
+    """Cells per minute of the quick profile's exchange grid (its first ``cells`` main cells),
+    computed as `make book` computes them (process pool, one thread per cell)."""
+    import tempfile
+
+    from augworth.config import load_params
+    from augworth.experiments.cache import ResultsCache
+    from augworth.experiments.exchange_rate import cells_of, exchange_cell
+    from augworth.experiments.sweep import run_sweep
+
+    grid = [c for c in cells_of(load_params("exchange_rate", "quick")) if c["kind"] == "main"][:cells]
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        run_sweep(exchange_cell, grid, name="bench_exchange", version=1, executor="process", workers=workers,
+                  cache=ResultsCache(tmp, read_only=[]))
+        return 60 * cells / (time.perf_counter() - start)
+
+
 def main() -> None:
     device = runtime.resolve_device("auto")
     hyp = dict(HYP["cuda" if device.type == "cuda" else "cpu"])
@@ -206,8 +239,10 @@ def main() -> None:
         params = count_parameters(build_model(name, in_channels=1, num_classes=10, image_size=28, width=width))
         eng_rate, warm = engine_throughput(name, width, ds, device, hyp)
         naive_rate, _, _ = naive_train(name, width, ds, device, hyp, steps=hyp["steps"])
+        cl_rate, contiguous_rate = layout_throughput(name, width, ds, device, hyp)
         row = {"model": f"{name} w{width}", "params": params, "engine img/s": eng_rate, "naive img/s": naive_rate,
-               "speed-up": eng_rate / naive_rate, "warm-up s": warm}
+               "speed-up": eng_rate / naive_rate, "channels_last / contiguous": cl_rate / contiguous_rate,
+               "warm-up s": warm}
         if name in hyp["target_models"].split(","):
             t_eng, ep_eng, acc = engine_time_to_target(name, width, ds, device, hyp)
             _, t_naive, ep_naive = naive_train(name, width, ds, device, hyp, epochs=hyp["max_epochs"], target=hyp["target"])
@@ -215,6 +250,13 @@ def main() -> None:
                         f"naive s to {hyp['target']:.0%}": t_naive, "naive epochs": ep_naive})
         rows.append(row)
         print(f"# done: {row['model']}", flush=True)
+    from augworth.gpu import bench_packed
+
+    for r in bench_packed(device, ks=(1, 8, 32, 128) if device.type == "cuda" else (1, 4)):
+        rows.append({"model": f"fast_cnn w8, {r['models']}", "engine img/s": r["images/s"],
+                     "x one model": r["x one model"]})
+    if device.type != "cuda":
+        rows.append({"model": "quick exchange grid (2 processes)", "cells/min": exchange_cells_per_minute()})
     if device.type == "cuda":
         for workers in (1, 4):
             util, wall = sweep_utilisation(workers, args.sweep_cells)
@@ -235,6 +277,8 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)
+    first = next(r for r in rows if "speed-up" in r)
+    print(f"engine vs naive: {first['speed-up']:.2f}x")
 
 
 if __name__ == "__main__":

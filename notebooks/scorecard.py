@@ -16,8 +16,12 @@
 #
 # Every claim the book tests, the paper's number beside ours, and the verdict its chapter
 # computed (supported / not supported / inconclusive: supported only when the whole interval lies
-# on the claimed side of the paper's threshold). Rows are read from the records the chapters
-# write when they run; nothing here is typed by hand.
+# on the claimed side of the paper's threshold, and only when every check the verdict depends on
+# passed; a gated verdict shows why). Each verdict says how many training seeds it rests on and,
+# when undecided, about how many a power calculation says would decide it. The replication column
+# holds the verdicts of `make replicate` (the same chapters on a disjoint set of seeds) where it
+# ran. Rows are read from the records the chapters write when they run; nothing here is typed by
+# hand.
 
 # %% tags=["parameters"]
 profile = "quick"  # the profile the chapters ran with (for the header only)
@@ -30,10 +34,11 @@ import pandas as pd
 from IPython.display import HTML
 from myst_nb import glue
 
-from augworth import claims, config
+from augworth import claims, config, paths
 
 config.load_params("scorecard", profile, params)  # validates (there is nothing to set)
 records = claims.load_records()
+replication = claims.load_records(paths.replication_dir(profile) / "_records")  # make replicate
 colour = {"supported": "#029e73", "not supported": "#d55e00", "inconclusive": "#949494"}
 
 
@@ -55,10 +60,18 @@ for cid, c in claims.CLAIMS.items():
         verdict = (f"<b style='color:{colour[r.verdict]}'>{r.verdict}</b><br><small>rule: {escape(r.threshold)}</small>"
                    f"{why}{seeds}")
         prov = f"{r.profile}, {r.dataset}, seeds {r.seeds}, {r.device}, {r.wall_s:.0f} s, {r.source}, {r.git_commit[:10]}"
+    rep = replication.get(cid)
+    if rep is None:
+        again = "-"
+    else:
+        agree = r is not None and rep.verdict == r.verdict
+        again = (f"<b style='color:{colour[rep.verdict]}'>{rep.verdict}</b><br><small>seeds {escape(rep.seeds)}; "
+                 f"{num(rep.measured)}</small>" + ("" if agree else "<br><b style='color:#b00020'>disagrees</b>"))
     rows.append(f"<tr><td><b>{cid}</b></td><td>{escape(c.statement)}<br><small>{escape(c.paper)}</small></td>"
-                f"<td>{escape(c.paper_number)}</td><td>{escape(ours)}</td><td>{verdict}</td>"
+                f"<td>{escape(c.paper_number)}</td><td>{escape(ours)}</td><td>{verdict}</td><td>{again}</td>"
                 f"<td><a href='{c.notebook}.html'>{c.notebook}</a><br><small>{escape(prov)}</small></td></tr>")
-head = "".join(f"<th>{h}</th>" for h in ("claim", "statement", "paper", "ours", "verdict", "chapter and provenance"))
+head = "".join(f"<th>{h}</th>" for h in ("claim", "statement", "paper", "ours", "verdict",
+                                         "replication (disjoint seeds)", "chapter and provenance"))
 HTML(f"<table class='table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 # %% tags=["hide-input"]

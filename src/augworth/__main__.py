@@ -5,6 +5,8 @@
     python -m augworth data fetch fashion_mnist mnist
     python -m augworth notebooks --profile quick                 # execute chapters for the book
     python -m augworth notebooks data --set n_per_class=4
+    python -m augworth replicate --profile quick --seed-offset 5   # the chapters on disjoint seeds
+    python -m augworth gpu --minutes 8 --out data/results/full   # the prepared run on a GPU machine
     python -m augworth params [data] [--profile smoke]           # parameters and their defaults
     python -m augworth sweep --set n_train=[500,2000] --set augment=[none,crop+flip] \
         --set seed=[0,1] --set epochs=5 --executor process --workers 4   # a training grid
@@ -86,6 +88,18 @@ def _cmd_notebooks(args) -> None:
     execute_all(names, args.profile, overrides, args.out, args.force)
 
 
+def _cmd_replicate(args) -> None:
+    from .pipeline import replicate
+
+    replicate(args.profile, args.seed_offset, args.names or None)
+
+
+def _cmd_gpu(args) -> None:
+    from . import gpu
+
+    gpu.run(args.minutes, args.out, args.profile, tuple(args.chapters or gpu.PRIORITY), bench=not args.no_bench)
+
+
 def _cmd_params(args) -> None:
     names = args.names or sorted(config.NOTEBOOK_PARAMS)
     for name in names:
@@ -101,6 +115,8 @@ def _cmd_params(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .experiments.sweep import EXECUTORS
+
     parser = argparse.ArgumentParser(prog="python -m augworth", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,15 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     common(p)
     p.add_argument("--force", action="store_true", help="recompute even if a result is stored")
     p.add_argument("--export", type=Path, help="also write the result here (e.g. data/results/full)")
-    p.add_argument("--executor", choices=["inline", "process", "submitit-local", "slurm"],
-                   help="how sweeps inside the runner compute their cells")
+    p.add_argument("--executor", choices=list(EXECUTORS), help="how sweeps inside the runner compute their cells")
     p.add_argument("--workers", type=int, help="processes for the process executor")
     p.set_defaults(fn=_cmd_run)
 
     p = sub.add_parser("sweep", help="train a grid of models (list values are grid axes); cached, resumable")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a training-cell parameter; a list value ([a,b]) makes it a grid axis")
-    p.add_argument("--executor", choices=["inline", "process", "submitit-local", "slurm"])
+    p.add_argument("--executor", choices=list(EXECUTORS))
     p.add_argument("--workers", type=int, help="processes for the process executor")
     p.add_argument("--csv", type=Path, help="also write the table here")
     p.set_defaults(fn=_cmd_sweep)
@@ -141,6 +156,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="folder for executed notebooks (default book/chapters)")
     p.add_argument("--skip", action="append", default=[], metavar="NAME", help="leave this notebook out")
     p.set_defaults(fn=_cmd_notebooks)
+
+    p = sub.add_parser("replicate", help="re-execute the chapters on a disjoint seed set (the scorecard shows both)")
+    p.add_argument("names", nargs="*")
+    p.add_argument("--profile", default=config.DEFAULT_PROFILE, choices=list(config.PROFILES))
+    p.add_argument("--seed-offset", type=int, default=5, help="added to every seed (default 5: seeds 5-9 for 0-4)")
+    p.set_defaults(fn=_cmd_replicate)
+
+    p = sub.add_parser("gpu", help="the prepared GPU run: CUDA smoke checks, packed benchmark, full-profile cells "
+                                   "in priority order until the minutes are spent")
+    p.add_argument("--minutes", type=float, default=8.0, help="time budget for everything (default 8)")
+    p.add_argument("--out", type=Path, default=Path("data/results/full"), help="where finished results go")
+    p.add_argument("--profile", default="full", choices=list(config.PROFILES))
+    p.add_argument("--chapters", nargs="*", help="chapters in priority order (default: gpu.PRIORITY)")
+    p.add_argument("--no-bench", action="store_true", help="skip the packed benchmark")
+    p.set_defaults(fn=_cmd_gpu)
 
     p = sub.add_parser("params", help="list notebooks' parameters with each profile's values")
     p.add_argument("names", nargs="*")

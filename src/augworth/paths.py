@@ -33,6 +33,12 @@ COMMITTED_RESULTS: Path = ROOT / "data" / "results"   # curated results made on 
 DEBIAN_FASHION_MNIST: Path = Path("/usr/share/datasets/fashion-mnist")
 
 
+def replication_dir(profile: str) -> Path:
+    """Executed chapters (and their claim records, in ``_records``) of the replication run: the
+    same chapters on a disjoint set of seeds (``make replicate``); generated, git-ignored."""
+    return ROOT / "build" / "replication" / profile
+
+
 def data_root() -> Path:
     """Folder that holds the data sets, in torchvision's on-disk layout."""
     return Path(os.environ.get("AUGWORTH_DATA", ROOT / "data" / "raw")).expanduser()

@@ -71,7 +71,39 @@ def notebook_key(name: str, profile: str, params: dict[str, Any], records: Path 
     h.update(package_hash().encode())
     if name in SUMMARY and records is not None:
         h.update(records_hash(records).encode())
+        h.update(records_hash(paths.replication_dir(profile) / "_records").encode())
     return h.hexdigest()[:24]
+
+
+SEED_FIELDS = ("seed", "seeds", "verdict_seeds")  # every parameter that names training seeds
+
+
+def shifted_seeds(name: str, profile: str, offset: int) -> dict[str, Any]:
+    """Overrides that move every seed parameter of a chapter by ``offset`` (a disjoint seed set
+    when the offset exceeds the largest seed in use)."""
+    values = load_params(name, profile).to_dict()
+    out: dict[str, Any] = {}
+    for k in SEED_FIELDS:
+        if k in values:
+            v = values[k]
+            out[k] = [s + offset for s in v] if isinstance(v, list) else v + offset
+    return out
+
+
+def replicate(profile: str, offset: int, names: list[str] | None = None) -> list[Outcome]:
+    """Execute the chapters again with every seed moved by ``offset`` into
+    :func:`paths.replication_dir`; the scorecard then shows both verdicts side by side."""
+    names = [n for n in (names or notebook_names()) if n not in SUMMARY]
+    out_dir = paths.replication_dir(profile)
+    outcomes = []
+    for name in names:
+        overrides = shifted_seeds(name, profile, offset)
+        print(f"[augworth] replication of {name} ({profile}, seeds moved by {offset}) ...", file=sys.stderr, flush=True)
+        outcome = execute(name, profile, overrides, out_dir)
+        print(f"[augworth] replication of {name}: {outcome.status} ({outcome.seconds:.1f} s)", file=sys.stderr,
+              flush=True)
+        outcomes.append(outcome)
+    return outcomes
 
 
 @dataclass

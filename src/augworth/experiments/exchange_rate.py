@@ -28,7 +28,7 @@ from ..metrics import exchange
 from ..metrics.stats import t_interval
 from .registry import runner
 from .sweep import run_sweep
-from .training import cached_dataset, summarise, train_on_cell
+from .training import cached_dataset, cell_pack_key, summarise, train_on_cell, train_on_cells_packed
 from .. import runtime
 
 CELL_VERSION = 2  # 2: channels_last on the CPU, one thread per cell
@@ -47,21 +47,43 @@ def _ood_sets(dataset: str, data_path, image_size: int, device: str, corruptions
             for c in corruptions for s in SEVERITIES}, (x, y)
 
 
-def exchange_cell(cell: dict) -> dict:
-    """Train one model (a TrainCell plus 'corruptions', 'ood_images', 'kind'); evaluate clean and
-    corrupted."""
+def _split_cell(cell: dict):
+    """(the TrainCell part, the clean/corrupted evaluation sets) of an exchange cell."""
     train = {k: v for k, v in cell.items() if k not in ("corruptions", "ood_images", "kind")}
     device = runtime.resolve_device(train.get("device", "auto"))
     sets, clean = _ood_sets(train["dataset"], train.get("data_path"), train.get("image_size", 64), str(device),
                             tuple(cell["corruptions"]), cell["ood_images"])
-    _, _, _, res = train_on_cell(train, extra_eval={"ood/clean/0": clean, **sets})
+    return train, {"ood/clean/0": clean, **sets}
+
+
+def _cell_value(res, names) -> dict:
     s = summarise(res)
     out = {k: v for k, v in s.items() if not k.startswith("ood/")}
-    out["ood"] = {name: s[f"{name}_acc"] for name in ["ood/clean/0", *sets]}
+    out["ood"] = {name: s[f"{name}_acc"] for name in names}
     out["history"] = s["history"][["epoch", "step", "train_loss", "train_acc"]]
     for k in [k for k in out if k.startswith("val_") and k not in ("val_acc", "val_loss")]:
         del out[k]
     return out
+
+
+def exchange_cell(cell: dict) -> dict:
+    """Train one model (a TrainCell plus 'corruptions', 'ood_images', 'kind'); evaluate clean and
+    corrupted."""
+    train, sets = _split_cell(cell)
+    _, _, _, res = train_on_cell(train, extra_eval=sets)
+    return _cell_value(res, list(sets))
+
+
+def _exchange_cells_packed(cells: list[dict]) -> list[dict]:
+    """Compatible exchange cells (one fixed step budget makes a whole grid compatible) as one
+    packed program; the evaluation sets are the same for every cell of a chapter."""
+    train, sets = zip(*(_split_cell(c) for c in cells))
+    return [_cell_value(res, list(sets[0])) for _, _, _, res in train_on_cells_packed(list(train), sets[0])]
+
+
+exchange_cell.packed = _exchange_cells_packed
+exchange_cell.pack_key = lambda cell: cell_pack_key(_split_cell(cell)[0]) + (tuple(cell["corruptions"]),
+                                                                              cell["ood_images"])
 
 
 def cells_of(p: ExchangeRateParams) -> list[dict]:

@@ -12,6 +12,10 @@ Executors:
 - ``inline`` (default): one cell after another in this process.
 - ``process``: a local pool of ``workers`` processes (spawned; on a GPU several small models
   then share the device).
+- ``packed``: compatible cells (same architecture, batch, schedule and step count) trained as
+  one program, up to ``AUGWORTH_PACK`` (default 64) models at once (:mod:`augworth.train.packed`);
+  for cell functions that offer it (``fn.packed`` and ``fn.pack_key``), others run inline. The GPU
+  lever: on a CPU it gains nothing.
 - ``submitit-local`` / ``slurm``: jobs through ``submitit`` (a job array on a SLURM cluster; the
   local flavour runs the same code path in subprocesses, as the tests do). The cache folder must
   be on storage the nodes share (``AUGWORTH_CACHE``).
@@ -36,7 +40,20 @@ from typing import Any
 from .. import paths, runtime
 from .cache import ResultsCache, cache_key, from_jsonable, to_jsonable
 
-EXECUTORS = ("inline", "process", "submitit-local", "slurm")
+EXECUTORS = ("inline", "process", "packed", "submitit-local", "slurm")
+class DeadlineReached(RuntimeError):
+    """A sweep stopped before its next cell because ``AUGWORTH_DEADLINE`` (a Unix time) passed;
+    every finished cell is stored, so running it again resumes."""
+
+
+def _check_deadline() -> None:
+    import os
+
+    deadline = os.environ.get("AUGWORTH_DEADLINE")
+    if deadline and time.time() > float(deadline):
+        raise DeadlineReached(f"the deadline (AUGWORTH_DEADLINE={deadline}) passed; finished cells are stored")
+
+
 #: Torch threads a cell computes with, whatever the executor: the floating-point path (and so the
 #: numbers) of a CPU computation depends on the thread count, and a cell's result must depend
 #: only on its cache key. Parallelism comes from processes (``process``, ``slurm``).
@@ -108,6 +125,25 @@ def _compute_cell(fn: Callable[[dict], dict], name: str, version: int, cell: dic
     return from_jsonable(to_jsonable(value))
 
 
+def _compute_packed(fn, name: str, version: int, cells: list[dict], cache_root: str) -> list[dict]:
+    """Compute compatible cells as one packed program; each is stored (its wall time: the
+    group's divided by its size) the moment the group finishes."""
+    if len(cells) == 1:
+        return [_compute_cell(fn, name, version, cells[0], cache_root)]
+    start = time.perf_counter()
+    with cell_threads():
+        values = fn.packed(cells)
+    wall = (time.perf_counter() - start) / len(cells)
+    out = []
+    for cell, value in zip(cells, values):
+        key = cache_key(name, version, cell)
+        meta = {"runner": name, "version": version, "key": key, "params": cell, "wall_s": wall, "packed": len(cells),
+                "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "git_commit": runtime.git_commit()}
+        ResultsCache(Path(cache_root), read_only=[]).put(name, key, value, meta)
+        out.append(from_jsonable(to_jsonable(value)))
+    return out
+
+
 def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, version: int,
               executor: str | None = None, workers: int | None = None, cache: ResultsCache | None = None,
               slurm: Mapping[str, Any] | None = None, log_folder: Path | None = None) -> SweepResult:
@@ -147,8 +183,21 @@ def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, v
                            total=len(todo)) if todo else None
     tick = (lambda: bar.update(1)) if hasattr(bar, "update") else (lambda: None)
     root = str(cache.root)
-    if executor == "inline":
+    if executor == "packed" and hasattr(fn, "packed"):
+        pack = int(os.environ.get("AUGWORTH_PACK", "64"))
+        groups: dict[tuple, list[int]] = {}
         for i in todo:
+            groups.setdefault(fn.pack_key(cells[i]), []).append(i)
+        for members in groups.values():
+            for j in range(0, len(members), pack):
+                chunk = members[j : j + pack]
+                _check_deadline()
+                for i, value in zip(chunk, _compute_packed(fn, name, version, [cells[i] for i in chunk], root)):
+                    results[i] = value
+                    tick()
+    elif executor in ("inline", "packed"):
+        for i in todo:
+            _check_deadline()
             results[i] = _compute_cell(fn, name, version, cells[i], root)
             tick()
     elif executor == "process":

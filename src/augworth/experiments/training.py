@@ -49,6 +49,37 @@ def train_on_cell(cell: dict, extra_eval: dict | None = None, checkpoint_dir=Non
     return p, ds, idx, res
 
 
+def train_on_cells_packed(cells: list[dict], extra_eval: dict | None = None) -> list[tuple]:
+    """:func:`train_on_cell` for compatible cells trained as one packed program (see
+    :mod:`augworth.train.packed`): one (params, data set, subset indices, fit result) per cell."""
+    from ..train.packed import fit_packed
+
+    ps = [TrainCell.from_mapping(c) for c in cells]
+    device = runtime.resolve_device(ps[0].device)
+    data, evals, subsets = [], [], []
+    for p in ps:
+        ds = cached_dataset(p.dataset, p.data_path, p.image_size, str(device))
+        idx, val_idx = training_subset(ds, p.val_size, p.n_train, p.seed)
+        subsets.append((ds, idx))
+        data.append((ds.train_x[idx], ds.train_y[idx]))
+        evals.append({"val": (ds.train_x[val_idx], ds.train_y[val_idx]), "test": (ds.test_x, ds.test_y),
+                      **(extra_eval or {})})
+    cfgs = [TrainConfig.from_mapping({k: v for k, v in p.to_dict().items() if k in TrainConfig.__dataclass_fields__})
+            for p in ps]
+    results = fit_packed(cfgs, data, subsets[0][0].num_classes, evals, device=device)
+    return [(p, ds, idx, res) for p, (ds, idx), res in zip(ps, subsets, results)]
+
+
+def cell_pack_key(cell: dict) -> tuple:
+    """Cells with equal keys can be trained as one packed program."""
+    from ..train.packed import pack_key
+
+    p = TrainCell.from_mapping(cell)
+    train_cfg = TrainConfig.from_mapping({k: v for k, v in p.to_dict().items() if k in TrainConfig.__dataclass_fields__})
+    return (p.dataset, p.data_path, p.image_size, p.val_size, p.device, p.fixed_copies > 0) + \
+        pack_key(train_cfg, p.n_train)
+
+
 def train_fields(p, augment: str, seed: int, **extra) -> dict:
     """The TrainCell of a chapter's fast CNN (its data fields, n_train, epochs, width) for one
     augmentation and seed."""
@@ -71,6 +102,15 @@ def train_cell(cell: dict) -> dict:
     """Train one model as the cell says; return its validation/test metrics and history."""
     _, ds, _, res = train_on_cell(cell)
     return {"device": str(ds.device), **summarise(res)}
+
+
+def _train_cells_packed(cells: list[dict]) -> list[dict]:
+    return [{"device": str(ds.device), **summarise(res)} for _, ds, _, res in train_on_cells_packed(cells)]
+
+
+# the packed executor (experiments.sweep) trains groups of compatible cells as one program
+train_cell.packed = _train_cells_packed
+train_cell.pack_key = cell_pack_key
 
 
 def cell_params(cls, cell: dict):

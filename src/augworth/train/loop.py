@@ -29,6 +29,11 @@ from ..models import build_model
 from ..models.invariant import make_invariant
 
 
+#: Memory layout of the model and of every batch (a module constant so that ``make bench`` can
+#: time the contiguous layout beside it; results are keyed assuming this value).
+MEMORY_FORMAT = torch.channels_last
+
+
 def lr_at(step: int, total: int, peak: float, warmup_frac: float) -> float:
     """Linear warm-up from 0 over ``warmup_frac * total`` steps, then cosine decay to 0."""
     warm = int(round(warmup_frac * total))
@@ -50,7 +55,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: in
     model.eval()
     logits = []
     for i in range(0, len(x), batch_size):
-        xb = _normalise(x[i : i + batch_size], mean, std).contiguous(memory_format=torch.channels_last)
+        xb = _normalise(x[i : i + batch_size], mean, std).contiguous(memory_format=MEMORY_FORMAT)
         with torch.autocast(device_type=xb.device.type, dtype=torch.bfloat16, enabled=autocast):
             out = model(xb).float()
             if tta_flip:
@@ -124,7 +129,7 @@ def fit(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_clas
         raise ValueError(f"training needs at least 2 images, got {n}")
     cuda = device.type == "cuda"
     autocast = cfg.amp == "bf16" or (cfg.amp == "auto" and cuda)
-    memory_format = torch.channels_last
+    memory_format = MEMORY_FORMAT
 
     c, h, w = train_x.shape[1:]
     model = build_model(cfg.model, in_channels=c, num_classes=num_classes, image_size=h, width=cfg.width,

@@ -43,8 +43,12 @@ def describe(d: Decision, width: int = 88) -> str:
     if d.n_seeds is not None:
         seeds = f"  seeds used: {d.n_seeds}"
         if d.verdict == "inconclusive":
-            seeds += f"; needs ~{d.seeds_needed} seeds to decide (80% power)" if d.seeds_needed else \
-                "; seeds needed: not estimable (no spread, or the effect sits on the threshold)"
+            if d.seeds_needed:
+                seeds += f"; needs ~{d.seeds_needed} seeds to decide (80% power)"
+            elif any(not c.passed and c.name != "seeds" for c in d.checks):
+                seeds += "; more seeds would not decide it: a check failed"
+            else:
+                seeds += "; seeds needed: not estimable (no spread, or the effect sits on the threshold)"
         lines.append(seeds)
     return "\n".join(lines)
 

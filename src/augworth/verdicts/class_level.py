@@ -8,7 +8,7 @@ affected class; every verdict needs at least MIN_SEEDS seeds.
 
 from __future__ import annotations
 
-from ..metrics.stats import t_interval
+from ..metrics.stats import seeds_needed, t_interval
 from .rules import Check, Decision, conclude, decide
 
 LARGE_DROP = 0.01  # B1 is not supported when the largest drop's CI lies below 1 point
@@ -42,6 +42,9 @@ def b1(a: dict, p) -> Decision:
         label = "not supported" if top.drop_hi < LARGE_DROP else "inconclusive"
     n_tested = max(1, int((b1t.best_strength != a["optimum"]).sum()))
     seeds = a["seeds"]
+    # the regime check is itself a test over seeds: more seeds can pass it
+    needed = seeds_needed(gain.estimate, gain.sd) if gain is not None and not regime.passed and gain.estimate > 0 \
+        else None
     return conclude("B1", label, top["drop"], (top.drop_lo, top.drop_hi),
                     "at least one class significantly below its own best (Holm)",
                     f"s* = {a['optimum']}; {len(hurt)} of {len(b1t)} classes hurt; largest drop {top['drop']:.3f} "
@@ -49,7 +52,7 @@ def b1(a: dict, p) -> Decision:
                     f"Holm p {top.p_holm:.3g}); paper: up to 0.20 (barn spider 0.68 -> 0.46)",
                     checks=[regime], seeds=seeds, n_seeds=len(seeds), sd=float(top.drop_sd), threshold=0.0,
                     # Holm at its strictest: the one-sided test at alpha / (classes tested)
-                    level=1 - 2 * p.alpha / n_tested)
+                    level=1 - 2 * p.alpha / n_tested, needed=needed)
 
 
 def b2(a: dict, p) -> Decision:

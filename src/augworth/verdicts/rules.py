@@ -93,18 +93,20 @@ def seed_check(n: int) -> Check:
 def conclude(claim: str, label: str, measured: float, interval, rule: str, summary: str, *,
              checks: Iterable[Check] = (), seeds: Sequence[int] = (), n_seeds: int | None = None,
              sd: float | None = None, threshold: float | None = None, level: float = 0.95,
-             power_effect: float | None = None) -> Decision:
+             power_effect: float | None = None, needed: int | None = None) -> Decision:
     """Gate ``label`` by ``checks`` (plus the seed-count rule when ``n_seeds`` is given, the
     seeds the interval is over); an inconclusive result gets the seeds a power calculation needs
     from the per-seed ``sd`` and the ``threshold`` it is judged against (``power_effect``: the
     effect on the scale of ``sd`` and ``threshold`` when ``measured`` is shown on another, e.g.
-    draws against log10 draws)."""
+    draws against log10 draws). Seeds are only estimated when the interval is what leaves the
+    verdict open: a failed check other than the seed count is not fixed by more seeds, unless the
+    caller knows better (``needed``, e.g. seeds for a regime check that is itself a test)."""
     if label not in LABELS:
         raise ValueError(f"verdict '{label}' is not one of {', '.join(LABELS)}")
     checks = tuple(checks) + ((seed_check(n_seeds),) if n_seeds is not None else ())
     verdict = "inconclusive" if any(not c.passed for c in checks) else label
-    needed = None
-    if verdict == "inconclusive" and sd is not None and threshold is not None:
+    other_failed = any(not c.passed and c.name != "seeds" for c in checks)
+    if needed is None and verdict == "inconclusive" and not other_failed and sd is not None and threshold is not None:
         needed = seeds_needed(measured if power_effect is None else power_effect, sd, threshold, level=level)
     iv = None if interval is None else (float(interval[0]), float(interval[1]))
     return Decision(claim, verdict, float(measured), iv, rule, summary, checks, tuple(int(s) for s in seeds), needed,

@@ -1,0 +1,155 @@
+"""The prepared GPU run: ``python -m augworth gpu --minutes N`` (``make gpu``).
+
+For a short loan of a machine with one GPU (no Jupyter needed, ``PYTHONPATH=src`` is enough):
+
+1. CUDA smoke checks: one model trains on the GPU, and K packed models give what K separate runs
+   give (fp32, a few steps);
+2. the packed-training benchmark: images/s of K = 1, 8, 32, 128 small models trained as one
+   program against one model at a time;
+3. as many full-profile cells as fit in the time left, chapter by chapter in priority order,
+   each sweep with the ``packed`` executor. Every finished cell is stored the moment it is done;
+   when the deadline passes, the sweep stops before its next cell.
+
+Everything new is copied to ``--out`` (default ``data/results/full``) in the results cache's
+layout, with ``gpu-run-<time>.json`` beside it: GPU, torch, commit, wall time, the benchmark and
+what each chapter completed. Cells written there are found by later runs (committed results are
+read-only cache folders), so several short GPU runs together complete the publication run; the
+book switches a chapter to the full profile only when its runner's result is there, i.e. when the
+chapter is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from . import paths, runtime
+
+#: Chapters in the order their full results are most wanted (the claims that need GPU scale
+#: first: C1-C4's power-law worth, B1's per-class tests with 6 seeds, then A4, C5, A1-A3).
+PRIORITY = ("exchange_rate", "class_level", "saliency", "flatness", "sample_complexity", "data")
+
+
+def smoke(device) -> dict:
+    """A model learns on the device, and packed training matches separate runs there."""
+    import torch
+
+    from .config import TrainConfig
+    from .data import load_dataset
+    from .train import fit
+    from .train import loop
+    from .train.packed import fit_packed
+
+    ds = load_dataset("fashion_mnist", device=device)
+    x, y = ds.train_x[:16384], ds.train_y[:16384]
+    cfg = TrainConfig(width=16 if device.type == "cuda" else 8, epochs=2, batch_size=256, augment="crop(2)+flip", seed=0)
+    res = fit(cfg, x, y, 10, {"test": (ds.test_x[:2000], ds.test_y[:2000])}, device=device)
+    cfgs = [TrainConfig(width=8, steps=4, batch_size=64, augment="noise(0.02)", seed=s, amp="off") for s in range(4)]
+    data = [(ds.train_x[i * 600 : i * 600 + 512], ds.train_y[i * 600 : i * 600 + 512]) for i in range(4)]
+    packed = fit_packed(cfgs, data, 10, None, device=device)
+    old, loop.MEMORY_FORMAT = loop.MEMORY_FORMAT, torch.contiguous_format
+    try:
+        alone = [fit(c, xx, yy, 10, None, device=device) for c, (xx, yy) in zip(cfgs, data)]
+    finally:
+        loop.MEMORY_FORMAT = old
+    rel = max(float((a - b).abs().max() / a.abs().max().clamp_min(1e-12))
+              for p, q in zip(packed, alone)
+              for a, b in zip(q.model.state_dict().values(), p.model.state_dict().values()) if a.is_floating_point())
+    out = {"test_acc_2_epochs": res.final["test"]["accuracy"], "packed_vs_separate_max_rel_diff": rel,
+           "ok": res.final["test"]["accuracy"] > 0.7 and rel < 1e-2}
+    return out
+
+
+def bench_packed(device, ks=(1, 8, 32, 128), steps: int = 30, width: int = 8, batch: int = 128) -> list[dict]:
+    """Steady images/s of K packed fast CNNs (width ``width``, ``batch`` images each) against
+    one model trained alone (same model, steps and batch), after ``steps`` warm-up steps."""
+    import torch
+
+    from .config import TrainConfig
+    from .data import load_dataset
+    from .train import fit
+    from .train.packed import fit_packed
+
+    ds = load_dataset("fashion_mnist", device=device)
+    n = batch * 8
+    data = ds.train_x[:n], ds.train_y[:n]
+
+    def rate(k: int) -> float:
+        times = []
+        for total in (steps, 2 * steps):
+            cfgs = [TrainConfig(width=width, steps=total, batch_size=batch, augment="crop(2)+flip", seed=s)
+                    for s in range(k)]
+            t0 = time.perf_counter()
+            if k == 0:
+                fit(cfgs[0], *data, 10, None, device=device)
+            else:
+                fit_packed(cfgs, [data] * k, 10, None, device=device)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            times.append(time.perf_counter() - t0)
+        return max(k, 1) * steps * batch / max(times[1] - times[0], 1e-9)
+
+    alone = rate(0)
+    rows = [{"models": "1 alone (train loop)", "images/s": alone, "x one model": 1.0}]
+    for k in ks:
+        r = rate(k)
+        rows.append({"models": f"{k} packed", "images/s": r, "x one model": r / alone})
+    return rows
+
+
+def _snapshot(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*.json")} if root.is_dir() else set()
+
+
+def run(minutes: float, out: Path, profile: str = "full", chapters=PRIORITY, bench: bool = True) -> dict:
+    """The whole prepared run (see the module doc); returns (and writes) its report."""
+    from .config import load_params
+    from .experiments import registry
+    from .experiments.sweep import DeadlineReached
+
+    start = time.time()
+    deadline = start + 60 * minutes
+    device = runtime.resolve_device("auto")
+    report = {"provenance": runtime.provenance(device), "minutes": minutes, "profile": profile, "chapters": {}}
+    print(f"[augworth gpu] {runtime.device_name(device)}, torch {report['provenance']['torch']}, "
+          f"{minutes:g} minutes", file=sys.stderr, flush=True)
+    report["smoke"] = smoke(device)
+    print(f"[augworth gpu] smoke: {report['smoke']}", file=sys.stderr, flush=True)
+    if bench:
+        report["bench_packed"] = bench_packed(device) if device.type == "cuda" else bench_packed(device, ks=(1, 4))
+        for row in report["bench_packed"]:
+            print(f"[augworth gpu] {row['models']:>22}: {row['images/s']:,.0f} images/s "
+                  f"({row['x one model']:.1f}x one model)", file=sys.stderr, flush=True)
+    cache_dir = paths.cache_root() / "results"
+    before = _snapshot(cache_dir)
+    os.environ.setdefault("AUGWORTH_EXECUTOR", "packed")
+    os.environ["AUGWORTH_DEADLINE"] = str(deadline)
+    try:
+        for name in chapters:
+            if time.time() > deadline:
+                report["chapters"][name] = "not started (time)"
+                continue
+            t0 = time.time()
+            try:
+                registry.run(name, load_params(name, profile), export_dir=out)
+                report["chapters"][name] = f"complete ({time.time() - t0:.0f} s)"
+            except DeadlineReached:
+                report["chapters"][name] = f"partial: the deadline passed after {time.time() - t0:.0f} s"
+            print(f"[augworth gpu] {name}: {report['chapters'][name]}", file=sys.stderr, flush=True)
+    finally:
+        os.environ.pop("AUGWORTH_DEADLINE", None)
+        new = sorted(_snapshot(cache_dir) - before)
+        for f in new:  # finished cells (and runner results) join the committed results
+            target = out / f.relative_to(cache_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, target)
+        report["files_written"] = len(new)
+        report["wall_s"] = time.time() - start
+        out.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(start))
+        (out / f"gpu-run-{stamp}.json").write_text(json.dumps(report, indent=1, default=str))
+    return report
