@@ -46,33 +46,38 @@ def num(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
+def verdict_cell(r) -> str:
+    if r is None:
+        return "-"
+    seeds = "" if r.n_seeds is None else f"<br><small>{r.n_seeds} seeds" + (
+        f"; needs ~{r.seeds_needed}" if r.verdict == "inconclusive" and r.seeds_needed else "") + "</small>"
+    gated = "<br><small>gated</small>" if r.reasons else ""
+    return f"<b style='color:{colour[r.verdict]}'>{r.verdict}</b>{gated}{seeds}"
+
+
 rows = []
 for cid, c in claims.CLAIMS.items():
-    r = records.get(cid)
+    r, rep = records.get(cid), replication.get(cid)
     if r is None:
-        ours, verdict, prov = "no record: the chapter has not run", "-", "-"
+        ours, details = "no record: the chapter has not run", ""
     else:
-        ival = "" if r.interval is None else f" (95% CI {num(r.interval[0])} to {num(r.interval[1])})"
-        ours = f"{num(r.measured)}{ival}: {r.summary}"
-        why = "".join(f"<br><small>gated: {escape(x)}</small>" for x in r.reasons)
-        seeds = "" if r.n_seeds is None else f"<br><small>seeds used: {r.n_seeds}" + (
-            f"; needs ~{r.seeds_needed}" if r.verdict == "inconclusive" and r.seeds_needed else "") + "</small>"
-        verdict = (f"<b style='color:{colour[r.verdict]}'>{r.verdict}</b><br><small>rule: {escape(r.threshold)}</small>"
-                   f"{why}{seeds}")
-        prov = f"{r.profile}, {r.dataset}, seeds {r.seeds}, {r.device}, {r.wall_s:.0f} s, {r.source}, {r.git_commit[:10]}"
-    rep = replication.get(cid)
-    if rep is None:
-        again = "-"
-    else:
-        agree = r is not None and rep.verdict == r.verdict
-        again = (f"<b style='color:{colour[rep.verdict]}'>{rep.verdict}</b><br><small>seeds {escape(rep.seeds)}; "
-                 f"{num(rep.measured)}</small>" + ("" if agree else "<br><b style='color:#b00020'>disagrees</b>"))
-    rows.append(f"<tr><td><b>{cid}</b></td><td>{escape(c.statement)}<br><small>{escape(c.paper)}</small></td>"
-                f"<td>{escape(c.paper_number)}</td><td>{escape(ours)}</td><td>{verdict}</td><td>{again}</td>"
-                f"<td><a href='{c.notebook}.html'>{c.notebook}</a><br><small>{escape(prov)}</small></td></tr>")
-head = "".join(f"<th>{h}</th>" for h in ("claim", "statement", "paper", "ours", "verdict",
-                                         "replication (disjoint seeds)", "chapter and provenance"))
-HTML(f"<table class='table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+        ours = num(r.measured) + ("" if r.interval is None else
+                                  f"<br><small>95% CI {num(r.interval[0])} to {num(r.interval[1])}</small>")
+        reasons = "".join(f"<li>gated: {escape(x)}</li>" for x in r.reasons)
+        details = (f"<details><summary><small>details: rule, numbers, checks, provenance</small></summary><small><ul>"
+                   f"<li>rule: {escape(r.threshold)}</li><li>{escape(r.summary)}</li>{reasons}"
+                   f"<li>{r.profile}, {r.dataset}, seeds {escape(r.seeds)}, {escape(r.device)}, {r.wall_s:.0f} s, "
+                   f"{r.source}, commit {r.git_commit[:10]}</li></ul></small></details>")
+    again = "-" if rep is None else verdict_cell(rep) + (
+        "" if r is not None and rep.verdict == r.verdict else "<br><b style='color:#b00020'>disagrees</b>")
+    rows.append(f"<tr><td><b>{cid}</b></td><td>{escape(c.statement)}<br><small><a href='{c.notebook}.html'>"
+                f"{c.notebook}</a> &middot; {escape(c.paper)}</small></td><td><small>{escape(c.paper_number)}</small></td>"
+                f"<td>{ours}</td><td>{verdict_cell(r)}</td><td>{again}</td></tr>"
+                f"<tr><td></td><td colspan='5' style='border-top:none;padding-top:0'>{details}</td></tr>")
+head = "".join(f"<th>{h}</th>" for h in ("", "claim", "paper", "ours", "verdict", "replication<br><small>(disjoint "
+                                         "seeds)</small>"))
+HTML(f"<div style='overflow-x:auto'><table class='table' style='font-size:0.9em'><thead><tr>{head}</tr></thead>"
+     f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 # %% tags=["hide-input"]
 counts = pd.Series([r.verdict for r in records.values()]).value_counts()

@@ -173,6 +173,12 @@ def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
     errors = _errors(executed)
     if errors:
         raise RuntimeError(f"notebook '{name}' produced error output: {errors}")
+    for cell in executed.cells:  # the book shows results, not papermill's plumbing
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags:
+            tags.append("remove-cell")
+        elif "parameters" in tags:
+            tags.append("hide-input")
     executed.metadata["augworth"] = {"key": key, "profile": profile, "params": params,
                                      "seconds": round(seconds, 1)}
     atomic_write_text(target, nbformat.writes(executed))

@@ -32,10 +32,11 @@ def _num(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
-def describe(d: Decision, width: int = 88) -> str:
+def describe(d: Decision, width: int = 76) -> str:
     """The decision as a few lines of text: verdict, number and interval, rule, checks, seeds."""
     ival = "" if d.interval is None else f" (95% CI {_num(d.interval[0])} to {_num(d.interval[1])})"
-    lines = [f"{d.claim}: {d.verdict.upper()}  measured {_num(d.measured)}{ival}", f"  rule: {d.rule}"]
+    lines = [f"{d.claim}: {d.verdict.upper()}  measured {_num(d.measured)}{ival}"]
+    lines += textwrap.wrap(f"rule: {d.rule}", width, initial_indent="  ", subsequent_indent="    ")
     lines += textwrap.wrap(d.summary, width, initial_indent="  ", subsequent_indent="    ")
     for c in d.checks:
         lines += textwrap.wrap(f"[{'pass' if c.passed else 'FAIL'}] {c.name}: {c.detail}", width,
@@ -49,7 +50,7 @@ def describe(d: Decision, width: int = 88) -> str:
                 seeds += "; more seeds would not decide it: a check failed"
             else:
                 seeds += "; seeds needed: not estimable (no spread, or the effect sits on the threshold)"
-        lines.append(seeds)
+        lines += textwrap.wrap(seeds, width, subsequent_indent="    ")
     return "\n".join(lines)
 
 
