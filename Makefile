@@ -25,6 +25,9 @@ INDEX := book/_build/html/index.html
 # (e.g. AUGWORTH_EXECUTOR=inline, or slurm on a cluster).
 export AUGWORTH_EXECUTOR ?= process
 export AUGWORTH_WORKERS ?= 2
+# Overrides reach Python through the environment, split there (shlex), never through a shell
+# command line: no value can run anything.
+export P
 
 OFFSET ?= 5
 MINUTES ?= 8
@@ -72,7 +75,7 @@ book: notebooks mathjax ## environment, data, notebooks, then the static book; p
 
 nb: data mathjax ## re-execute one notebook: make nb NAME=data PROFILE=quick P="key=value ..."
 	@test -n "$(NAME)" || { echo "NAME is required, e.g. make nb NAME=data P=\"seeds=[0,1]\""; exit 2; }
-	$(PY) -m augworth notebooks $(NAME) --profile $(PROFILE) --force $(foreach kv,$(P),--set '$(kv)')
+	$(PY) -m augworth notebooks $(NAME) --profile $(PROFILE) --force --set-from-env P
 	$(PY) -m augworth notebooks --profile $(PROFILE) --skip $(NAME)
 	$(BIN)jupyter-book build book -W -n --keep-going --quiet
 	@echo "The book: $(abspath $(INDEX))"

@@ -100,7 +100,8 @@ def test_error_output_fails_the_run(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "NOTEBOOKS", nbs)
     monkeypatch.setattr(paths, "PARAMS", prm)
     monkeypatch.setitem(config.NOTEBOOK_PARAMS, "boom", BoomParams)
-    with pytest.raises(Exception, match="boom"):
+    with pytest.raises(pipeline.NotebookFailed, match=r"notebook 'boom' failed in cell \d+: ValueError: boom .*"
+                                                      r"build/failed/boom.ipynb"):
         pipeline.execute("boom", "smoke", out_dir=tmp_path / "out")
     assert not (tmp_path / "out" / "boom.ipynb").exists()
     with pytest.raises(config.ConfigError, match="parameter 'x' of notebook 'boom' = 'a' has the wrong type"):

@@ -77,10 +77,24 @@ def _cmd_data(args) -> None:
         print(f"{name}: {fetch(name)}")
 
 
+def _env_overrides(var: str | None) -> list[str]:
+    """key=value pairs from an environment variable (make's P=), split like a shell would split
+    them but never run by one."""
+    import os
+    import shlex
+
+    if not var:
+        return []
+    try:
+        return shlex.split(os.environ.get(var, ""))
+    except ValueError as err:
+        raise config.ConfigError(f"{var}={os.environ.get(var)!r} cannot be split into key=value pairs: {err}") from None
+
+
 def _cmd_notebooks(args) -> None:
     from .pipeline import execute_all, notebook_names
 
-    overrides = config.parse_overrides(args.set)
+    overrides = config.parse_overrides(args.set + _env_overrides(args.set_from_env))
     if overrides and len(args.names) != 1:
         raise config.ConfigError("--set overrides apply to one notebook: name exactly one "
                                  "(e.g. make nb NAME=data P=\"seed=1\")")
@@ -155,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="re-execute even if up to date")
     p.add_argument("--out", type=Path, help="folder for executed notebooks (default book/chapters)")
     p.add_argument("--skip", action="append", default=[], metavar="NAME", help="leave this notebook out")
+    p.add_argument("--set-from-env", metavar="VAR", help="also read KEY=VALUE overrides from this environment "
+                   "variable (split with shell rules, never run by a shell): make nb passes P this way")
     p.set_defaults(fn=_cmd_notebooks)
 
     p = sub.add_parser("replicate", help="re-execute the chapters on a disjoint seed set (the scorecard shows both)")
@@ -177,11 +193,20 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=_cmd_params)
 
     args = parser.parse_args(argv)
+    from .pipeline import NotebookFailed
+
     try:
         args.fn(args)
     except config.ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except NotebookFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: every finished cell is stored in the results cache; run the same command again to "
+              "resume", file=sys.stderr)
+        return 130
     except FileNotFoundError as err:  # includes DataNotFoundError, whose message says what to do
         print(f"error: {err}", file=sys.stderr)
         return 3

@@ -106,6 +106,10 @@ def replicate(profile: str, offset: int, names: list[str] | None = None) -> list
     return outcomes
 
 
+class NotebookFailed(RuntimeError):
+    """A chapter's cell raised: the message names the notebook, the exception and the saved log."""
+
+
 @dataclass
 class Outcome:
     name: str
@@ -158,11 +162,20 @@ def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / f"{name}.ipynb"
             nbformat.write(nb, src)
-            executed = papermill.execute_notebook(
-                str(src), str(Path(tmp) / "out.ipynb"), parameters={"profile": profile, "params": params},
-                kernel_name=KERNEL, cwd=str(paths.ROOT), progress_bar=sys.stderr.isatty(),
-                execution_timeout=None, report_mode=False,
-            )
+            try:
+                executed = papermill.execute_notebook(
+                    str(src), str(Path(tmp) / "out.ipynb"), parameters={"profile": profile, "params": params},
+                    kernel_name=KERNEL, cwd=str(paths.ROOT), progress_bar=sys.stderr.isatty(),
+                    execution_timeout=None, report_mode=False,
+                )
+            except papermill.PapermillExecutionError as err:
+                log = paths.ROOT / "build" / "failed" / f"{name}.ipynb"
+                log.parent.mkdir(parents=True, exist_ok=True)
+                if (Path(tmp) / "out.ipynb").is_file():
+                    log.write_bytes((Path(tmp) / "out.ipynb").read_bytes())
+                where = log.relative_to(paths.ROOT) if log.is_file() else "(no log)"
+                raise NotebookFailed(f"notebook '{name}' failed in cell {err.exec_count}: {err.ename}: {err.evalue} "
+                                     f"(the executed notebook with the full traceback: {where})") from None
     finally:
         for k, v in env_before.items():
             if v is None:

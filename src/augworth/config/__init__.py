@@ -63,8 +63,19 @@ def load_params(notebook: str, profile: str = DEFAULT_PROFILE,
                 overrides: Mapping[str, Any] | None = None) -> Params:
     """Resolve a notebook's parameters: dataclass defaults < profile file < overrides."""
     values = profile_values(notebook, profile)
-    values.update(overrides or {})
-    return params_class(notebook).from_mapping(values, source=f"params/{profile}/{notebook}.yaml")
+    cls = params_class(notebook)
+    source, cli = f"params/{profile}/{notebook}.yaml", "the command line (P= / --set)"
+    overrides = dict(overrides or {})
+    cls.check_names(values, source)
+    cls.check_names(overrides, cli)
+    values.update(overrides)
+    try:
+        return cls.from_mapping(values, source=source)
+    except ConfigError as err:  # say where the bad value came from
+        name = str(err).split("'")[1] if str(err).startswith("parameter '") else None
+        if name is None or name not in values:
+            raise
+        raise ConfigError(f"{err} (given in {cli if name in overrides else source})") from None
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:

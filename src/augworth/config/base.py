@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -28,17 +29,30 @@ def param(
     unit: str | None = None,
     range: tuple[float | None, float | None] | None = None,
     choices: tuple[Any, ...] | None = None,
+    finite: bool = True,
 ) -> Any:
     """Declare a parameter field.
 
     ``range`` is inclusive at both ends (``None`` for an open end) and applies to a number or to
     every element of a tuple; ``choices`` lists the allowed values (of a scalar or of each
-    element of a tuple).
+    element of a tuple); numbers must be finite (no NaN or infinity) unless ``finite`` is False.
     """
-    meta = {"help": help, "unit": unit, "range": range, "choices": choices}
+    meta = {"help": help, "unit": unit, "range": range, "choices": choices, "finite": finite}
     if isinstance(default, list):
         default = tuple(default)
     return dataclasses.field(default=default, metadata=meta)
+
+
+_YAML_WORDS = {False: ("off", "no", "false"), True: ("on", "yes", "true")}
+
+
+def _yaml_word(value: Any, choices) -> Any:
+    """YAML reads an unquoted off/no/on/yes as a boolean: give a string choice back its word."""
+    if isinstance(value, bool) and choices and all(isinstance(c, str) for c in choices):
+        for word in _YAML_WORDS[value]:
+            if word in choices:
+                return word
+    return value
 
 
 def _describe(tp: Any) -> str:
@@ -116,7 +130,7 @@ class Params:
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+            value = _yaml_word(getattr(self, f.name), f.metadata.get("choices"))
             try:
                 coerced = _coerce(value, hints[f.name])
             except TypeError:
@@ -138,6 +152,8 @@ class Params:
         for v in items:
             if v is None:
                 continue
+            if isinstance(v, float) and not math.isfinite(v) and f.metadata.get("finite", True):
+                raise ConfigError(self._bad(f, given, "is not a finite number"))
             if choices is not None and v not in choices:
                 raise ConfigError(self._bad(f, given, "is not allowed"))
             if rng is not None:
@@ -158,6 +174,12 @@ class Params:
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str = "") -> "Params":
         """Build from a mapping, rejecting unknown names (with a suggestion)."""
+        cls.check_names(values, source)
+        return cls(**dict(values))
+
+    @classmethod
+    def check_names(cls, values: Mapping[str, Any], source: str = "") -> None:
+        """Refuse names that are not parameters, saying where they came from."""
         known = [f.name for f in dataclasses.fields(cls)]
         for name in values:
             if name not in known:
@@ -168,7 +190,6 @@ class Params:
                     f"unknown parameter '{name}' for notebook '{cls.notebook}'{src}.{hint} "
                     f"Known parameters: {', '.join(known)}"
                 )
-        return cls(**dict(values))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON/YAML-able dict (tuples become lists)."""

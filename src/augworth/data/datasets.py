@@ -97,7 +97,16 @@ def _load_image_folder(path: Path, image_size: int) -> ImageDataset:
     if not (path / "train").is_dir() or test_dir is None:
         raise FileNotFoundError(f"image folder {path} must contain train/ and val/ (or test/) "
                                 f"folders of class sub-folders, as for torchvision's ImageFolder")
-    tx, ty, classes = formats.read_image_folder(path / "train", image_size)
+    train_classes = sorted(p.name for p in (path / "train").iterdir() if p.is_dir())
+    test_classes = sorted(p.name for p in test_dir.iterdir() if p.is_dir())
+    if len(train_classes) < 2:
+        raise ValueError(f"image folder {path}/train has {len(train_classes)} class folder(s) "
+                         f"({', '.join(train_classes) or 'none'}): a classifier needs at least 2")
+    if train_classes != test_classes:
+        raise ValueError(f"image folder {path}: train/ and {test_dir.name}/ hold different classes "
+                         f"(only in train: {sorted(set(train_classes) - set(test_classes))}; only in "
+                         f"{test_dir.name}: {sorted(set(test_classes) - set(train_classes))})")
+    tx, ty, classes = formats.read_image_folder(path / "train", image_size, train_classes)
     vx, vy, _ = formats.read_image_folder(test_dir, image_size, classes)
     tx, ty = _tensors(tx, ty)
     vx, vy = _tensors(vx, vy)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -26,6 +27,7 @@ import numpy as np
 from .. import paths
 
 FORMAT = 1  # version of the on-disk entry layout
+_WARNED: set = set()  # damaged entries already reported in this process
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -63,10 +65,28 @@ def from_jsonable(obj: Any) -> Any:
 
 
 def cache_key(runner: str, version: int, params: dict[str, Any]) -> str:
-    """Stable hash of what determines a result."""
-    blob = json.dumps({"runner": runner, "version": version, "params": to_jsonable(params)},
-                      sort_keys=True, separators=(",", ":"))
+    """Stable hash of what determines a result: the runner, its version, the resolved
+    parameters and, for a user's own data (``data_path``), a fingerprint of that data, so that
+    changed data never returns an old result."""
+    keyed = {"runner": runner, "version": version, "params": to_jsonable(params)}
+    if isinstance(params, dict) and params.get("data_path"):
+        keyed["data"] = data_fingerprint(str(params["data_path"]))
+    blob = json.dumps(keyed, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+@functools.lru_cache(maxsize=16)
+def data_fingerprint(folder: str) -> str:
+    """Hash of a data folder's file list with each file's size and modification time (once per
+    process and folder): adding, removing or changing a file changes it."""
+    root = Path(folder).expanduser()
+    if not root.exists():
+        return "missing"
+    h = hashlib.sha256()
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        st = f.stat()
+        h.update(f"{f.relative_to(root)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -78,10 +98,17 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # as open() would: a group-shared cache stays shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _display(path: Path) -> str:
@@ -112,12 +139,35 @@ class ResultsCache:
         for folder, source in [(self.root, "cache")] + [(p, f"committed:{p.name}") for p in self.read_only]:
             path = folder / runner / f"{key}.json"
             if path.is_file():
-                entry = json.loads(path.read_text())
-                if entry.get("format") != FORMAT:
-                    continue
-                meta = dict(entry["meta"], source=source, path=_display(path))
-                return from_jsonable(entry["result"]), meta
+                try:
+                    entry = json.loads(path.read_text())
+                    if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+                        if isinstance(entry, dict) and isinstance(entry.get("format"), int):
+                            continue  # an older layout: a miss, recomputed and overwritten
+                        raise ValueError("not a results-cache entry")
+                    if entry["meta"].get("key", key) != key or "result" not in entry:
+                        raise ValueError("an entry of another key, or without a result")
+                    meta = dict(entry["meta"], source=source, path=_display(path))
+                    return from_jsonable(entry["result"]), meta
+                except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+                    self._damaged(path, err, writable=folder == self.root)
         return None
+
+    def _damaged(self, path: Path, err: Exception, writable: bool) -> None:
+        """A damaged entry is a miss: warn (once per path) and, in the writable cache, move it
+        aside as ``*.corrupt`` so that the result is recomputed and stored afresh."""
+        import warnings
+
+        if writable:
+            aside = path.with_name(path.name + ".corrupt")
+            os.replace(path, aside)
+            where = f"moved aside to {_display(aside)}; it will be recomputed"
+        else:
+            where = "a committed result: left in place, recomputed into the cache instead"
+        if path not in _WARNED:
+            _WARNED.add(path)
+            warnings.warn(f"results-cache entry {_display(path)} is damaged ({type(err).__name__}: {err}); {where}",
+                          stacklevel=3)
 
     def put(self, runner: str, key: str, result: Any, meta: dict[str, Any], root: Path | None = None) -> Path:
         """Store an entry atomically (in ``root`` instead of the cache folder if given)."""

@@ -1,0 +1,134 @@
+"""Bad input and faults: each fails with a one-line message that names the culprit, writes
+nothing partial, and heals where it can (issue: reliability)."""
+
+import dataclasses
+import json
+import math
+import os
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import pytest
+
+from augworth import config, paths
+from augworth.config import ConfigError, TrainCell, TrainConfig
+from augworth.experiments.cache import ResultsCache
+from augworth.experiments.sweep import echo_cell, expand_grid, run_sweep
+
+
+def _float_fields(cls):
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if tp is float or typing.get_args(tp)[:1] == (float,):
+            yield f.name, tp is not float
+
+
+PARAM_CLASSES = sorted({*config.NOTEBOOK_PARAMS.values(), TrainConfig, TrainCell}, key=lambda c: c.__name__)
+
+
+@pytest.mark.parametrize("cls", PARAM_CLASSES, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
+def test_every_float_parameter_refuses_non_finite_values(cls, bad):
+    for name, is_tuple in _float_fields(cls):
+        with pytest.raises(ConfigError, match=f"parameter '{name}'.*is not a finite number"):
+            cls(**{name: (bad,) if is_tuple else bad})
+
+
+def test_yaml_booleans_become_their_word_for_string_choices():
+    assert TrainConfig(amp=False).amp == "off"  # --set amp=off: YAML reads off as false
+    with pytest.raises(ConfigError, match="parameter 'model'"):
+        TrainConfig(model=False)  # no such word among the models: still an error
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "binary", "wrong-shape", "other-key"])
+def test_a_damaged_cache_entry_is_moved_aside_and_recomputed(tmp_path, damage):
+    cache = ResultsCache(tmp_path, read_only=[])
+    cells = expand_grid({"x": [2, 3]})
+    run_sweep(echo_cell, cells, name="e", version=1, cache=cache)
+    victim = sorted((tmp_path / "e").glob("*.json"))[0]
+    text = victim.read_text()
+    victim.write_bytes({"truncated": text[: len(text) // 2].encode(), "garbage": b"{not json",
+                        "empty": b"", "binary": b"\xff\xfe\x00\x81",
+                        "wrong-shape": json.dumps({"format": 1, "meta": {}}).encode(),
+                        "other-key": json.dumps({"format": 1, "meta": {"key": "x" * 24}, "result": {}}).encode()}[damage])
+    with pytest.warns(UserWarning, match=r"results-cache entry .*damaged.*moved aside"):
+        again = run_sweep(echo_cell, cells, name="e", version=1, cache=cache)
+    assert again.computed == 1 and [r["square"] for r in again.results] == [4, 9]  # correct results
+    assert victim.is_file() and victim.with_name(victim.name + ".corrupt").is_file()
+    assert run_sweep(echo_cell, cells, name="e", version=1, cache=cache).computed == 0  # healed
+
+
+def test_cache_entries_are_group_readable(tmp_path):
+    old = os.umask(0o002)
+    try:
+        path = ResultsCache(tmp_path, read_only=[]).put("r", "k" * 24, {"a": 1}, {"key": "k" * 24})
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o664
+
+
+def test_overrides_through_make_never_reach_a_shell(tmp_path):
+    """Quotes, semicolons and $(...) in P= are data: the run stops at validation, naming the
+    value, and nothing they spell is executed."""
+    marker = tmp_path / "pwned"
+    p = f"n_per_class='3; touch {marker}' seeds=$(touch {marker}) x=\"`touch {marker}`\""
+    env = {**os.environ, "P": p}
+    done = subprocess.run([sys.executable, "-m", "augworth", "notebooks", "data", "--profile", "smoke",
+                           "--set-from-env", "P"], capture_output=True, text=True, env=env, cwd=paths.ROOT)
+    assert done.returncode == 2 and not marker.exists()
+    assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
+    one = subprocess.run([sys.executable, "-m", "augworth", "notebooks", "data", "--profile", "smoke",
+                          "--set-from-env", "P"], capture_output=True, text=True, cwd=paths.ROOT,
+                         env={**os.environ, "P": f"n_per_class='3; touch {marker}'"})
+    assert one.returncode == 2 and "parameter 'n_per_class'" in one.stderr and "3; touch" in one.stderr
+    assert "the command line" in one.stderr and not marker.exists()
+    make = subprocess.run(["make", "-s", "-n", "nb", "NAME=data", f"P={p}"], capture_output=True, text=True,
+                          cwd=paths.ROOT)  # what make would run: P's text appears in no command
+    assert "touch" not in make.stdout and not marker.exists()
+
+
+def test_ctrl_c_says_what_is_kept_and_exits_130(monkeypatch, capsys):
+    from augworth import __main__ as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_cmd_params", interrupted)
+    assert cli.main(["params"]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted: every finished cell is stored") and len(err.strip().splitlines()) == 1
+
+
+def test_image_folder_needs_two_matching_classes(tmp_path):
+    from fakes import image_folder
+
+    from augworth.data import load_dataset
+
+    one = image_folder(tmp_path / "one", classes=("ant",))
+    with pytest.raises(ValueError, match="1 class folder.*at least 2"):
+        load_dataset("imagefolder", data_path=str(one), image_size=16)
+    two = image_folder(tmp_path / "two", classes=("ant", "bee"))
+    (two / "val" / "bee").rename(two / "val" / "wasp")
+    with pytest.raises(ValueError, match=r"different classes \(only in train: \['bee'\]; only in val: \['wasp'\]\)"):
+        load_dataset("imagefolder", data_path=str(two), image_size=16)
+
+
+def test_changed_user_data_changes_the_cache_key(tmp_path):
+    """The key of a result on a user's folder follows the folder's contents, not its path."""
+    from fakes import image_folder
+
+    from augworth.experiments import cache as c
+
+    folder = image_folder(tmp_path / "data", classes=("ant", "bee"))
+    params = {"dataset": "imagefolder", "data_path": str(folder), "n_train": 4}
+    before = c.cache_key("train_cell", 2, params)
+    assert c.cache_key("train_cell", 2, params) == before
+    (folder / "train" / "wasp").mkdir()
+    (folder / "train" / "wasp" / "0.png").write_bytes((folder / "train" / "ant").glob("*").__next__().read_bytes())
+    c.data_fingerprint.cache_clear()
+    assert c.cache_key("train_cell", 2, params) != before
+    assert c.cache_key("train_cell", 2, {"dataset": "fashion_mnist", "data_path": None}) == \
+        c.cache_key("train_cell", 2, {"dataset": "fashion_mnist", "data_path": None})
