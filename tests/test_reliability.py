@@ -132,3 +132,41 @@ def test_changed_user_data_changes_the_cache_key(tmp_path):
     assert c.cache_key("train_cell", 2, params) != before
     assert c.cache_key("train_cell", 2, {"dataset": "fashion_mnist", "data_path": None}) == \
         c.cache_key("train_cell", 2, {"dataset": "fashion_mnist", "data_path": None})
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "augworth", *args], capture_output=True, text=True,
+                          cwd=paths.ROOT, env={**os.environ, **(env or {})})
+
+
+def test_a_device_that_is_not_here_names_where_it_was_asked_for():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    from augworth import runtime
+
+    with pytest.raises(ConfigError, match="parameter 'device' = 'cuda' asks for CUDA, which is not available"):
+        runtime.resolve_device("cuda")
+    done = _cli("run", "data", "--profile", "smoke", env={"AUGWORTH_DEVICE": "cuda:1"})
+    assert done.returncode == 2 and "environment variable AUGWORTH_DEVICE = 'cuda:1'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("var", ["AUGWORTH_DATA", "AUGWORTH_CACHE"])
+def test_an_unusable_folder_variable_is_named(tmp_path, var):
+    (tmp_path / "a-file").write_text("x")
+    marker = tmp_path / "marker"
+    marker.touch()
+    done = _cli("run", "data", "--profile", "smoke", "--force", env={var: str(tmp_path / "a-file" / "sub")})
+    assert done.returncode == 3 and f"{var}=" in done.stderr and "is a file" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    newer = [p for p in tmp_path.rglob("*") if p.stat().st_mtime > marker.stat().st_mtime]
+    assert newer == []  # nothing partial written
+
+
+def test_data_chapter_sizes_larger_than_the_data_name_the_parameter():
+    done = _cli("run", "data", "--profile", "smoke", "--set", "subset_sizes=[100,99999]")
+    assert done.returncode == 2 and "parameter 'subset_sizes'" in done.stderr and "99999" in done.stderr
+    done = _cli("run", "data", "--profile", "smoke", "--set", "val_size=70000")
+    assert done.returncode == 2 and "parameter 'val_size'" in done.stderr

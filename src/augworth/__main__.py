@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=_cmd_params)
 
     args = parser.parse_args(argv)
+    from .paths import FolderError
     from .pipeline import NotebookFailed
 
     try:
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: every finished cell is stored in the results cache; run the same command again to "
               "resume", file=sys.stderr)
         return 130
-    except FileNotFoundError as err:  # includes DataNotFoundError, whose message says what to do
+    except (FileNotFoundError, FolderError) as err:  # DataNotFoundError and FolderError say what to do
         print(f"error: {err}", file=sys.stderr)
         return 3
     return 0

@@ -39,11 +39,39 @@ def replication_dir(profile: str) -> Path:
     return ROOT / "build" / "replication" / profile
 
 
+class FolderError(OSError):
+    """A folder the project must write cannot be used; the message names the variable that set it."""
+
+
+def _folder(var: str, default: Path) -> Path:
+    folder = Path(os.environ.get(var, default)).expanduser()
+    blocked = next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise FolderError(f"{var}={folder} cannot be a folder: {blocked} is a file. Point {var} at a folder "
+                          f"(or unset it for the default {default})")
+    return folder
+
+
+def writable(folder: Path, var: str) -> Path:
+    """``folder``, created if needed; a folder that cannot be written raises :class:`FolderError`
+    naming ``var``."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        raise FolderError(f"{var}={folder} is not a writable folder ({err.strerror}): point {var} at a folder "
+                          f"you can write, e.g. {var}=$HOME/augworth-{var.split('_')[-1].lower()}") from None
+    return folder
+
+
 def data_root() -> Path:
-    """Folder that holds the data sets, in torchvision's on-disk layout."""
-    return Path(os.environ.get("AUGWORTH_DATA", ROOT / "data" / "raw")).expanduser()
+    """Folder that holds the data sets, in torchvision's on-disk layout (``AUGWORTH_DATA``)."""
+    return _folder("AUGWORTH_DATA", ROOT / "data" / "raw")
 
 
 def cache_root() -> Path:
-    """Folder of the results cache (safe to delete: everything in it can be recomputed)."""
-    return Path(os.environ.get("AUGWORTH_CACHE", ROOT / ".cache")).expanduser()
+    """Folder of the results cache (``AUGWORTH_CACHE``; safe to delete: everything in it can
+    be recomputed)."""
+    return _folder("AUGWORTH_CACHE", ROOT / ".cache")

@@ -17,18 +17,25 @@ T = TypeVar("T")
 
 
 def resolve_device(spec: str = "auto"):
-    """``auto`` -> CUDA when present, else CPU. ``AUGWORTH_DEVICE`` overrides ``auto``."""
+    """``auto`` -> CUDA when present, else CPU. ``AUGWORTH_DEVICE`` overrides ``auto``. A device
+    that is not here is a :class:`augworth.config.ConfigError` naming where it was asked for."""
     import torch
 
-    if spec == "auto":
-        spec = os.environ.get("AUGWORTH_DEVICE", "auto")
+    from .config.base import ConfigError
+
+    source = "parameter 'device'"
+    if spec == "auto" and os.environ.get("AUGWORTH_DEVICE", "auto") != "auto":
+        spec, source = os.environ["AUGWORTH_DEVICE"], "environment variable AUGWORTH_DEVICE"
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(spec)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device '{spec}' was asked for but CUDA is not available here; use device=auto or cpu")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise RuntimeError(f"device '{spec}' was asked for but MPS is not available here; use device=auto or cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise ConfigError(f"{source} = {spec!r} is not a device: use auto, cpu, cuda, cuda:N or mps") from None
+    for kind, here in (("cuda", torch.cuda.is_available()), ("mps", torch.backends.mps.is_available())):
+        if device.type == kind and not here:
+            raise ConfigError(f"{source} = {spec!r} asks for {kind.upper()}, which is not available on this machine: "
+                              f"use auto or cpu")
     return device
 
 

@@ -82,6 +82,7 @@ def fetch_fashion_mnist(root: Path | None = None, *, debian_dir: Path = paths.DE
     raw = root / "FashionMNIST" / "raw"
     if _has_idx(raw):
         return raw
+    paths.writable(root, "AUGWORTH_DATA")
     debian_ok = lambda: all((debian_dir / f"{f}.gz").is_file() for f in IDX_FILES)  # noqa: E731
     if not debian_ok() and install:
         _apt_install("dataset-fashion-mnist")

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import runtime
+from .. import paths, runtime
 from ..config import ConfigError, Params
 from .cache import ResultsCache, cache_key, from_jsonable, to_jsonable
 from .sweep import cell_threads
@@ -159,6 +159,7 @@ def run(name: str, params: Params, *, cache: ResultsCache | None = None, force: 
                           root=export_dir)
             return Result(value, meta)
     device = runtime.resolve_device(getattr(params, "device", "auto"))
+    paths.writable(cache.root, "AUGWORTH_CACHE")
     runtime.seed_everything(getattr(params, "seed", 0))
     start = time.perf_counter()
     with cell_threads():  # a result depends on its key only: the same thread count everywhere

@@ -169,6 +169,7 @@ def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, v
     if workers < 1:
         raise ValueError(f"workers={workers} must be >= 1")
     cache = cache or ResultsCache()
+    paths.writable(cache.root, "AUGWORTH_CACHE")
     start = time.perf_counter()
     results: list[dict | None] = [None] * len(cells)
     metas: list[dict] = [{} for _ in cells]
