@@ -73,10 +73,10 @@ book: notebooks mathjax ## environment, data, notebooks, then the static book; p
 	$(BIN)jupyter-book build book -W -n --keep-going --quiet
 	@echo "The book: $(abspath $(INDEX))"
 
-nb: data mathjax ## re-execute one notebook: make nb NAME=data PROFILE=quick P="key=value ..."
+nb: data mathjax ## execute one chapter (and the scorecard), then the book: make nb NAME=data P="key=value ..."
 	@test -n "$(NAME)" || { echo "NAME is required, e.g. make nb NAME=data P=\"seeds=[0,1]\""; exit 2; }
 	$(PY) -m augworth notebooks $(NAME) --profile $(PROFILE) --force --set-from-env P
-	$(PY) -m augworth notebooks --profile $(PROFILE) --skip $(NAME)
+	$(PY) -m augworth notebooks scorecard --profile $(PROFILE)
 	$(BIN)jupyter-book build book -W -n --keep-going --quiet
 	@echo "The book: $(abspath $(INDEX))"
 

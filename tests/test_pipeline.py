@@ -106,3 +106,21 @@ def test_error_output_fails_the_run(tmp_path, monkeypatch):
     assert not (tmp_path / "out" / "boom.ipynb").exists()
     with pytest.raises(config.ConfigError, match="parameter 'x' of notebook 'boom' = 'a' has the wrong type"):
         pipeline.execute("boom", "smoke", {"x": "a"}, out_dir=tmp_path / "out")
+
+
+def test_one_chapter_builds_a_book_with_stubs_for_the_rest(tmp_path):
+    """make nb NAME=data on a fresh clone: only that chapter (and the scorecard) executes; the
+    chapters never executed are short pages saying how to run them, and the build is warning-free."""
+    book = tmp_path / "book"
+    shutil.copytree(paths.BOOK, book, ignore=shutil.ignore_patterns("_build", "chapters"))
+    pipeline.execute_all(["data", "scorecard"], "smoke", out_dir=book / "chapters")
+    stubs = sorted(p.stem for p in (book / "chapters").glob("*.md"))
+    assert stubs == sorted(set(pipeline.notebook_names()) - {"data", "scorecard"})
+    done = subprocess.run([str(JB), "build", str(book), "-W", "-n", "--keep-going", "--quiet"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    page = re.sub(r"<[^>]+>", "", (book / "_build" / "html" / "chapters" / "exchange_rate.html").read_text())
+    assert "make nb NAME=exchange_rate" in page and "has not been executed" in page
+    (book / "chapters" / "exchange_rate.ipynb").write_text("{}")  # as if executed now
+    pipeline.write_stubs(book / "chapters")
+    assert not (book / "chapters" / "exchange_rate.md").exists()  # executed: its stub is gone

@@ -198,6 +198,31 @@ def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
     return Outcome(name, "executed", seconds, target)
 
 
+def _title(name: str) -> str:
+    for line in (paths.NOTEBOOKS / f"{name}.py").read_text().splitlines():
+        if line.startswith("# # "):
+            return line[4:].strip()
+    return name
+
+
+def write_stubs(out_dir: Path | None = None) -> list[str]:
+    """A short page for every chapter not executed yet (so the book builds with whatever ran,
+    and says how to run the rest); a chapter's stub goes when the chapter is executed."""
+    out_dir = Path(out_dir or paths.CHAPTERS)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in notebook_names():
+        stub = out_dir / f"{name}.md"
+        if (out_dir / f"{name}.ipynb").is_file():
+            stub.unlink(missing_ok=True)
+            continue
+        atomic_write_text(stub, f"# {_title(name)}\n\nThis chapter has not been executed in this copy of the "
+                                f"book. Run it (and the scorecard) with\n\n```bash\nmake nb NAME={name}\n```\n\n"
+                                f"or every chapter with `make book`.\n")
+        written.append(name)
+    return written
+
+
 def execute_all(names: list[str] | None, profile: str, overrides: dict[str, Any] | None = None,
                 out_dir: Path | None = None, force: bool = False) -> list[Outcome]:
     names = names or notebook_names()
@@ -212,4 +237,5 @@ def execute_all(names: list[str] | None, profile: str, overrides: dict[str, Any]
         outcome = execute(name, profile, overrides, out_dir, force)
         print(f"[augworth] {name}: {outcome.status} ({outcome.seconds:.1f} s)", file=sys.stderr, flush=True)
         outcomes.append(outcome)
+    write_stubs(out_dir)
     return outcomes
