@@ -106,6 +106,37 @@ def replicate(profile: str, offset: int, names: list[str] | None = None) -> list
     return outcomes
 
 
+class _Tail:
+    """Prints the lines a notebook's kernel appends to a progress file (the sweeps' cells done
+    and ETA) to this process's stderr while the notebook executes."""
+
+    def __init__(self, name: str):
+        import threading
+
+        fd, path = tempfile.mkstemp(prefix=f"augworth-{name}-", suffix=".progress")
+        os.close(fd)
+        self.path, self.name = Path(path), name
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with open(self.path) as fh:
+            while True:
+                line = fh.readline()
+                if line:
+                    print(f"[augworth]   {self.name}: {line.rstrip()}", file=sys.stderr, flush=True)
+                elif self._stop.is_set():
+                    return
+                else:
+                    time.sleep(0.5)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.path.unlink(missing_ok=True)
+
+
 class NotebookFailed(RuntimeError):
     """A chapter's cell raised: the message names the notebook, the exception and the saved log."""
 
@@ -155,9 +186,11 @@ def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
     nb = jupytext.read(paths.NOTEBOOKS / f"{name}.py")
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     start = time.perf_counter()
-    env_before = {k: os.environ.get(k) for k in ("AUGWORTH_PROGRESS", "AUGWORTH_RECORDS")}
+    env_before = {k: os.environ.get(k) for k in ("AUGWORTH_PROGRESS", "AUGWORTH_RECORDS", "AUGWORTH_PROGRESS_FILE")}
     os.environ["AUGWORTH_PROGRESS"] = "0"  # bars in executed notebooks would be noise in the book
     os.environ["AUGWORTH_RECORDS"] = str(records.resolve())  # verdict records, read by the scorecard
+    progress = _Tail(name)  # the sweeps' progress, from the kernel to this terminal
+    os.environ["AUGWORTH_PROGRESS_FILE"] = str(progress.path)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / f"{name}.ipynb"
@@ -177,6 +210,7 @@ def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
                 raise NotebookFailed(f"notebook '{name}' failed in cell {err.exec_count}: {err.ename}: {err.evalue} "
                                      f"(the executed notebook with the full traceback: {where})") from None
     finally:
+        progress.stop()
         for k, v in env_before.items():
             if v is None:
                 os.environ.pop(k, None)

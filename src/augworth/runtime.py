@@ -67,6 +67,23 @@ def progress(iterable: Iterable[T], desc: str = "", total: int | None = None, **
     return tqdm(iterable, desc=desc, total=total, dynamic_ncols=True, **kw)
 
 
+def report(line: str) -> None:
+    """One progress line for a person watching: appended to ``AUGWORTH_PROGRESS_FILE`` when set
+    (the book pipeline tails it to the terminal while a notebook executes), else nothing."""
+    target = os.environ.get("AUGWORTH_PROGRESS_FILE")
+    if target:
+        with open(target, "a") as fh:
+            fh.write(line.rstrip("\n") + "\n")
+
+
+def eta(done: int, total: int, seconds: float) -> str:
+    """'m:ss' left at the rate so far (or '?' before the first item)."""
+    if done == 0:
+        return "?"
+    left = seconds / done * (total - done)
+    return f"{int(left // 60)}:{int(left % 60):02d}"
+
+
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str:
     """The repository's HEAD commit, with ``+dirty`` when tracked files are modified."""

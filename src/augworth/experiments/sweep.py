@@ -182,7 +182,16 @@ def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, v
             results[i], metas[i] = hit
     bar = runtime.progress(range(len(todo)), desc=f"sweep {name}: {len(todo)} of {len(cells)} cells to compute",
                            total=len(todo)) if todo else None
-    tick = (lambda: bar.update(1)) if hasattr(bar, "update") else (lambda: None)
+    done = [0]
+    if todo:
+        runtime.report(f"sweep {name}: {len(todo)} of {len(cells)} cells to compute ({len(cells) - len(todo)} cached)")
+
+    def tick():
+        done[0] += 1
+        if hasattr(bar, "update"):
+            bar.update(1)
+        runtime.report(f"sweep {name}: {done[0]}/{len(todo)} cells computed, "
+                       f"{time.perf_counter() - start:.0f} s, ETA {runtime.eta(done[0], len(todo), time.perf_counter() - start)}")
     root = str(cache.root)
     if executor == "packed" and hasattr(fn, "packed"):
         pack = int(os.environ.get("AUGWORTH_PACK", "64"))
