@@ -143,13 +143,14 @@ def worth_table(runs: pd.DataFrame, metric: str, augmentations, reference: str =
     labels to selections of runs (DataFrames), e.g. the C3 and C4 runs."""
     main = runs[runs.kind == "main"]
     ref = reference_runs(runs, metric, reference)
+    fits: dict = {}  # the reference's fit per seed subset, made once for every row
     out = []
     selections = {a: main[main.augment == a] for a in augmentations if a != reference}
     selections.update(kind_of or {})
     for label, sel in selections.items():
         for n, g in sel.groupby("n"):
             aug = {int(s): float(v) for s, v in zip(g.seed, g[metric])}
-            v = exchange.worth_interval(ref, aug, int(n))
+            v = exchange.worth_interval(ref, aug, int(n), fits)
             out.append({"augment": label, "n": int(n), "err": float(g[metric].mean()), **v, "rel": v["v"] / n,
                         "rel_lo": v["lo"] / n, "rel_hi": v["hi"] / n, "rel_sd": v["sd"] / n})
     return pd.DataFrame(out)

@@ -45,7 +45,7 @@ def fit_power_law(n, err, b_max: float | None = None, start: PowerLaw | None = N
     alike across sizes). Needs at least 3 distinct sizes; repeated sizes (seeds) are fine.
     ``b_max`` caps the asymptote (default: the smallest measured error). Without ``start``, a
     small grid of starting points is tried and the best fit kept; with it (a nearby fit, as in a
-    bootstrap), only that start."""
+    jackknife), only that start."""
     from scipy.optimize import least_squares
 
     n, err = np.asarray(n, dtype=float), np.asarray(err, dtype=float)
@@ -109,7 +109,7 @@ def seed_fit(ref_by_seed: dict, seeds, start: PowerLaw | None = None) -> PowerLa
     return fit_power_law(*_seed_curve(ref_by_seed, seeds), start=start)
 
 
-def worth_interval(ref_by_seed: dict, aug_by_seed: dict, n: int) -> dict:
+def worth_interval(ref_by_seed: dict, aug_by_seed: dict, n: int, fits: dict | None = None) -> dict:
     """Worth v(n) of an augmentation at size n with a leave-one-seed-out jackknife interval.
 
     ``ref_by_seed``: {seed: {size: reference error}}; ``aug_by_seed``: {seed: augmented error at
@@ -117,17 +117,25 @@ def worth_interval(ref_by_seed: dict, aug_by_seed: dict, n: int) -> dict:
     reference curve AND from the augmented mean (they share its subset and initialisation),
     refits the power law (starting from the all-seed fit) and reads v off it. Returns v, lo, hi
     (jackknife-t; NaN when a replicate is undefined), the point estimate's status, the share of
-    replicates in which v is undefined, the number of seeds and the per-seed sd.
+    replicates in which v is undefined, the number of seeds and the per-seed sd. ``fits``: a
+    dict shared by calls on the same reference, so each seed subset's fit is made once.
     """
     from .stats import interval_from_jackknife, jackknife
 
+    fits = {} if fits is None else fits
     seeds = sorted(set(ref_by_seed) & set(aug_by_seed))
-    point = seed_fit(ref_by_seed, seeds)
+
+    def fit(sub):
+        key = tuple(sub)
+        if key not in fits:
+            fits[key] = seed_fit(ref_by_seed, sub, start=None if len(sub) == len(seeds) else fit(seeds))
+        return fits[key]
+
+    point = fit(seeds)
     n_max = float(max(_seed_curve(ref_by_seed, seeds)[0]))
 
     def stat(sub):
-        f = point if len(sub) == len(seeds) else seed_fit(ref_by_seed, sub, start=point)
-        return worth(f, n, np.mean([aug_by_seed[s] for s in sub]), n_max)[0].item()
+        return worth(fit(sub), n, np.mean([aug_by_seed[s] for s in sub]), n_max)[0].item()
 
     est, loo = jackknife(stat, seeds) if len(seeds) > 1 else (stat(seeds), np.array([]))
     iv = interval_from_jackknife(est, loo)

@@ -14,7 +14,7 @@ def _x(labels):
 
 
 def per_class_curves(a: dict, labels: list[str], highlight=()):
-    """Per-class test accuracy against the crop strength (bootstrap 95% intervals over seeds),
+    """Per-class test accuracy against the crop strength (Student t 95% intervals over seeds),
     the average-optimal strength marked; hurt classes drawn thick."""
     pc, avg = a["per_class"], a["average"]
     xs = _x(labels)
@@ -51,7 +51,7 @@ def per_class_curves(a: dict, labels: list[str], highlight=()):
 
 
 def drops(b1: pd.DataFrame):
-    """Each class's drop at the average-optimal strength, with bootstrap intervals; hurt classes
+    """Each class's drop at the average-optimal strength, with t intervals over seeds; hurt classes
     (Holm-significant) coloured."""
     t = b1.sort_values("drop", ascending=False)
     fig, ax = plt.subplots(figsize=(7, 0.32 * len(t) + 1.2))

@@ -62,7 +62,7 @@ def error_curves(runs: pd.DataFrame, fits: dict, metric: str = "test_err", title
 
 
 def worth(tables: dict[str, pd.DataFrame]):
-    """v(n)/n per augmentation with bootstrap intervals, one panel per table (e.g. clean and
+    """v(n)/n per augmentation with jackknife-t intervals over seeds, one panel per table (e.g. clean and
     corrupted test); undefined worth (below the reference's asymptote) drawn as an arrow at the top."""
     fig, axes = plt.subplots(1, len(tables), figsize=(5.6 * len(tables), 3.9), squeeze=False, sharey=True)
     for ax, (title, t) in zip(axes[0], tables.items()):
