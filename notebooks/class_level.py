@@ -41,6 +41,10 @@
 # ReaL label sets shipped inside `timm`, and `augworth.metrics.classwise.real_accuracy` gives the
 # per-class ReaL accuracy (not run here: no ImageNet offline).
 
+# %% [markdown]
+# ```{glue} results_box
+# ```
+
 # %% tags=["parameters"]
 profile = "quick"  # which params/<profile>/class_level.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
@@ -51,6 +55,8 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from myst_nb import glue
 
 from augworth import config, plotting, verdicts
 from augworth.data import load_dataset
@@ -180,3 +186,4 @@ pd.DataFrame(share_rows, index=names).T.round(3)
 decisions = rules.decide_all(a, (pa, pb), b3_iv, b4, p)
 verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset)
 verdicts.show(decisions)
+glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.dataset), display=False)

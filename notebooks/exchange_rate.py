@@ -39,6 +39,10 @@
 # flips carry less new information than on CIFAR; severities of our corruptions apply CIFAR-10-C's
 # operations to 28×28 grey images and are not the same difficulty.
 
+# %% [markdown]
+# ```{glue} results_box
+# ```
+
 # %% tags=["parameters"]
 profile = "quick"  # which params/<profile>/exchange_rate.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
@@ -48,6 +52,8 @@ import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+from myst_nb import glue
 
 from augworth import config, plotting, verdicts
 from augworth.experiments import exchange_rate as er
@@ -158,3 +164,4 @@ w_fixed[["augment", "n", "err", "v", "lo", "hi", "status"]].round(3)
 decisions = rules.decide_all(a, p)
 verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset)
 verdicts.show(decisions)
+glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.dataset), display=False)

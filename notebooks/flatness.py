@@ -38,6 +38,10 @@
 # directions); the Hessian sample (quick: 512 images) is smaller than the ≥4096 images the full
 # profile uses, and estimates from small samples vary by an order of magnitude between restarts.
 
+# %% [markdown]
+# ```{glue} results_box
+# ```
+
 # %% tags=["parameters"]
 profile = "quick"  # which params/<profile>/flatness.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
@@ -46,6 +50,8 @@ params = {}  # resolved parameters; papermill injects them (empty: the profile's
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from myst_nb import glue
 
 from augworth import config, plotting, verdicts
 from augworth.experiments import run
@@ -115,3 +121,4 @@ noise.groupby(["augment", "mode"], sort=False)[["trace_cov", "snr", "noise_scale
 decisions = rules.decide_all(r, p)
 verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset)
 verdicts.show(decisions)
+glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.dataset), display=False)

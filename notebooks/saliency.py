@@ -35,6 +35,10 @@
 # mostly a null space: $\rho$ is the sharper measure. Noise has $\Sigma=\sigma^2 I$: every
 # direction alike, so noise models test whether *any* augmentation moves the saliency.
 
+# %% [markdown]
+# ```{glue} results_box
+# ```
+
 # %% tags=["parameters"]
 profile = "quick"  # which params/<profile>/saliency.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
@@ -43,6 +47,8 @@ params = {}  # resolved parameters; papermill injects them (empty: the profile's
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from myst_nb import glue
 
 from augworth import config, plotting, verdicts
 from augworth.experiments import run
@@ -126,4 +132,5 @@ plt.show()
 decisions = rules.decide_all(r, p)
 verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset)
 verdicts.show(decisions)
+glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.dataset), display=False)
 print(f"theory step: Var[L] (MC) against g^T Sigma g, R² on log scale {r2:.2f}, Spearman {spearman:.2f}")

@@ -46,6 +46,10 @@
 # makes the *relative* error large: the numbers depend on how well trained the model is, and a
 # better model needs more draws, not fewer.
 
+# %% [markdown]
+# ```{glue} results_box
+# ```
+
 # %% tags=["parameters"]
 profile = "quick"  # which params/<profile>/sample_complexity.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
@@ -200,6 +204,7 @@ from augworth.verdicts import sample_complexity as rules
 decisions = rules.decide_all(r, p)
 verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset)
 verdicts.show(decisions)
+glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.dataset), display=False)
 a2, a3 = decisions["A2"], decisions["A3"]
 glue("a3_median", f"{a3.measured:,.0f}", display=False)
 glue("a3_ci", f"{a3.interval[0]:,.0f} to {a3.interval[1]:,.0f}" if a3.interval else "-", display=False)

@@ -57,3 +57,33 @@ def describe(d: Decision, width: int = 76) -> str:
 def show(decisions: Mapping[str, Decision]) -> None:
     """Print every decision (the chapter's verdict cell)."""
     print("\n\n".join(describe(d) for d in decisions.values()))
+
+
+COLOURS = {"supported": "#029e73", "not supported": "#d55e00", "inconclusive": "#6b6b6b"}
+
+
+def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str):
+    """The box that opens a chapter: each claim's verdict, the number with its interval, the
+    paper's number and the regime (an IPython HTML object; the notebook glues it to the top of
+    its page, so the page opens with results computed by this run)."""
+    from html import escape
+
+    from IPython.display import HTML
+
+    from .. import claims
+
+    rows = []
+    for d in decisions.values():
+        c = claims.CLAIMS[d.claim]
+        ival = "" if d.interval is None else f" <small>(95% CI {_num(d.interval[0])} to {_num(d.interval[1])})</small>"
+        why = "".join(f"<br><small>{escape(r)}</small>" for r in d.reasons)
+        rows.append(f"<tr><td style='padding:2px 8px 2px 0'><b>{d.claim}</b></td>"
+                    f"<td style='padding:2px 8px'><b style='color:{COLOURS[d.verdict]}'>{d.verdict}</b>{why}</td>"
+                    f"<td style='padding:2px 8px'>{_num(d.measured)}{ival}<br><small>{escape(d.rule)}</small></td>"
+                    f"<td style='padding:2px 8px'><small>paper: {escape(c.paper_number)}</small></td></tr>")
+    n = max((d.n_seeds for d in decisions.values() if d.n_seeds is not None), default=None)
+    seeds = "" if n is None else f", {n} seeds"
+    head = (f"<b>Results at our scale</b> <small>({escape(profile)} profile, {escape(dataset)}{seeds}; "
+            "the numbers, checks and seeds needed are in the Verdicts section)</small>")
+    return HTML("<div style='border-left:4px solid #029e73;background:#f3fbf7;padding:8px 12px;margin:8px 0;"
+                f"font-size:0.9em;overflow-x:auto'>{head}<table style='margin-top:4px'>{''.join(rows)}</table></div>")
