@@ -25,7 +25,7 @@ def test_unknown_parameter_names_it_and_suggests():
         config.load_params("data", "quick", {"seed": 3})
     msg = str(err.value)
     assert "unknown parameter 'seed'" in msg and "Did you mean 'seeds'" in msg
-    assert "the command line (P= / --set)" in msg and "data.yaml" not in msg  # where it really came from
+    assert "the command line: P= / --set" in msg and "data.yaml" not in msg  # where it really came from
 
 
 def test_out_of_range_names_parameter_value_and_range():

@@ -170,3 +170,11 @@ def test_data_chapter_sizes_larger_than_the_data_name_the_parameter():
     assert done.returncode == 2 and "parameter 'subset_sizes'" in done.stderr and "99999" in done.stderr
     done = _cli("run", "data", "--profile", "smoke", "--set", "val_size=70000")
     assert done.returncode == 2 and "parameter 'val_size'" in done.stderr
+
+
+@pytest.mark.parametrize("var,value", [("AUGWORTH_WORKERS", "abc"), ("AUGWORTH_WORKERS", "0"), ("AUGWORTH_PACK", "x"),
+                                       ("AUGWORTH_EXECUTOR", "ray")])
+def test_bad_executor_variables_are_named(var, value):
+    done = _cli("sweep", "--set", "n_train=100", "--set", "epochs=1", "--set", "width=4",
+                env={var: value, **({"AUGWORTH_EXECUTOR": "packed"} if var == "AUGWORTH_PACK" else {})})
+    assert done.returncode == 2 and var in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -62,7 +62,7 @@ def test_parallel_executors_share_the_cache_and_resume(tmp_path, executor):
 
 
 def test_bad_executor_is_named():
-    with pytest.raises(ValueError, match="unknown executor 'ray': known are inline, process, packed, submitit-local, slurm"):
+    with pytest.raises(ValueError, match=r"unknown executor 'ray' \(AUGWORTH_EXECUTOR or --executor\): known are inline, process, packed"):
         run_sweep(echo_cell, [{"x": 1}], name="e", version=1, executor="ray")
 
 

@@ -64,7 +64,7 @@ def load_params(notebook: str, profile: str = DEFAULT_PROFILE,
     """Resolve a notebook's parameters: dataclass defaults < profile file < overrides."""
     values = profile_values(notebook, profile)
     cls = params_class(notebook)
-    source, cli = f"params/{profile}/{notebook}.yaml", "the command line (P= / --set)"
+    source, cli = f"params/{profile}/{notebook}.yaml", "the command line: P= / --set"
     overrides = dict(overrides or {})
     cls.check_names(values, source)
     cls.check_names(overrides, cli)
@@ -75,7 +75,7 @@ def load_params(notebook: str, profile: str = DEFAULT_PROFILE,
         name = str(err).split("'")[1] if str(err).startswith("parameter '") else None
         if name is None or name not in values:
             raise
-        raise ConfigError(f"{err} (given in {cli if name in overrides else source})") from None
+        raise ConfigError(f"{err} (given {'on ' + cli if name in overrides else 'in ' + source})") from None
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:

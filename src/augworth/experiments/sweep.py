@@ -125,6 +125,21 @@ def _compute_cell(fn: Callable[[dict], dict], name: str, version: int, cell: dic
     return from_jsonable(to_jsonable(value))
 
 
+def _env_int(var: str, default: int) -> int:
+    import os
+
+    from ..config import ConfigError
+
+    raw = os.environ.get(var, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"environment variable {var} = {raw!r} must be a whole number >= 1")
+    return value
+
+
 def _compute_packed(fn, name: str, version: int, cells: list[dict], cache_root: str) -> list[dict]:
     """Compute compatible cells as one packed program; each is stored (its wall time: the
     group's divided by its size) the moment the group finishes."""
@@ -161,11 +176,14 @@ def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, v
     import yaml
 
     executor = executor or os.environ.get("AUGWORTH_EXECUTOR", "inline")
-    workers = workers if workers is not None else int(os.environ.get("AUGWORTH_WORKERS", "2"))
+    workers = workers if workers is not None else _env_int("AUGWORTH_WORKERS", 2)
     if slurm is None and os.environ.get("AUGWORTH_SLURM"):
         slurm = yaml.safe_load(os.environ["AUGWORTH_SLURM"])
     if executor not in EXECUTORS:
-        raise ValueError(f"unknown executor '{executor}': known are {', '.join(EXECUTORS)}")
+        from ..config import ConfigError
+
+        raise ConfigError(f"unknown executor '{executor}' (AUGWORTH_EXECUTOR or --executor): known are "
+                          f"{', '.join(EXECUTORS)}")
     if workers < 1:
         raise ValueError(f"workers={workers} must be >= 1")
     cache = cache or ResultsCache()
@@ -194,7 +212,7 @@ def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, v
                        f"{time.perf_counter() - start:.0f} s, ETA {runtime.eta(done[0], len(todo), time.perf_counter() - start)}")
     root = str(cache.root)
     if executor == "packed" and hasattr(fn, "packed"):
-        pack = int(os.environ.get("AUGWORTH_PACK", "64"))
+        pack = _env_int("AUGWORTH_PACK", 64)
         groups: dict[tuple, list[int]] = {}
         for i in todo:
             groups.setdefault(fn.pack_key(cells[i]), []).append(i)
