@@ -8,18 +8,41 @@ import numpy as np
 import seaborn as sns
 
 PALETTE = "colorblind"
+MIN_FONT = 8  # pt: the smallest text on any panel (legible at page width)
+
+#: One colour per augmentation across every chapter (the colour-blind-safe palette's indices);
+#: specs not listed get a stable colour from their name.
+AUGMENT_COLOURS = {"none": 7, "flip": 0, "crop(1)": 9, "crop(2)": 1, "crop(3)": 5, "crop(1)+flip": 8,
+                   "crop(2)+flip": 2, "trivialaugment": 3, "randaugment": 6, "noise(0.1)": 4, "noise(0.3)": 4,
+                   "noise(0.4)": 4}
+
+
+def augment_colour(spec: str):
+    """The colour of ``spec`` in every figure of the book."""
+    import zlib
+
+    colours = sns.color_palette(PALETTE, 10)
+    if spec in AUGMENT_COLOURS:
+        return colours[AUGMENT_COLOURS[spec]]
+    return colours[zlib.crc32(spec.encode()) % 10]
+
+
+def augment_palette(specs) -> dict:
+    """{spec: colour} for seaborn's ``palette=`` (one mapping for the whole book)."""
+    return {s: augment_colour(s) for s in specs}
 
 
 def set_theme() -> None:
     """The project's theme; call once at the top of a chapter."""
     sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE,
                   rc={"figure.dpi": 110, "savefig.dpi": 110, "axes.titleweight": "bold",
-                      "figure.autolayout": False})
+                      "figure.autolayout": False, "legend.fontsize": MIN_FONT, "xtick.labelsize": 9,
+                      "ytick.labelsize": 9, "axes.labelsize": 10, "axes.titlesize": 10})
 
 
 def footer(fig, text: str) -> None:
     """Put provenance (profile, data set, seeds, device) under a figure, small and grey."""
-    fig.text(0.01, -0.01, text, fontsize=7, color="0.4", ha="left", va="top")
+    fig.text(0.01, -0.01, text, fontsize=8, color="0.4", ha="left", va="top")
 
 
 def image_grid(grid: np.ndarray, row_labels: list[str], title: str = ""):

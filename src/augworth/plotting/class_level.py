@@ -35,7 +35,7 @@ def per_class_curves(a: dict, labels: list[str], highlight=()):
         ax.axvline(xs[a["optimum"]], color="0.3", ls="--", lw=1)
         ax.set_title(("hurt: " if hurt else "") + name + (" (mean ± sd)" if name == "average" else ""), fontsize=9,
                      color=palette[1] if hurt else "black")
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=8)
     for ax in flat[len(panels):]:
         ax.set_visible(False)
     for ax in flat[: len(panels)]:
@@ -85,11 +85,11 @@ def flows(a: dict, labels: list[str], top: int = 3):
             h = g[g.to_name == name]
             ax.errorbar([xs[s] for s in h.strength], h.share, yerr=h.sd, marker="o", ms=3, capsize=2, label=f"→ {name}")
         ax.axvline(xs[a["optimum"]], color="0.3", ls="--", lw=1)
-        ax.set_xticks(range(len(labels)), labels, rotation=45, fontsize=7)
+        ax.set_xticks(range(len(labels)), labels, rotation=45, fontsize=8)
         ax.set_title(f"where {g.name.iloc[0]}'s errors go", fontsize=10)
         ax.set_xlabel("rrc min. scale s (→ stronger)", fontsize=8)
         ax.set_ylabel("share of its test images", fontsize=8)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

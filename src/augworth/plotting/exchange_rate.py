@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from . import augment_palette
+
 
 def _n_axis(ax, sizes) -> None:
     """A log x axis labelled at the measured sizes only (plain numbers, no minor labels)."""
@@ -27,7 +29,7 @@ def _plain_log_y(ax) -> None:
     fmt = FuncFormatter(lambda v, _: f"{v:g}")
     ax.yaxis.set_major_formatter(fmt)
     ax.yaxis.set_minor_formatter(fmt)
-    ax.tick_params(axis="y", which="minor", labelsize=7)
+    ax.tick_params(axis="y", which="minor", labelsize=8)
 
 
 def error_curves(runs: pd.DataFrame, fits: dict, metric: str = "test_err", title: str = ""):
@@ -35,7 +37,7 @@ def error_curves(runs: pd.DataFrame, fits: dict, metric: str = "test_err", title
     law (solid to the largest size, dotted beyond) and its asymptote b. ``fits``: {label: PowerLaw}."""
     main = runs[runs.kind == "main"]
     order = list(dict.fromkeys(main.augment))
-    colors = dict(zip(order, sns.color_palette("colorblind", len(order))))
+    colors = augment_palette(order)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for aug in order:
         g = main[main.augment == aug].groupby("n")[metric].agg(["mean", "std"])
@@ -44,19 +46,19 @@ def error_curves(runs: pd.DataFrame, fits: dict, metric: str = "test_err", title
     n_max = main.n.max()
     for label, f in fits.items():
         grid = np.geomspace(main.n.min(), n_max, 100)
-        far = np.geomspace(n_max, 16 * n_max, 50)
+        far = np.geomspace(n_max, 4 * n_max, 50)  # as far as the chapter's extrapolated worths reach
         ax.plot(grid, f(grid), color="0.2", lw=1, label=f"fit ({label}): {f.a:.3g}·n^-{f.c:.2f} + {f.b:.3f}")
         ax.plot(far, f(far), color="0.2", lw=1, ls=":")
         if f.b > 0.05 * f(far[-1]):  # on a log axis an asymptote near 0 would stretch the plot
             ax.axhline(f.b, color="0.5", lw=0.8, ls="--")
     ax.set_yscale("log")
     _plain_log_y(ax)
-    _n_axis(ax, list(main.n.unique()) + [int(16 * n_max)])
+    _n_axis(ax, list(main.n.unique()) + [int(4 * n_max)])
     ax.set_xlabel("training images n")
     ax.set_ylabel(metric.replace("_err", " error").replace("ood", "corrupted test").replace("test", "test"))
     ax.set_title(title or "Error against data (black: no-augmentation power-law fit; dotted: extrapolated;\n"
                  "dashed: its asymptote b)", fontsize=10)
-    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    ax.legend(fontsize=8, ncol=2, loc="lower left")
     fig.tight_layout()
     return fig
 
@@ -67,7 +69,7 @@ def worth(tables: dict[str, pd.DataFrame]):
     fig, axes = plt.subplots(1, len(tables), figsize=(5.6 * len(tables), 3.9), squeeze=False, sharey=True)
     for ax, (title, t) in zip(axes[0], tables.items()):
         order = list(dict.fromkeys(t.augment))
-        colors = dict(zip(order, sns.color_palette("colorblind", len(order) + 1)[1:]))
+        colors = augment_palette(order)
         finite = t[np.isfinite(t.rel)]
         top = max(4.0, float(np.nanmax(np.clip(finite.rel_hi.replace(np.inf, np.nan), None, 50)))) if len(finite) else 4.0
         for i, aug in enumerate(order):
@@ -92,10 +94,10 @@ def worth(tables: dict[str, pd.DataFrame]):
         ax.set_xlabel("training images n")
         ax.set_title(title, fontsize=10)
     axes[0, 0].set_ylabel("worth v(n) / n  (extra samples per real sample)")
-    axes[0, -1].legend(fontsize=7, loc="upper left")
+    axes[0, -1].legend(fontsize=8, loc="upper left")
     fig.text(0.01, -0.02, "▲: undefined (error below the reference's asymptote: worth more than any amount of data); "
              "ringed: extrapolated beyond the largest measured n; dashed: worth as much as the data itself",
-             fontsize=7, color="0.3")
+             fontsize=8, color="0.3")
     fig.tight_layout()
     return fig
 
@@ -138,7 +140,7 @@ def fixed_copies(runs: pd.DataFrame, fixed_augment: str):
         ax.set_xlabel("augmented copies k (made once)")
         ax.set_ylabel("test error")
         ax.set_title(f"C4: {fixed_augment}, n = {n}", fontsize=10)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from . import augment_palette
+
 
 def tables(r: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(flatness rows: one per model x direction x threshold; model rows; gradient-noise rows)."""
@@ -24,19 +26,19 @@ def overview(flat: pd.DataFrame, models: pd.DataFrame, noise: pd.DataFrame):
     fig, axes = plt.subplots(1, 4, figsize=(14, 3.4))
     order = list(dict.fromkeys(models.augment))
     sns.pointplot(data=flat, x="augment", y="refined", hue="threshold", order=order, errorbar=("ci", 95),
-                  dodge=0.3, linestyle="none", capsize=0.15, ax=axes[0], palette="colorblind")
+                  dodge=0.3, linestyle="none", capsize=0.15, ax=axes[0])
     axes[0].set_ylabel("distance to threshold (weight norm units)")
     axes[0].set_title("flatness (larger = flatter)", fontsize=10)
     for ax, col, title in ((axes[1], "top_eig", "Hessian top eigenvalue"), (axes[2], "trace", "Hessian trace")):
-        sns.stripplot(data=models, x="augment", y=col, order=order, ax=ax, size=7, hue="augment", palette="colorblind",
+        sns.stripplot(data=models, x="augment", y=col, order=order, ax=ax, size=7, hue="augment", palette=augment_palette(order),
                       legend=False)
         ax.set_title(title + " (smaller = flatter)", fontsize=10)
         ax.set_ylabel(col.replace("_", " "))
-    sns.barplot(data=noise, x="mode", y="trace_cov", hue="augment", errorbar=("ci", 95), ax=axes[3], palette="colorblind")
+    sns.barplot(data=noise, x="mode", y="trace_cov", hue="augment", errorbar=("ci", 95), ax=axes[3], palette=augment_palette(order))
     axes[3].set_yscale("log")
     axes[3].set_ylabel("tr Cov of batch gradients")
     axes[3].set_title("gradient noise by augmentation mode", fontsize=10)
-    axes[3].legend(fontsize=6)
+    axes[3].legend(fontsize=8)
     for ax in axes:
         ax.set_xlabel("")
         ax.tick_params(axis="x", rotation=30, labelsize=8)
@@ -48,13 +50,13 @@ def flatness_vs_accuracy(flat: pd.DataFrame, models: pd.DataFrame):
     m = flat[flat.threshold == "relative"].groupby(["augment", "seed"]).refined.mean().reset_index()
     m = m.merge(models, on=["augment", "seed"])
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
-    sns.scatterplot(data=m, x="refined", y="test_acc", hue="augment", ax=axes[0], s=60, palette="colorblind")
+    sns.scatterplot(data=m, x="refined", y="test_acc", hue="augment", ax=axes[0], s=60, palette=augment_palette(m.augment.unique()))
     axes[0].set_xlabel("flatness, relative threshold (mean over directions)")
     axes[0].set_ylabel("test accuracy")
-    sns.scatterplot(data=m, x="top_eig", y="test_acc", hue="augment", ax=axes[1], s=60, palette="colorblind", legend=False)
+    sns.scatterplot(data=m, x="top_eig", y="test_acc", hue="augment", ax=axes[1], s=60, palette=augment_palette(m.augment.unique()), legend=False)
     axes[1].set_xlabel("Hessian top eigenvalue")
     axes[1].set_ylabel("test accuracy")
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -62,7 +64,7 @@ def flatness_vs_accuracy(flat: pd.DataFrame, models: pd.DataFrame):
 def slices(r: dict):
     """Clean training loss along a filter-normalised direction (alpha in units of the direction)."""
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    colours = dict(zip(dict.fromkeys(c["augment"] for c in r["cells"]), sns.color_palette("colorblind")))
+    colours = augment_palette(dict.fromkeys(c["augment"] for c in r["cells"]))
     seen = set()
     for c in r["cells"]:
         ax.plot(c["slice_alphas"], c["slice_1d"], color=colours[c["augment"]], alpha=0.8,
@@ -72,7 +74,7 @@ def slices(r: dict):
     ax.set_yscale("log")
     ax.set_xlabel(r"$\alpha$ (weights $w + \alpha d$, $d$ filter-normalised)")
     ax.set_ylabel("clean training cross-entropy (nat)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

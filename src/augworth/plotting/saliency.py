@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from . import augment_palette
+
 
 def eigen_and_saliency_maps(r: dict, shown: list[str], seed: int = 0):
     """Per image: the image, the two top eigenvectors of Sigma(x), its lowest-variance direction
@@ -57,13 +59,13 @@ def measures_vs_augmentation(df: pd.DataFrame, baseline: float):
                                             ("rho", r"relative variance $g^\top\Sigma g/(\|g\|^2\bar\lambda)$", 1.0),
                                             ("edge", "saliency energy on edge pixels", float(last.edge_frac.mean()))]):
         sns.pointplot(data=last, x="augment", y=col, order=order, errorbar=("ci", 95), ax=ax, linestyle="none",
-                      capsize=0.2, hue="augment", palette="colorblind", legend=False)
+                      capsize=0.2, hue="augment", palette=augment_palette(df.augment.unique()), legend=False)
         ax.axhline(ref, color="0.4", ls="--", lw=1)
         ax.set_ylabel(label, fontsize=9)
         ax.set_xlabel("training augmentation")
         ax.tick_params(axis="x", rotation=35, labelsize=8)
-    axes[0].text(0.02, 0.95, "dashed: random direction", transform=axes[0].transAxes, fontsize=7, va="top")
-    axes[2].text(0.02, 0.95, "dashed: share of pixels that are edges", transform=axes[2].transAxes, fontsize=7, va="top")
+    axes[0].text(0.02, 0.95, "dashed: random direction", transform=axes[0].transAxes, fontsize=8, va="top")
+    axes[2].text(0.02, 0.95, "dashed: share of pixels that are edges", transform=axes[2].transAxes, fontsize=8, va="top")
     fig.tight_layout()
     return fig
 
@@ -73,10 +75,10 @@ def measures_vs_epoch(df: pd.DataFrame):
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
     for ax, (col, label) in zip(axes, [("rho", "relative variance (1 = random direction)"), ("edge", "saliency energy on edges")]):
-        sns.lineplot(data=df, x="epoch", y=col, hue="augment", errorbar=("ci", 95), marker="o", ax=ax, palette="colorblind")
+        sns.lineplot(data=df, x="epoch", y=col, hue="augment", errorbar=("ci", 95), marker="o", ax=ax, palette=augment_palette(df.augment.unique()))
         ax.set_ylabel(label, fontsize=9)
         ax.set_xlabel("training epoch")
     axes[0].get_legend().remove()
-    axes[1].legend(fontsize=7, title=None)
+    axes[1].legend(fontsize=8, title=None)
     fig.tight_layout()
     return fig

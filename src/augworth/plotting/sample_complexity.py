@@ -26,7 +26,7 @@ def a1_maps(a1: dict, specs: list[str]):
                 ax.set_title(titles[c], fontsize=9)
         axes[r, 0].set_ylabel(spec, fontsize=8, rotation=0, ha="right", va="center")
         axes[r, 3].text(1.03, 0.5, f"max |z| of mean\n{d['max_z_mean']:.1f}", transform=axes[r, 3].transAxes,
-                        fontsize=7, va="center")
+                        fontsize=8, va="center")
     fig.tight_layout()
     return fig
 
@@ -61,7 +61,7 @@ def error_vs_n(result: dict, model: str, what: str, specs: list[str], ncols: int
         ax.set_xlabel("augmented draws N")
     for ax in axes[:, 0]:
         ax.set_ylabel("relative error")
-    axes.flat[0].legend(fontsize=6, loc="lower left")
+    axes.flat[0].legend(fontsize=8, loc="lower left")
     fig.suptitle(f"{model}: Monte Carlo error of the per-image {'loss' if what == 'loss' else 'weight gradient'}",
                  fontsize=11)
     fig.tight_layout()
@@ -86,7 +86,7 @@ def n_needed(table: pd.DataFrame, eps: str = "1%", threshold: float = 1e4):
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlabel(f"augmented draws needed for {eps} relative error (predicted: Var / (eps^2 E^2))")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / len(table)), ncols=3, frameon=False)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / len(table)), ncols=3, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -108,8 +108,8 @@ def no_sampling(ns: dict):
     for ax in axes:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("augmented draws per image k")
-    axes[0].legend(fontsize=7)
-    axes[2].legend(fontsize=7)
+    axes[0].legend(fontsize=8)
+    axes[2].legend(fontsize=8)
     fig.suptitle(f"linear least squares on {ns['n']} images, {ns['augment']}: sampled vs closed form", fontsize=11)
     fig.tight_layout()
     return fig
