@@ -93,13 +93,14 @@ def test_overrides_through_make_never_reach_a_shell(tmp_path):
 def test_ctrl_c_says_what_is_kept_and_exits_130(monkeypatch, capsys):
     from augworth import __main__ as cli
 
-    def interrupted(args):
+    def interrupted(args):  # two cells finish, then Ctrl-C
+        run_sweep(echo_cell, expand_grid({"x": [1, 2]}), name="e", version=1)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "_cmd_params", interrupted)
     assert cli.main(["params"]) == 130
     err = capsys.readouterr().err
-    assert err.startswith("interrupted: every finished cell is stored") and len(err.strip().splitlines()) == 1
+    assert err.startswith("interrupted: 2 results stored") and "resume" in err and len(err.strip().splitlines()) == 1
 
 
 def test_image_folder_needs_two_matching_classes(tmp_path):
@@ -135,8 +136,19 @@ def test_changed_user_data_changes_the_cache_key(tmp_path):
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "augworth", *args], capture_output=True, text=True,
+    """The command line in a subprocess; asserts that a run that fails wrote nothing into the
+    results cache or the book's chapters (a marker file and the files newer than it)."""
+    import time
+
+    watched = [Path(os.environ["AUGWORTH_CACHE"]), paths.CHAPTERS]
+    since = time.time()
+    time.sleep(0.01)
+    done = subprocess.run([sys.executable, "-m", "augworth", *args], capture_output=True, text=True,
                           cwd=paths.ROOT, env={**os.environ, **(env or {})})
+    if done.returncode != 0:
+        newer = [p for d in watched if d.is_dir() for p in d.rglob("*") if p.is_file() and p.stat().st_mtime > since]
+        assert newer == [], f"a failed run wrote {newer}"
+    return done
 
 
 def test_a_device_that_is_not_here_names_where_it_was_asked_for():

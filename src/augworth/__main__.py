@@ -128,6 +128,17 @@ def _cmd_params(args) -> None:
             print(f"  {'':<14} {row['help']}{unit}; {row['allowed']}")
 
 
+def _stored_since(start: float) -> int:
+    """Results-cache entries written since ``start`` (what an interrupted run kept)."""
+    from . import paths
+
+    try:
+        root = paths.cache_root() / "results"
+        return sum(1 for f in root.rglob("*.json") if f.stat().st_mtime >= start) if root.is_dir() else 0
+    except OSError:
+        return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from .experiments.sweep import EXECUTORS
 
@@ -193,8 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=_cmd_params)
 
     args = parser.parse_args(argv)
+    import time
+
     from .paths import FolderError
     from .pipeline import NotebookFailed
+
+    started = time.time()
 
     try:
         args.fn(args)
@@ -205,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: every finished cell is stored in the results cache; run the same command again to "
-              "resume", file=sys.stderr)
+        print(f"interrupted: {_stored_since(started)} results stored in the results cache by this run (every finished "
+              "cell); run the same command again to resume", file=sys.stderr)
         return 130
     except (FileNotFoundError, FolderError) as err:  # DataNotFoundError and FolderError say what to do
         print(f"error: {err}", file=sys.stderr)
