@@ -245,7 +245,7 @@ def seed_cell(cell: dict) -> dict:
             m = pipe.moments(x[None].double(), nodes)  # delta method: Var[L] ~ g^T Sigma g, g at the mean
             g = torch.func.grad(lambda z, y=y: _ce(cnn(z[None]), y[None])[0])(m.mean[0].reshape(x.shape).float())
             records.append({"seed": seed, "augment": spec, "image": i, "E_L": e, "Var_L": v,
-                            "delta_Var_L": float(m.quad(g.reshape(1, -1).to(m.mean.dtype))[0]),
+                            "delta_Var_L": float(m.quad(g.detach().reshape(1, -1).to(m.mean.dtype))[0]),
                             "ref_rel_err": _reference_error(how, e, v, p), "N_pred_loss_0.01": v / (0.01**2 * e**2)})
     return {"records": records, "test_acc": res.final["test"]["accuracy"]}
 
