@@ -223,7 +223,11 @@ def test_b3_labels(diffs, label):
 def test_b4_labels(gain, avg, label):
     info = {"scope": "group", "hurt": [2], "hurt_names": ["pullover"], "policy": {"2": "none"}, "optimum": "0.5",
             "gain": t_interval(gain), "avg_diff": t_interval(avg)}
-    assert vb.b4({"group": (None, info), "class": (None, {})}, class_params()).verdict == label
+    d = vb.b4({"group": (None, info), "class": (None, {})}, class_params())
+    assert d.verdict == label and (d.seeds_needed is None or label == "inconclusive")
+    undecided_average = {**info, "avg_diff": t_interval([0.0, -0.01, 0.004, -0.008, 0.001])}
+    d = vb.b4({"group": (None, undecided_average), "class": (None, {})}, class_params())
+    assert d.verdict == "inconclusive" and d.seeds_needed > 5  # seeds for the average, the open half
     nothing = vb.b4({"group": (None, {}), "class": (None, {})}, class_params())
     assert nothing.verdict == "inconclusive" and "nothing to fix" in nothing.reasons[0]
 

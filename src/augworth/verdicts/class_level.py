@@ -96,11 +96,14 @@ def b4(b4_tables: dict, p) -> Decision:
     other = b4_tables["class"][1]
     extra = (f"; class scope: {other['gain'].estimate:+.4f} and {other['avg_diff'].estimate:+.4f}"
              if other and info["scope"] != "class" else "")
+    # seeds needed for whichever half is still undecided (the gain, else the average's change)
+    open_part, bound = (d, -p.avg_tolerance) if gain_label != "inconclusive" else (g, 0.0)
+    needed = seeds_needed(open_part.estimate, open_part.sd, bound) if label == "inconclusive" else None
     return conclude("B4", label, g.estimate, (g.lo, g.hi), rule,
                     f"{info['scope']} scope ({', '.join(info['hurt_names'])} -> "
                     f"{', '.join(sorted(set(info['policy'].values())))}): their accuracy {g.estimate:+.4f} (CI "
                     f"{g.lo:+.4f} to {g.hi:+.4f}); average {d.estimate:+.4f} (CI {d.lo:+.4f} to {d.hi:+.4f})" + extra,
-                    seeds=p.seeds, n_seeds=g.n, sd=g.sd, threshold=0.0)
+                    seeds=p.seeds, n_seeds=g.n, needed=needed)
 
 
 def decide_all(a: dict, pair, effect, b4_tables: dict, p) -> dict[str, Decision]:
