@@ -225,7 +225,8 @@ def test_b4_labels(gain, avg, label):
             "gain": t_interval(gain), "avg_diff": t_interval(avg)}
     d = vb.b4({"group": (None, info), "class": (None, {})}, class_params())
     assert d.verdict == label and (d.seeds_needed is None or label == "inconclusive")
-    undecided_average = {**info, "avg_diff": t_interval([0.0, -0.01, 0.004, -0.008, 0.001])}
+    undecided_average = {**info, "gain": t_interval([0.05] * 4 + [0.06]),
+                         "avg_diff": t_interval([0.0, -0.01, 0.004, -0.008, 0.001])}
     d = vb.b4({"group": (None, undecided_average), "class": (None, {})}, class_params())
     assert d.verdict == "inconclusive" and d.seeds_needed > 5  # seeds for the average, the open half
     nothing = vb.b4({"group": (None, {}), "class": (None, {})}, class_params())
