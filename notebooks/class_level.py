@@ -49,7 +49,7 @@
 profile = "quick"  # which params/<profile>/class_level.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
 
-# %%
+# %% tags=["hide-input"]
 import textwrap
 
 import matplotlib.pyplot as plt

@@ -35,7 +35,7 @@
 profile = "quick"  # which params/<profile>/data.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import pandas as pd
 

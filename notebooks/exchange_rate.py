@@ -47,7 +47,7 @@
 profile = "quick"  # which params/<profile>/exchange_rate.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
 
-# %%
+# %% tags=["hide-input"]
 import textwrap
 
 import matplotlib.pyplot as plt

@@ -43,7 +43,7 @@
 profile = "quick"  # which params/<profile>/saliency.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

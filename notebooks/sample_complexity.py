@@ -54,7 +54,7 @@
 profile = "quick"  # which params/<profile>/sample_complexity.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -70,7 +70,7 @@ r = result.value
 plotting.set_theme()
 print(f"{p.n_images} test images per augmentation | CNN test accuracy {r['cnn_test_acc']:.3f}, "
       f"linear {r['linear_test_acc']:.3f}")
-plotting.provenance_box(result, profile, p.dataset, [p.seed])
+plotting.provenance_box(result, profile, p.dataset, [p.seed, *p.verdict_seeds])
 
 # %% [markdown]
 # ## A1: the closed-form moments of the augmented image

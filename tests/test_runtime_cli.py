@@ -16,7 +16,8 @@ def test_auto_device_and_env_override(monkeypatch):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
 def test_asking_for_missing_cuda_is_a_clear_error():
-    with pytest.raises(RuntimeError, match="CUDA is not available here; use device=auto or cpu"):
+    with pytest.raises(ValueError, match="parameter 'device' = 'cuda' asks for CUDA, which is not available on this "
+                                         "machine: use auto or cpu"):
         runtime.resolve_device("cuda")
 
 

@@ -164,11 +164,11 @@ def run(name: str, params: Params, *, cache: ResultsCache | None = None, force: 
     start = time.perf_counter()
     with cell_threads():  # a result depends on its key only: the same thread count everywhere
         value = r.fn(params, device)
-    wall = time.perf_counter() - start
+        wall = time.perf_counter() - start
+        prov = runtime.provenance(device)  # names the thread count the result was computed with
     meta = {"runner": name, "version": r.version, "key": key, "params": values, "wall_s": wall,
             "code_hash": code_hash(r.fn.__module__),
-            "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            **runtime.provenance(device)}
+            "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), **prov}
     cache.put(name, key, value, meta)
     if export_dir is not None:
         cache.put(name, key, value, meta, root=export_dir)
