@@ -133,10 +133,11 @@ def layout_throughput(name, width, ds, device, hyp):
     from augworth.train import loop
 
     rates = []
+    longer = {**hyp, "steps": 4 * hyp["steps"]}  # 20 steps were too few: warm-up noise decided the ratio
     for fmt in (torch.channels_last, torch.contiguous_format):
         old, loop.MEMORY_FORMAT = loop.MEMORY_FORMAT, fmt
         try:
-            rates.append(engine_throughput(name, width, ds, device, hyp)[0])
+            rates.append(engine_throughput(name, width, ds, device, longer)[0])
         finally:
             loop.MEMORY_FORMAT = old
     return tuple(rates)

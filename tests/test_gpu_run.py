@@ -31,3 +31,11 @@ def test_gpu_run_on_the_cpu_writes_results_with_provenance(tmp_path):
     (written,) = (tmp_path / "full").glob("gpu-run-*.json")
     prov = json.loads(written.read_text())["provenance"]
     assert {"torch", "git_commit", "device_name"} <= set(prov)
+
+
+def test_packed_benchmark_rows():
+    import torch
+
+    rows = gpu.bench_packed(torch.device("cpu"), ks=(2,), steps=2, width=4, batch=32)
+    assert [r["models"] for r in rows] == ["1 alone (train loop)", "2 packed"]
+    assert all(r["images/s"] > 0 for r in rows) and rows[0]["x one model"] == 1.0

@@ -82,7 +82,7 @@ def bench_packed(device, ks=(1, 8, 32, 128), steps: int = 30, width: int = 8, ba
         times = []
         for total in (steps, 2 * steps):
             cfgs = [TrainConfig(width=width, steps=total, batch_size=batch, augment="crop(2)+flip", seed=s)
-                    for s in range(k)]
+                    for s in range(max(k, 1))]
             t0 = time.perf_counter()
             if k == 0:
                 fit(cfgs[0], *data, 10, None, device=device)
