@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from augworth.config import Params, param
-from augworth.experiments import cache as cache_mod
+from augworth import io as atomic_io
 from augworth.experiments import registry as runner_mod
 from augworth.experiments.cache import ResultsCache, cache_key, from_jsonable, to_jsonable
 
@@ -92,10 +92,10 @@ def test_crash_mid_write_leaves_no_entry_and_rerun_resumes(tmp_path, toy_runner,
 
     fake_os = types.SimpleNamespace(**{k: getattr(os, k) for k in dir(os) if not k.startswith("__")})
     fake_os.replace = dying_replace
-    monkeypatch.setattr(cache_mod, "os", fake_os)  # only the cache module sees the dying rename
+    monkeypatch.setattr(atomic_io, "os", fake_os)  # only the atomic writer sees the dying rename
     with pytest.raises(Killed):
         runner_mod.run("toy", ToyParams(x=5), cache=c)
-    monkeypatch.setattr(cache_mod, "os", os)
+    monkeypatch.setattr(atomic_io, "os", os)
     assert list(tmp_path.rglob("*.json")) == [] and list(tmp_path.rglob("*.part")) == []
     res = runner_mod.run("toy", ToyParams(x=5), cache=c)
     assert res.meta["source"] == "computed" and CALLS == [5, 5]
@@ -131,12 +131,12 @@ def test_a_truncated_write_is_never_visible(tmp_path):
 
     fake_os = types.SimpleNamespace(**{k: getattr(os, k) for k in dir(os) if not k.startswith("__")})
     fake_os.fdopen = lambda fd, mode: HalfFile(real_fdopen(fd, mode))
-    cache_mod.os = fake_os
+    atomic_io.os = fake_os
     try:
         with pytest.raises(Boom):
             c.put("r", "k", big, {"runner": "r"})
     finally:
-        cache_mod.os = os
+        atomic_io.os = os
     assert list(tmp_path.rglob("*.part")) == []
     assert c.get("r", "k")[0] == {"v": 1}
 

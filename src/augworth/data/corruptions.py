@@ -17,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ..io import atomic_write
 
 from .. import paths
 
@@ -124,7 +125,5 @@ def corrupted_test_set(x_u8: torch.Tensor, name: str, severity: int, *, key: dic
         return torch.load(path).to(x_u8.device)
     out = (corrupt(x_u8.float() / 255.0, name, severity, seed) * 255).round().to(torch.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    torch.save(out.cpu(), tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda fh: torch.save(out.cpu(), fh))
     return out

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from .. import paths
+from ..io import atomic_write
 
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -37,11 +38,7 @@ def _has_idx(raw: Path) -> bool:
 
 def _copy_atomic(fin, dest: Path) -> None:
     """Copy a readable file object to ``dest``; an interrupted copy never looks complete."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.part")
-    with open(tmp, "wb") as fout:
-        shutil.copyfileobj(fin, fout)
-    os.replace(tmp, dest)
+    atomic_write(dest, lambda fout: shutil.copyfileobj(fin, fout))
 
 
 def _gunzip_into(src_dir: Path, raw: Path) -> None:

@@ -14,7 +14,6 @@ thread count.
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import runtime
+from ..io import atomic_write
 from ..augment import build as build_augment
 from ..config import TrainConfig, class_policies
 from ..metrics import accuracy, confusion_matrix, per_class_accuracy
@@ -94,10 +94,7 @@ def _fixed_copies(x: torch.Tensor, y: torch.Tensor, k: int, policy, per_class, g
 
 
 def _atomic_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 @dataclass
