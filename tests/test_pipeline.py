@@ -61,6 +61,52 @@ def test_smoke_notebooks_and_book_build(tmp_path):
         assert f"href='{c.notebook}.html'" in score or f'href="{c.notebook}.html"' in score
     assert "Verdict: every registered claim has a record." in score  # every chapter ran and recorded
     screenshot(html / "chapters" / "scorecard.html", tmp_path / "scorecard.png")
+    browser_check(html, [c.notebook for c in claims.CLAIMS.values()])
+
+
+_LAYOUT = """() => {
+  const art = document.querySelector('article.bd-article') || document.querySelector('main');
+  const right = art.getBoundingClientRect().right + 2;
+  const cut = [];
+  for (const el of art.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.right <= right) continue;
+    let p = el.parentElement, scrolls = false;
+    while (p && p !== art) {
+      if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)) { scrolls = true; break; }
+      p = p.parentElement;
+    }
+    if (!scrolls) cut.push(el.tagName + ' ' + (el.textContent || '').slice(0, 60));
+  }
+  return {cut: cut.slice(0, 5), text: art.innerText};
+}"""
+
+
+def browser_check(html: Path, claim_chapters) -> None:
+    """The built book in a real headless browser (Playwright driving the system chromium) at
+    1300 px: nothing in the main column is wider than the column unless it scrolls, no page shows
+    papermill's raw parameters cell, and every chapter with claims opens with its result box."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (apt-get install chromium): the browser check needs it")
+        pytest.skip("chromium is not installed: the browser check is skipped")
+    from playwright.sync_api import sync_playwright
+
+    pages = ["intro"] + [f"chapters/{n}" for n in pipeline.notebook_names()]  # index.html redirects to intro
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            tab = browser.new_page(viewport={"width": 1300, "height": 1000})
+            for name in pages:
+                tab.goto((html / f"{name}.html").as_uri())
+                found = tab.evaluate(_LAYOUT)
+                assert found["cut"] == [], f"{name}: cut off at the column's edge: {found['cut']}"
+                assert "# Parameters" not in found["text"], f"{name} shows papermill's parameters cell"
+                if name.removeprefix("chapters/") in claim_chapters:
+                    assert "Results at our scale" in found["text"], f"{name} has no result box"
+        finally:
+            browser.close()
 
 
 def screenshot(page: Path, png: Path) -> None:
