@@ -117,9 +117,13 @@ def _compute_cell(fn: Callable[[dict], dict], name: str, version: int, cell: dic
     start = time.perf_counter()
     with cell_threads():
         value = fn(cell)
-    wall = time.perf_counter() - start
+    return _store(name, version, cell, value, time.perf_counter() - start, cache_root)
+
+
+def _store(name: str, version: int, cell: dict, value: dict, wall: float, cache_root: str, **extra) -> dict:
+    """Write one computed cell with its meta; return it as a cached read would give it."""
     key = cache_key(name, version, cell)
-    meta = {"runner": name, "version": version, "key": key, "params": cell, "wall_s": wall,
+    meta = {"runner": name, "version": version, "key": key, "params": cell, "wall_s": wall, **extra,
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "git_commit": runtime.git_commit()}
     ResultsCache(Path(cache_root), read_only=[]).put(name, key, value, meta)
     return from_jsonable(to_jsonable(value))
@@ -149,14 +153,7 @@ def _compute_packed(fn, name: str, version: int, cells: list[dict], cache_root: 
     with cell_threads():
         values = fn.packed(cells)
     wall = (time.perf_counter() - start) / len(cells)
-    out = []
-    for cell, value in zip(cells, values):
-        key = cache_key(name, version, cell)
-        meta = {"runner": name, "version": version, "key": key, "params": cell, "wall_s": wall, "packed": len(cells),
-                "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "git_commit": runtime.git_commit()}
-        ResultsCache(Path(cache_root), read_only=[]).put(name, key, value, meta)
-        out.append(from_jsonable(to_jsonable(value)))
-    return out
+    return [_store(name, version, cell, value, wall, cache_root, packed=len(cells)) for cell, value in zip(cells, values)]
 
 
 def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, version: int,

@@ -32,6 +32,11 @@ def training_subset(ds: ImageDataset, val_size: int, n_train: int, seed: int) ->
     return idx.to(ds.device), val.to(ds.device)
 
 
+def _train_config(p: TrainCell) -> TrainConfig:
+    """The training hyper-parameters of a cell (its data fields left out)."""
+    return TrainConfig.from_mapping({k: v for k, v in p.to_dict().items() if k in TrainConfig.__dataclass_fields__})
+
+
 def train_on_cell(cell: dict, extra_eval: dict | None = None, checkpoint_dir=None, val: bool = True):
     """THE road into training: every chapter trains through here. Train one model as the cell
     (a :class:`TrainCell` mapping) says and return (params, data set, subset indices, fit
@@ -41,7 +46,7 @@ def train_on_cell(cell: dict, extra_eval: dict | None = None, checkpoint_dir=Non
     device = runtime.resolve_device(p.device)
     ds = cached_dataset(p.dataset, p.data_path, p.image_size, str(device))
     idx, val_idx = training_subset(ds, p.val_size, p.n_train, p.seed)
-    train_cfg = TrainConfig.from_mapping({k: v for k, v in p.to_dict().items() if k in TrainConfig.__dataclass_fields__})
+    train_cfg = _train_config(p)
     evals = {"val": (ds.train_x[val_idx], ds.train_y[val_idx])} if val else {}
     evals.update({"test": (ds.test_x, ds.test_y), **(extra_eval or {})})
     res = fit(train_cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes, evals, device=device,
@@ -64,8 +69,7 @@ def train_on_cells_packed(cells: list[dict], extra_eval: dict | None = None) -> 
         data.append((ds.train_x[idx], ds.train_y[idx]))
         evals.append({"val": (ds.train_x[val_idx], ds.train_y[val_idx]), "test": (ds.test_x, ds.test_y),
                       **(extra_eval or {})})
-    cfgs = [TrainConfig.from_mapping({k: v for k, v in p.to_dict().items() if k in TrainConfig.__dataclass_fields__})
-            for p in ps]
+    cfgs = [_train_config(p) for p in ps]
     results = fit_packed(cfgs, data, subsets[0][0].num_classes, evals, device=device)
     return [(p, ds, idx, res) for p, (ds, idx), res in zip(ps, subsets, results)]
 
@@ -75,7 +79,7 @@ def cell_pack_key(cell: dict) -> tuple:
     from ..train.packed import pack_key
 
     p = TrainCell.from_mapping(cell)
-    train_cfg = TrainConfig.from_mapping({k: v for k, v in p.to_dict().items() if k in TrainConfig.__dataclass_fields__})
+    train_cfg = _train_config(p)
     return (p.dataset, p.data_path, p.image_size, p.val_size, p.device, p.fixed_copies > 0) + \
         pack_key(train_cfg, p.n_train)
 
