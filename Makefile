@@ -30,9 +30,14 @@ export AUGWORTH_WORKERS ?= 2
 export P
 
 OFFSET ?= 5
+# make worth: your augmentation on your data (values reach the command as quoted words, never as code)
+DATA ?=
+AUG ?= crop(2)+flip
+BASELINE ?= none
+export DATA AUG BASELINE
 MINUTES ?= 8
 
-.PHONY: help env data mathjax notebooks book nb replicate gpu test bench clean distclean
+.PHONY: help env data mathjax notebooks book nb replicate gpu worth test bench clean distclean
 
 help: ## this list
 	@echo "augworth: what is a data augmentation worth?"
@@ -88,6 +93,10 @@ replicate: notebooks mathjax ## rerun every chapter on disjoint seeds (OFFSET=5:
 
 gpu: data ## the prepared GPU run (MINUTES=8): CUDA checks, packed benchmark, full-profile cells into data/results/full
 	$(PY) -m augworth gpu --minutes $(MINUTES)
+
+worth: env ## your augmentation on your data, a report: make worth DATA=<folder or data set> AUG="crop(2)+flip" P="minutes=4"
+	@test -n "$$DATA" || { echo "DATA is required: a folder of images (<path>/<class>/<image>) or a data set name, e.g. make worth DATA=fashion_mnist AUG=\"crop(2)+flip\""; exit 2; }
+	$(PY) -m augworth worth --data "$$DATA" --augment "$$AUG" --baseline "$$BASELINE" --set-from-env P
 
 test: data mathjax ## unit tests, every notebook with the smoke profile, the book with warnings as errors
 	$(PY) -m pytest

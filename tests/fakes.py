@@ -76,3 +76,48 @@ def image_folder(root: Path, classes=("ant", "bee"), per_class: int = 3, size=(4
                 arr = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
                 Image.fromarray(arr).save(d / f"img{i}.png")
     return root
+
+
+def png_folder(root: Path, images: np.ndarray, labels, classes, sizes=None) -> Path:
+    """Write uint8 images (N, C, H, W) as PNG files in ImageFolder layout, root/<class>/<i>.png
+    (C = 1: greyscale files). ``sizes``: optional (width, height) per image to resize it to
+    first (a folder of mixed sizes)."""
+    from PIL import Image
+
+    for i, (x, y) in enumerate(zip(images, labels)):
+        d = root / classes[int(y)]
+        d.mkdir(parents=True, exist_ok=True)
+        arr = np.ascontiguousarray(x[0] if x.shape[0] == 1 else x.transpose(1, 2, 0))
+        im = Image.fromarray(arr)
+        if sizes is not None:
+            im = im.resize(tuple(sizes[i]))
+        im.save(d / f"{i:05d}.png")
+    return root
+
+
+def fashion_png_folder(root: Path, per_class: int = 30, classes=None) -> Path:
+    """``per_class`` Fashion-MNIST training images of each class as 28x28 greyscale PNGs."""
+    from augworth.data import load_dataset
+
+    ds = load_dataset("fashion_mnist")
+    names = classes or [c.replace("/", "-") for c in ds.classes]
+    y = ds.train_y.numpy()
+    idx = np.concatenate([np.flatnonzero(y == c)[:per_class] for c in range(len(names))])
+    return png_folder(root, ds.train_x[idx].numpy(), y[idx], names)
+
+
+def rgb_png_folder(root: Path, per_class: int = 30, size: int = 32, classes=("disc", "ring", "bar")) -> Path:
+    """A small RGB task: a coloured disc, ring or bar (class) at a random place, on noise."""
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[:size, :size]
+    images, labels = [], []
+    for c in range(len(classes)):
+        for _ in range(per_class):
+            cy, cx = rng.uniform(size * 0.3, size * 0.7, 2)
+            r = np.hypot(yy - cy, xx - cx)
+            mask = [r < size / 5, np.abs(r - size / 5) < 2, np.abs(yy - cy) < 3][c % 3]
+            img = rng.integers(0, 90, (3, size, size))
+            img[:, mask] = rng.integers(150, 256, 3)[:, None]
+            images.append(img.astype(np.uint8))
+            labels.append(c)
+    return png_folder(root, np.stack(images), labels, list(classes))

@@ -72,8 +72,13 @@ def test_image_folder(tmp_path):
     ds = load_dataset("imagefolder", data_path=tmp_path / "imgs", image_size=16)
     assert ds.classes == ("ant", "bee")  # sorted, as torchvision orders them
     assert ds.train_x.shape == (6, 3, 16, 16) and ds.train_y.tolist() == [0, 0, 0, 1, 1, 1]
-    with pytest.raises(FileNotFoundError, match="must contain train/ and val/"):
-        load_dataset("imagefolder", data_path=tmp_path / "imgs" / "train", image_size=16)
+    files_only = tmp_path / "flat"
+    files_only.mkdir()
+    (tmp_path / "imgs" / "train" / "ant" / "img0.png").rename(files_only / "img0.png")
+    with pytest.raises(FileNotFoundError, match="not an image data set .no class folders.*<path>/<class>/<image>"):
+        load_dataset("imagefolder", data_path=files_only, image_size=16)
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        load_dataset("imagefolder", data_path=tmp_path / "nowhere", image_size=16)
 
 
 def test_balanced_subsets_are_balanced_nested_and_seeded():

@@ -8,6 +8,8 @@
     python -m augworth replicate --profile quick --seed-offset 5   # the chapters on disjoint seeds
     python -m augworth gpu --minutes 8 --out data/results/full   # the prepared run on a GPU machine
     python -m augworth params [data] [--profile smoke]           # parameters and their defaults
+    python -m augworth worth --data my_images/ --augment 'crop(2)+flip' --minutes 4 [--ood]
+                                                                 # your augmentation on your data: a report
     python -m augworth sweep --set n_train=[500,2000] --set augment=[none,crop+flip] \
         --set seed=[0,1] --set epochs=5 --executor process --workers 4   # a training grid
 
@@ -128,6 +130,94 @@ def _cmd_params(args) -> None:
             print(f"  {'':<14} {row['help']}{unit}; {row['allowed']}")
 
 
+NAMED_DATA = ("fashion_mnist", "mnist", "cifar10", "cifar100")
+
+
+def _worth_request(args) -> "config.WorthParams":
+    """The user's WorthParams from the command line (design fields left unset are chosen later)."""
+    values = config.parse_overrides(args.set + _env_overrides(args.set_from_env))
+    data, augment = args.data, args.augment
+    if not data:
+        raise config.ConfigError("worth needs --data: a folder of images (<path>/<class>/<image>, or train/ and val/ "
+                                 "holding class folders) or a data set name (" + ", ".join(NAMED_DATA) + ")")
+    if not augment:
+        raise config.ConfigError("worth needs --augment: the augmentation to measure, e.g. --augment 'crop(2)+flip'")
+    if data in NAMED_DATA:
+        values.update(dataset=data, data_path=None)
+    else:
+        values.update(dataset="imagefolder", data_path=str(Path(data).expanduser().resolve()))
+    values["augment"] = augment
+    for key in ("baseline", "minutes", "steps", "model", "width"):
+        if getattr(args, key) not in (None, ""):
+            values[key] = getattr(args, key)
+    for key in ("sizes", "seeds"):
+        raw = getattr(args, key)
+        if raw:
+            try:
+                values[key] = [int(v) for v in raw.replace(" ", "").split(",") if v]
+            except ValueError:
+                raise config.ConfigError(f"--{key} = {raw!r} is not a comma-separated list of integers, "
+                                         "e.g. 40,80,160,320") from None
+    if args.resize is not None:
+        values["image_size"] = args.resize
+    if args.ood:
+        values["ood"] = True
+    config.WorthParams.check_names(values, "the command line")
+    return config.WorthParams.from_mapping(values, source="the command line")
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9.=-]+", "_", text).strip("_")[:60]
+
+
+def _cmd_worth(args) -> None:
+    import json
+    import os
+    import time
+
+    from . import paths
+    from .experiments import run
+    from .experiments import worth as W
+    from .io import atomic_write_text
+
+    if "AUGWORTH_EXECUTOR" not in os.environ:  # one single-threaded process per core (cells train on one thread)
+        os.environ["AUGWORTH_EXECUTOR"] = "process"
+        os.environ.setdefault("AUGWORTH_WORKERS", str(min(8, os.cpu_count() or 1)))
+    _executor_env(args)
+    request = _worth_request(args)
+    name = request.data_path and Path(request.data_path).name or request.dataset
+    out = Path(args.out or paths.ROOT / "build" / "worth" / _slug(f"{name}-{request.augment}-vs-{request.baseline}"))
+    saved = out / "design.json"
+    start = time.perf_counter()
+    previous = json.loads(saved.read_text()) if saved.is_file() and not args.redesign else None
+    if previous and previous.get("request") == request.to_dict():
+        p = config.WorthParams.from_mapping(previous["resolved"])
+        print(f"[augworth] worth: the design of the earlier run in {out} (to choose again: --redesign)\n"
+              f"[augworth]   {previous['line']}", file=sys.stderr)
+    else:
+        print(f"[augworth] worth: reading {request.data_path or request.dataset} and timing a few steps ...",
+              file=sys.stderr, flush=True)
+        p, design, facts = W.resolve(request)
+        print(f"[augworth]   {facts.name}: {len(facts.classes)} classes, {sum(facts.per_class):,} training and "
+              f"{facts.n_test:,} test images of {'x'.join(map(str, facts.image_shape))}\n[augworth]   {design.line()}",
+              file=sys.stderr, flush=True)
+        atomic_write_text(saved, json.dumps({"request": request.to_dict(), "resolved": p.to_dict(),
+                                             "line": design.line(), "predicted_s": design.predicted_s}, indent=1))
+    result = run("worth", p)
+    if args.no_report:
+        print(f"[augworth] worth: computed in {time.perf_counter() - start:.0f} s (no report: --no-report)",
+              file=sys.stderr)
+        return
+    from . import report
+
+    page, seconds = report.make("worth", p.to_dict(), out, f"{p.augment} on {name}")
+    total = time.perf_counter() - start
+    print(f"[augworth] worth: {total:.0f} s in all (training {result.meta.get('wall_s', 0):.0f} s, report {seconds:.0f} s)"
+          f"\nThe report: {page}", file=sys.stderr)
+
+
 def _stored_since(start: float) -> int:
     """Results-cache entries written since ``start`` (what an interrupted run kept)."""
     from . import paths
@@ -198,6 +288,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chapters", nargs="*", help="chapters in priority order (default: gpu.PRIORITY)")
     p.add_argument("--no-bench", action="store_true", help="skip the packed benchmark")
     p.set_defaults(fn=_cmd_gpu)
+
+    p = sub.add_parser("worth", help="what YOUR augmentation is worth on YOUR data: trains, measures, writes a report",
+                       description="Measure an augmentation against a baseline on your data: worth in samples, "
+                                   "per-class effects, closed-form moments, optionally out of distribution; writes "
+                                   "report.html (self-contained) and report.ipynb. Sizes, steps and seeds not given "
+                                   "are chosen from the data and --minutes. Every trained model is cached: rerun the "
+                                   "same command to resume after Ctrl-C.")
+    p.add_argument("--data", help="an image folder (<path>/<class>/<image>, or train/ and val/ or test/ holding class "
+                                  "folders) or a data set name: " + ", ".join(NAMED_DATA) + " (make: DATA=)")
+    p.add_argument("--augment", help="the augmentation, e.g. 'crop(2)+flip', 'rrc(0.5)', trivialaugment (make: AUG=)")
+    p.add_argument("--baseline", help="the policy to measure it against (default none; make: BASELINE=)")
+    p.add_argument("--minutes", type=float, help="time budget for the training (default 4)")
+    p.add_argument("--sizes", help="training-set sizes, e.g. 40,80,160,320 (default: chosen)")
+    p.add_argument("--steps", type=int, help="optimiser steps per model (default: chosen)")
+    p.add_argument("--seeds", help="seeds, e.g. 0,1,2,3,4 (default: chosen, 3 to 8)")
+    p.add_argument("--resize", type=int, help="resize every image (shorter side, then a centre crop) to this size; "
+                                              "needed when the images differ in size")
+    p.add_argument("--model", help="architecture (default fast_cnn)")
+    p.add_argument("--width", type=int, help="base width of the model (default 16)")
+    p.add_argument("--ood", action="store_true", help="also measure worth on the corruption suite")
+    p.add_argument("--out", type=Path, help="folder of the report (default build/worth/<data>-<augment>-vs-<baseline>)")
+    p.add_argument("--redesign", action="store_true", help="choose the design again (default: reuse the folder's)")
+    p.add_argument("--no-report", action="store_true", help="train and cache only")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any other parameter (repeatable)")
+    p.add_argument("--set-from-env", metavar="VAR", help="also read KEY=VALUE pairs from this environment variable")
+    p.add_argument("--executor", choices=list(EXECUTORS))
+    p.add_argument("--workers", type=int, help="processes for the process executor (default: one per core, <= 8)")
+    p.set_defaults(fn=_cmd_worth)
 
     p = sub.add_parser("params", help="list notebooks' parameters with each profile's values")
     p.add_argument("names", nargs="*")

@@ -26,6 +26,7 @@ def _find_root() -> Path:
 
 ROOT: Path = _find_root()
 NOTEBOOKS: Path = ROOT / "notebooks"          # jupytext py:percent chapter sources
+REPORTS: Path = ROOT / "reports"              # jupytext sources of reports on a user's data (worth)
 PARAMS: Path = ROOT / "params"                # params/<profile>/<notebook>.yaml
 BOOK: Path = ROOT / "book"                    # Jupyter Book sources
 CHAPTERS: Path = BOOK / "chapters"            # executed notebooks (generated, git-ignored)

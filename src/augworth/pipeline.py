@@ -158,12 +158,55 @@ def _errors(nb) -> list[str]:
     return found
 
 
-def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
-            out_dir: Path | None = None, force: bool = False) -> Outcome:
-    """Execute one chapter unless an up-to-date executed copy exists in ``out_dir``."""
+def run_notebook(source: Path, parameters: dict[str, Any], records: Path | None = None):
+    """Execute a jupytext notebook with papermill (``parameters`` injected) and return the
+    executed notebook. The kernel's progress lines stream to this terminal; verdict records go
+    to ``records``; a failing cell raises :class:`NotebookFailed` naming it, with the executed
+    notebook saved under build/failed/."""
     import jupytext
     import nbformat
     import papermill
+
+    name = source.stem
+    nb = jupytext.read(source)
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    env_before = {k: os.environ.get(k) for k in ("AUGWORTH_PROGRESS", "AUGWORTH_RECORDS", "AUGWORTH_PROGRESS_FILE")}
+    os.environ["AUGWORTH_PROGRESS"] = "0"  # bars in executed notebooks would be noise in the book
+    if records is not None:
+        os.environ["AUGWORTH_RECORDS"] = str(records.resolve())  # verdict records, read by the scorecard
+    progress = _Tail(name)  # the sweeps' progress, from the kernel to this terminal
+    os.environ["AUGWORTH_PROGRESS_FILE"] = str(progress.path)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            src = Path(tmp) / f"{name}.ipynb"
+            nbformat.write(nb, src)
+            try:
+                return papermill.execute_notebook(
+                    str(src), str(Path(tmp) / "out.ipynb"), parameters=parameters,
+                    kernel_name=KERNEL, cwd=str(paths.ROOT), progress_bar=sys.stderr.isatty(),
+                    execution_timeout=None, report_mode=False,
+                )
+            except papermill.PapermillExecutionError as err:
+                log = paths.ROOT / "build" / "failed" / f"{name}.ipynb"
+                log.parent.mkdir(parents=True, exist_ok=True)
+                if (Path(tmp) / "out.ipynb").is_file():
+                    log.write_bytes((Path(tmp) / "out.ipynb").read_bytes())
+                where = log.relative_to(paths.ROOT) if log.is_file() else "(no log)"
+                raise NotebookFailed(f"notebook '{name}' failed in cell {err.exec_count}: {err.ename}: {err.evalue} "
+                                     f"(the executed notebook with the full traceback: {where})") from None
+    finally:
+        progress.stop()
+        for k, v in env_before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
+            out_dir: Path | None = None, force: bool = False) -> Outcome:
+    """Execute one chapter unless an up-to-date executed copy exists in ``out_dir``."""
+    import nbformat
 
     from . import experiments  # noqa: F401  (registers the runners, for committed_full)
 
@@ -183,39 +226,8 @@ def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
         if old.get("key") == key:
             return Outcome(name, "up to date", 0.0, target)
 
-    nb = jupytext.read(paths.NOTEBOOKS / f"{name}.py")
-    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     start = time.perf_counter()
-    env_before = {k: os.environ.get(k) for k in ("AUGWORTH_PROGRESS", "AUGWORTH_RECORDS", "AUGWORTH_PROGRESS_FILE")}
-    os.environ["AUGWORTH_PROGRESS"] = "0"  # bars in executed notebooks would be noise in the book
-    os.environ["AUGWORTH_RECORDS"] = str(records.resolve())  # verdict records, read by the scorecard
-    progress = _Tail(name)  # the sweeps' progress, from the kernel to this terminal
-    os.environ["AUGWORTH_PROGRESS_FILE"] = str(progress.path)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            src = Path(tmp) / f"{name}.ipynb"
-            nbformat.write(nb, src)
-            try:
-                executed = papermill.execute_notebook(
-                    str(src), str(Path(tmp) / "out.ipynb"), parameters={"profile": profile, "params": params},
-                    kernel_name=KERNEL, cwd=str(paths.ROOT), progress_bar=sys.stderr.isatty(),
-                    execution_timeout=None, report_mode=False,
-                )
-            except papermill.PapermillExecutionError as err:
-                log = paths.ROOT / "build" / "failed" / f"{name}.ipynb"
-                log.parent.mkdir(parents=True, exist_ok=True)
-                if (Path(tmp) / "out.ipynb").is_file():
-                    log.write_bytes((Path(tmp) / "out.ipynb").read_bytes())
-                where = log.relative_to(paths.ROOT) if log.is_file() else "(no log)"
-                raise NotebookFailed(f"notebook '{name}' failed in cell {err.exec_count}: {err.ename}: {err.evalue} "
-                                     f"(the executed notebook with the full traceback: {where})") from None
-    finally:
-        progress.stop()
-        for k, v in env_before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    executed = run_notebook(paths.NOTEBOOKS / f"{name}.py", {"profile": profile, "params": params}, records)
     seconds = time.perf_counter() - start
     errors = _errors(executed)
     if errors:

@@ -12,7 +12,8 @@ from .base import ConfigError, Params, param
 from .chapters import (DATASETS, NOTEBOOK_PARAMS, ClassLevelParams, DataParams, DataSource, ExchangeRateParams,
                        FlatnessParams, SaliencyParams,
                        SampleComplexityParams)
-from .augment_specs import FAMILIES, LINEAR_FAMILIES, NONLINEAR_FAMILIES, is_linear, parse_augment
+from .augment_specs import FAMILIES, LINEAR_FAMILIES, NONLINEAR_FAMILIES, is_linear, linear_part, parse_augment
+from .worth import WorthParams
 from .training import MODEL_NAMES, TrainCell, TrainConfig, class_policies
 
 #: Profiles and what each is for. A profile is data: one YAML file per notebook.
@@ -26,7 +27,7 @@ DEFAULT_PROFILE = "quick"
 __all__ = [
     "ConfigError", "Params", "param", "PROFILES", "DEFAULT_PROFILE", "NOTEBOOK_PARAMS",
     "DATASETS", "DataParams", "DataSource", "TrainConfig", "TrainCell", "class_policies", "MODEL_NAMES", "FAMILIES", "LINEAR_FAMILIES",
-    "NONLINEAR_FAMILIES", "parse_augment", "is_linear", "params_class", "profile_values", "load_params",
+    "NONLINEAR_FAMILIES", "parse_augment", "is_linear", "linear_part", "WorthParams", "params_class", "profile_values", "load_params",
     "parse_overrides", "sizes_by_profile",
 ]
 

@@ -102,3 +102,12 @@ def parse_augment(spec: str) -> list[tuple[str, dict[str, Any]]]:
 def is_linear(spec: str) -> bool:
     """True when every stage is linear in the pixels (closed-form moments exist)."""
     return all(name in LINEAR_FAMILIES for name, _ in parse_augment(spec))
+
+
+def linear_part(spec: str) -> str | None:
+    """The spec's linear stages, in order (its training-only, non-linear stages dropped); None
+    when it has no linear stage other than 'none'. ``linear_part('crop(2)+trivialaugment')`` is
+    ``'crop(2)'``: the part whose moments have a closed form."""
+    stages = [part.strip() for part, (name, _) in zip(spec.split("+"), parse_augment(spec))
+              if name in LINEAR_FAMILIES and name != "none"]
+    return "+".join(stages) or None

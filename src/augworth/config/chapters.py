@@ -26,10 +26,12 @@ class DataSource(Params):
 
     dataset: str = param("fashion_mnist", "data set", choices=DATASETS)
     data_path: str | None = param(
-        None, "folder with train/ and val/ class folders (dataset=imagefolder only)"
+        None, "image folder (dataset=imagefolder only): <path>/<class>/<image>, or train/ and val/ (or test/) "
+        "holding class folders"
     )
     image_size: int = param(
-        64, "side length images are resized to (dataset=imagefolder only)", unit="px", range=(8, 512)
+        64, "side length images are resized to (dataset=imagefolder only); 0: keep their own size (one size for "
+        "all)", unit="px", range=(0, 512)
     )
     val_size: int = param(
         5000, "class-balanced validation images carved from train (fixed, seed-independent)",

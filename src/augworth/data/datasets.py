@@ -91,23 +91,69 @@ def _load_cifar(name: str, folder: Path) -> ImageDataset:
     return ImageDataset(name, tuple(classes), tx, ty, vx, vy)
 
 
+FOLDER_TEST_FRACTION = 0.25  # share of each class held out as the test set of a one-split image folder
+FOLDER_TEST_SEED = 20_221_116  # fixed forever, like the validation split's seed
+
+LAYOUTS = ("a folder of class folders, <path>/<class>/<image> (a quarter of each class is held out as the test set)",
+           "a folder with train/ and val/ (or test/), each holding the same class folders")
+
+
+def _class_dirs(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _not_a_data_set(path: Path, why: str) -> FileNotFoundError:
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    return FileNotFoundError(f"{path} is not an image data set ({why}). Accepted are a data set name (fashion_mnist, "
+                             f"mnist, cifar10, cifar100) or an image folder: " + "; or ".join(LAYOUTS)
+                             + f". Image files: {' '.join(sorted(IMG_EXTENSIONS))}")
+
+
+def _check_classes(path: Path, classes: list[str]) -> None:
+    if len(classes) < 2:
+        raise ValueError(f"image folder {path} has {len(classes)} class folder(s) "
+                         f"({', '.join(classes) or 'none'}): a classifier needs at least 2")
+
+
+def _holdout(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """A fixed boolean test mask: ``fraction`` of each class (at least 1 of a class of 2 or more)."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(labels), dtype=bool)
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        k = max(1, round(fraction * len(idx))) if len(idx) >= 2 else 0
+        test[rng.permutation(idx)[:k]] = True
+    return test
+
+
 def _load_image_folder(path: Path, image_size: int) -> ImageDataset:
+    """An image folder in either layout of :data:`LAYOUTS`; ``image_size`` 0 keeps the images' size."""
     path = Path(path).expanduser()
+    if not path.is_dir():
+        raise _not_a_data_set(path, "no such folder")
     test_dir = next((path / d for d in ("val", "test") if (path / d).is_dir()), None)
-    if not (path / "train").is_dir() or test_dir is None:
-        raise FileNotFoundError(f"image folder {path} must contain train/ and val/ (or test/) "
-                                f"folders of class sub-folders, as for torchvision's ImageFolder")
-    train_classes = sorted(p.name for p in (path / "train").iterdir() if p.is_dir())
-    test_classes = sorted(p.name for p in test_dir.iterdir() if p.is_dir())
-    if len(train_classes) < 2:
-        raise ValueError(f"image folder {path}/train has {len(train_classes)} class folder(s) "
-                         f"({', '.join(train_classes) or 'none'}): a classifier needs at least 2")
-    if train_classes != test_classes:
-        raise ValueError(f"image folder {path}: train/ and {test_dir.name}/ hold different classes "
-                         f"(only in train: {sorted(set(train_classes) - set(test_classes))}; only in "
-                         f"{test_dir.name}: {sorted(set(test_classes) - set(train_classes))})")
-    tx, ty, classes = formats.read_image_folder(path / "train", image_size, train_classes)
-    vx, vy, _ = formats.read_image_folder(test_dir, image_size, classes)
+    if (path / "train").is_dir() and test_dir is not None:
+        train_classes = _class_dirs(path / "train")
+        test_classes = _class_dirs(test_dir)
+        _check_classes(path / "train", train_classes)
+        if train_classes != test_classes:
+            raise ValueError(f"image folder {path}: train/ and {test_dir.name}/ hold different classes "
+                             f"(only in train: {sorted(set(train_classes) - set(test_classes))}; only in "
+                             f"{test_dir.name}: {sorted(set(test_classes) - set(train_classes))})")
+        tx, ty, classes = formats.read_image_folder(path / "train", image_size, train_classes)
+        vx, vy, _ = formats.read_image_folder(test_dir, image_size, classes)
+    else:
+        classes = _class_dirs(path)
+        if (path / "train").is_dir():
+            raise _not_a_data_set(path, "it has train/ but no val/ or test/ beside it")
+        files = formats.image_files(path, classes) if classes else []
+        if not files:
+            raise _not_a_data_set(path, "no class folders with images in it")
+        _check_classes(path, [c for i, c in enumerate(classes) if any(y == i for _, y in files)])
+        x, y, classes = formats.read_image_folder(path, image_size, classes, files=files)
+        test = _holdout(y, FOLDER_TEST_FRACTION, FOLDER_TEST_SEED)
+        tx, ty, vx, vy = x[~test], y[~test], x[test], y[test]
     tx, ty = _tensors(tx, ty)
     vx, vy = _tensors(vx, vy)
     return ImageDataset(f"imagefolder:{path.name}", tuple(classes), tx, ty, vx, vy)
@@ -118,7 +164,8 @@ def load_dataset(name: str = "fashion_mnist", *, root: Path | None = None, devic
     """Load a data set whole as uint8 tensors, fetching it first if needed.
 
     ``name``: fashion_mnist (default), mnist, cifar10, cifar100, or imagefolder (with
-    ``data_path``, a folder holding train/ and val/ class folders, resized to ``image_size``).
+    ``data_path``, an image folder in one of the :data:`LAYOUTS`, resized to ``image_size``, or
+    kept at its own size with 0).
     """
     root = Path(root or paths.data_root())
     if name == "fashion_mnist":
@@ -129,7 +176,7 @@ def load_dataset(name: str = "fashion_mnist", *, root: Path | None = None, devic
         ds = _load_cifar(name, sources.fetch_cifar(name, root))
     elif name == "imagefolder":
         if data_path is None:
-            raise ValueError("dataset 'imagefolder' needs data_path: a folder with train/ and val/")
+            raise ValueError("dataset 'imagefolder' needs data_path: " + "; or ".join(LAYOUTS))
         ds = _load_image_folder(Path(data_path), image_size)
     else:
         raise ValueError(f"unknown data set '{name}': known are fashion_mnist, mnist, cifar10, "

@@ -67,34 +67,82 @@ def read_cifar_meta(path: Path, key: str) -> list[str]:
     return [n.decode() if isinstance(n, bytes) else n for n in names]
 
 
-def read_image_folder(folder: Path, image_size: int, classes: list[str] | None = None):
-    """Read an ImageFolder tree (``folder/<class>/<image>``) into uint8 (N, 3, S, S).
+GRAY_MODES = ("1", "L", "I", "I;16", "F")  # PIL modes of one-channel images
 
-    Each image is resized so its shorter side is ``image_size`` and centre-cropped. Returns the
-    images, the labels, and the class names (sorted folder names, as torchvision orders them).
-    """
-    from PIL import Image
+
+class MixedSizesError(ValueError):
+    """Images of an image folder differ in size and no common size was asked for."""
+
+
+def image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
+    """(file, class index) of every image under ``folder/<class>/`` (any depth), sorted."""
     from torchvision.datasets.folder import IMG_EXTENSIONS
 
-    classes = classes or sorted(p.name for p in Path(folder).iterdir() if p.is_dir())
     files: list[tuple[Path, int]] = []
     for idx, cls in enumerate(classes):
         for p in sorted((Path(folder) / cls).rglob("*")):
             if p.suffix.lower() in IMG_EXTENSIONS:
                 files.append((p, idx))
+    return files
+
+
+def _common_size(files: list[Path]) -> tuple[int, int]:
+    """The (width, height) every image has; :class:`MixedSizesError` when they differ."""
+    from collections import Counter
+
+    from PIL import Image
+
+    sizes: Counter = Counter()
+    example: dict = {}
+    for p in files:
+        with Image.open(p) as im:  # reads the header only
+            sizes[im.size] += 1
+            example.setdefault(im.size, p)
+    if len(sizes) > 1:
+        found = ", ".join(f"{w}x{h}: {k} images (e.g. {example[(w, h)].name})" for (w, h), k in sizes.most_common(4))
+        raise MixedSizesError(f"the images are of {len(sizes)} sizes ({found}{', ...' if len(sizes) > 4 else ''}): "
+                              "give a common size to resize them to (image_size=N, for `worth`: --resize N; the "
+                              "shorter side becomes N, then a centre crop)")
+    return next(iter(sizes))
+
+
+def read_image_folder(folder: Path, image_size: int, classes: list[str] | None = None, files=None):
+    """Read an ImageFolder tree (``folder/<class>/<image>``) into uint8 (N, C, S, S).
+
+    With ``image_size`` > 0 each image is resized so its shorter side is ``image_size`` and
+    centre-cropped; with 0 the images keep their own size, which must be one size for all
+    (else :class:`MixedSizesError`). C is 1 when every image is one-channel (greyscale), else 3
+    (RGB). Returns the images, the labels, and the class names (sorted folder names, as
+    torchvision orders them). ``files``: (path, label) pairs already listed.
+    """
+    from PIL import Image
+
+    classes = classes or sorted(p.name for p in Path(folder).iterdir() if p.is_dir())
+    files = files if files is not None else image_files(folder, classes)
     if not files:
         raise FileNotFoundError(f"no images found under {folder} (expected {folder}/<class>/<image>)")
-    out = np.empty((len(files), 3, image_size, image_size), dtype=np.uint8)
+    if image_size:
+        w0 = h0 = image_size
+    else:
+        w0, h0 = _common_size([p for p, _ in files])
+    modes = set()
+    for p, _ in files:
+        with Image.open(p) as im:
+            modes.add(im.mode)
+    gray = modes <= set(GRAY_MODES)
+    out = np.empty((len(files), 1 if gray else 3, h0, w0), dtype=np.uint8)
     for i, (p, _) in enumerate(files):
         with Image.open(p) as im:
-            im = im.convert("RGB")
-            w, h = im.size
-            scale = image_size / min(w, h)
-            im = im.resize((max(image_size, round(w * scale)), max(image_size, round(h * scale))),
-                           Image.BILINEAR)
-            w, h = im.size
-            left, top = (w - image_size) // 2, (h - image_size) // 2
-            im = im.crop((left, top, left + image_size, top + image_size))
-            out[i] = np.asarray(im, dtype=np.uint8).transpose(2, 0, 1)
+            im = im.convert("L" if gray else "RGB")
+            if image_size:
+                w, h = im.size
+                scale = image_size / min(w, h)
+                im = im.resize((max(image_size, round(w * scale)), max(image_size, round(h * scale))),
+                               Image.BILINEAR)
+                w, h = im.size
+                left, top = (w - image_size) // 2, (h - image_size) // 2
+                im = im.crop((left, top, left + image_size, top + image_size))
+            arr = np.asarray(im, dtype=np.uint8)
+            out[i] = arr[None] if gray else arr.transpose(2, 0, 1)
     labels = np.array([y for _, y in files], dtype=np.int64)
     return out, labels, classes

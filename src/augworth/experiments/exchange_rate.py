@@ -108,21 +108,27 @@ def cells_of(p: ExchangeRateParams) -> list[dict]:
     return cells
 
 
-@runner("exchange_rate", version=1, params=ExchangeRateParams)
-def exchange_rate(p: ExchangeRateParams, device) -> dict:
-    cells = cells_of(p)
-    res = run_sweep(exchange_cell, cells, name="exchange_cell", version=CELL_VERSION)
+def runs_frame(cells: list[dict], results: list[dict]) -> pd.DataFrame:
+    """One row per trained model: its kind, size, augmentation, seed, clean and corrupted test
+    error (``ood_err``: the mean over every corrupted set, NaN without corruptions)."""
     rows = []
-    for c, r in zip(cells, res.results):
+    for c, r in zip(cells, results):
         ood = r["ood"]
         corrupted = [v for k, v in ood.items() if not k.startswith("ood/clean")]
         rows.append({"kind": c["kind"], "n": c["n_train"], "augment": c["augment"], "seed": c["seed"],
                      "invariance": c.get("invariance", "none"), "copies": c.get("fixed_copies", 0),
                      "steps": c["steps"], "test_acc": r["test_acc"], "test_err": 1 - r["test_acc"],
-                     "ood_err": 1 - float(np.mean(corrupted)), "train_acc": float(r["history"]["train_acc"].iloc[-1]),
-                     "train_seconds": r["train_seconds"],
+                     "ood_err": 1 - float(np.mean(corrupted)) if corrupted else float("nan"),
+                     "train_acc": float(r["history"]["train_acc"].iloc[-1]), "train_seconds": r["train_seconds"],
                      **{f"err/{k[4:]}": 1 - v for k, v in ood.items()}})
-    return {"runs": pd.DataFrame(rows), "compute_s": res.compute_s}
+    return pd.DataFrame(rows)
+
+
+@runner("exchange_rate", version=1, params=ExchangeRateParams)
+def exchange_rate(p: ExchangeRateParams, device) -> dict:
+    cells = cells_of(p)
+    res = run_sweep(exchange_cell, cells, name="exchange_cell", version=CELL_VERSION)
+    return {"runs": runs_frame(cells, res.results), "compute_s": res.compute_s}
 
 
 def by_seed(runs: pd.DataFrame, metric: str) -> dict[int, dict[int, float]]:
@@ -177,7 +183,7 @@ def convergence_table(runs: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     main = runs[(runs.kind == "main") & (runs.n == conv.n.iloc[0]) & (runs.seed == conv.seed.iloc[0])]
     t = main.set_index("augment")[["test_err", "train_acc"]].join(
-        conv.set_index("augment")[["test_err", "train_acc", "steps"]], rsuffix="_longer")
+        conv.set_index("augment")[["test_err", "train_acc", "steps"]], suffixes=("", "_longer"))
     t["change"] = t.test_err_longer - t.test_err
     return t.reset_index()
 

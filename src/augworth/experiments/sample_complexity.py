@@ -84,9 +84,10 @@ def _observed_n(rel_err: np.ndarray, grid: np.ndarray, eps: float) -> float:
     return float(grid[bad[-1] + 1]) if bad[-1] + 1 < len(grid) else math.inf
 
 
-def _truth(model, loss, pipe, x, y, p, device, gen, grads: bool = True):
+def truth(model, loss, pipe, x, y, p, device, gen, grads: bool = True):
     """(E[L], Var[L], E[g], trCov[g], how) for one image, from the views or an MC reference
-    (without ``grads``, the gradient moments are None)."""
+    (without ``grads``, the gradient moments are None). ``p`` names ``quad_nodes``,
+    ``quad_nodes_rrc``, ``n_ref`` (and ``grad_n_max`` with ``grads``)."""
     noisy = any(s.name == "noise" for s in pipe.stages)
     nodes = p.quad_nodes_rrc if any(s.name == "rrc" for s in pipe.stages) else p.quad_nodes
     if not noisy:
@@ -186,30 +187,41 @@ def _no_sampling(p: SampleComplexityParams, ds, pool, device, gen) -> dict:
             "n": n, "augment": p.lin_augment}
 
 
+def moment_map(spec: str, x: torch.Tensor, nodes: int, n_mc: int, gen: torch.Generator) -> dict:
+    """Claim A1 on one image (C, H, W) in [0, 1]: the closed-form mean and standard deviation per
+    pixel of ``spec`` beside a Monte Carlo of ``n_mc`` draws, with the largest |z| of the mean (MC
+    minus closed form over its standard error) and the largest error of the MC standard deviation
+    relative to the largest closed-form one."""
+    pipe = build(spec)
+    m = pipe.moments(x[None].double(), nodes)
+    draws = torch.cat([pipe.sample(x[None].expand(min(4096, n_mc - i), *x.shape).contiguous(), gen).double()
+                       for i in range(0, n_mc, 4096)]).reshape(n_mc, -1)
+    mc_mean, mc_std = draws.mean(0), draws.std(0)
+    se = mc_std / n_mc**0.5
+    ok = se > 1e-9
+    z = ((mc_mean - m.mean[0]).abs()[ok] / se[ok]).max().item() if ok.any() else 0.0
+    shape = tuple(x.shape)
+    std = m.variance()[0].sqrt()
+    return {"mean": m.mean[0].reshape(shape).cpu().numpy(), "std": std.reshape(shape).cpu().numpy(),
+            "mc_std": mc_std.reshape(shape).cpu().numpy(), "max_z_mean": z,
+            "max_rel_std_err": float((mc_std - std).abs().max() / std.max().clamp_min(1e-12)),
+            "exact": pipe.exact, "n_mc": n_mc}
+
+
+def nodes_for(p, spec: str) -> int:
+    """Quadrature nodes per parameter for ``spec``: the random-resized crop's 4-D rule has its own."""
+    return p.quad_nodes_rrc if "rrc" in spec else p.quad_nodes
+
+
 def _a1_maps(p: SampleComplexityParams, x: torch.Tensor, gen: torch.Generator) -> dict:
-    """Claim A1 on one image: closed-form mean and standard deviation per pixel beside a Monte
-    Carlo of 8 * n_max draws, with the largest |z| of the mean (MC minus closed form over its SE)."""
+    """Claim A1 on one image, for every augmentation of the chapter (:func:`moment_map`)."""
     out = {"image": x.cpu().numpy()}
-    n = 8 * p.n_max
     for spec in p.augmentations:
-        pipe = build(spec)
-        m = pipe.moments(x[None].double(), p.quad_nodes_rrc if "rrc" in spec else p.quad_nodes)
-        draws = torch.cat([pipe.sample(x[None].expand(min(4096, n - i), *x.shape).contiguous(), gen).double()
-                           for i in range(0, n, 4096)]).reshape(n, -1)
-        mc_mean, mc_std = draws.mean(0), draws.std(0)
-        se = mc_std / n**0.5
-        ok = se > 1e-9
-        z = ((mc_mean - m.mean[0]).abs()[ok] / se[ok]).max().item() if ok.any() else 0.0
-        shape = tuple(x.shape)
-        out[spec] = {"mean": m.mean[0].reshape(shape).cpu().numpy(), "std": m.variance()[0].sqrt().reshape(shape).cpu().numpy(),
-                     "mc_std": mc_std.reshape(shape).cpu().numpy(), "max_z_mean": z,
-                     "max_rel_std_err": float(((mc_std - m.variance()[0].sqrt()).abs().max() /
-                                               m.variance()[0].sqrt().max().clamp_min(1e-12))),
-                     "exact": pipe.exact, "n_mc": n}
+        out[spec] = moment_map(spec, x, nodes_for(p, spec), 8 * p.n_max, gen)
     return out
 
 
-def _reference_error(how: str, e: float, v: float, p: SampleComplexityParams) -> float:
+def reference_error(how: str, e: float, v: float, p: SampleComplexityParams) -> float:
     """Relative error of the truth itself: 0 over exact views, the Monte Carlo reference's
     standard error sqrt(Var / n_ref) / E, NaN for quadrature on the CNN (not measured)."""
     if how.startswith("exact"):
@@ -238,15 +250,15 @@ def seed_cell(cell: dict) -> dict:
     records = []
     for spec in p.augmentations:
         pipe = build(spec)
-        nodes = p.quad_nodes_rrc if "rrc" in spec else p.quad_nodes
+        nodes = nodes_for(p, spec)
         for i in range(len(images)):
             x, y = images[i], labels[i]
-            e, v, _, _, how = _truth(cnn, _ce, pipe, x, y, p, device, gen, grads=False)
+            e, v, _, _, how = truth(cnn, _ce, pipe, x, y, p, device, gen, grads=False)
             m = pipe.moments(x[None].double(), nodes)  # delta method: Var[L] ~ g^T Sigma g, g at the mean
             g = torch.func.grad(lambda z, y=y: _ce(cnn(z[None]), y[None])[0])(m.mean[0].reshape(x.shape).float())
             records.append({"seed": seed, "augment": spec, "image": i, "E_L": e, "Var_L": v,
                             "delta_Var_L": float(m.quad(g.detach().reshape(1, -1).to(m.mean.dtype))[0]),
-                            "ref_rel_err": _reference_error(how, e, v, p), "N_pred_loss_0.01": v / (0.01**2 * e**2)})
+                            "ref_rel_err": reference_error(how, e, v, p), "N_pred_loss_0.01": v / (0.01**2 * e**2)})
     return {"records": records, "test_acc": res.final["test"]["accuracy"]}
 
 
@@ -276,10 +288,10 @@ def sample_complexity(p: SampleComplexityParams, device) -> dict:
         errs_l, errs_g = [], []
         for i in range(len(images)):
             x, y = images[i], labels[i]
-            e, v, g_mean, g_tr, how = _truth(model, loss, pipe, x, y, p, device, gen)
+            e, v, g_mean, g_tr, how = truth(model, loss, pipe, x, y, p, device, gen)
             quad_err = float("nan")
             if name == "linear":  # closed form for the loss; checks the views and measures quadrature
-                nodes = p.quad_nodes_rrc if "rrc" in spec else p.quad_nodes
+                nodes = nodes_for(p, spec)
                 m = pipe.moments(x[None].double(), nodes, functions=True)
                 W, b = lin.lin.weight.detach().double(), lin.lin.bias.detach().double()
                 onehot = F.one_hot(y, ds.num_classes).double()[None]
@@ -293,7 +305,7 @@ def sample_complexity(p: SampleComplexityParams, device) -> dict:
                 how = "closed form" + ("" if pipe.exact else " (quadrature)")
             delta_e = delta_v = float("nan")
             if name == "cnn":  # paper A's second-order (delta-method) moments for a network
-                nodes = p.quad_nodes_rrc if "rrc" in spec else p.quad_nodes
+                nodes = nodes_for(p, spec)
                 m = pipe.moments(x[None].double(), nodes)
                 f = lambda z, y=y: loss(model(z[None]), y[None])[0]  # noqa: E731
                 de, dv = delta_moments(f, m, tuple(x.shape))
@@ -302,7 +314,7 @@ def sample_complexity(p: SampleComplexityParams, device) -> dict:
             errs_l.append(le[grid_l - 1])
             errs_g.append(ge[grid_g - 1])
             rec = {"augment": spec, "model": name, "image": i, "label": int(y), "E_L": e, "Var_L": v,
-                   "ref_rel_err": _reference_error(how, e, v, p),
+                   "ref_rel_err": reference_error(how, e, v, p),
                    "grad_norm": float(g_mean.norm()), "grad_trcov": g_tr, "truth": how, "quad_rel_err": quad_err,
                    "delta_E_L": delta_e, "delta_Var_L": delta_v, "mc_rel_err_at_n_max": float(le[-1])}
             for eps in EPSILONS:

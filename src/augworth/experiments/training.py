@@ -47,7 +47,7 @@ def train_on_cell(cell: dict, extra_eval: dict | None = None, checkpoint_dir=Non
     ds = cached_dataset(p.dataset, p.data_path, p.image_size, str(device))
     idx, val_idx = training_subset(ds, p.val_size, p.n_train, p.seed)
     train_cfg = _train_config(p)
-    evals = {"val": (ds.train_x[val_idx], ds.train_y[val_idx])} if val else {}
+    evals = {"val": (ds.train_x[val_idx], ds.train_y[val_idx])} if val and len(val_idx) else {}
     evals.update({"test": (ds.test_x, ds.test_y), **(extra_eval or {})})
     res = fit(train_cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes, evals, device=device,
               checkpoint_dir=checkpoint_dir)
@@ -67,8 +67,8 @@ def train_on_cells_packed(cells: list[dict], extra_eval: dict | None = None) -> 
         idx, val_idx = training_subset(ds, p.val_size, p.n_train, p.seed)
         subsets.append((ds, idx))
         data.append((ds.train_x[idx], ds.train_y[idx]))
-        evals.append({"val": (ds.train_x[val_idx], ds.train_y[val_idx]), "test": (ds.test_x, ds.test_y),
-                      **(extra_eval or {})})
+        evals.append({**({"val": (ds.train_x[val_idx], ds.train_y[val_idx])} if len(val_idx) else {}),
+                      "test": (ds.test_x, ds.test_y), **(extra_eval or {})})
     cfgs = [_train_config(p) for p in ps]
     results = fit_packed(cfgs, data, subsets[0][0].num_classes, evals, device=device)
     return [(p, ds, idx, res) for p, (ds, idx), res in zip(ps, subsets, results)]

@@ -40,6 +40,39 @@ def paired_t_pvalue(diffs: np.ndarray) -> float:
     return float(stats.ttest_1samp(d, 0.0, alternative="greater").pvalue)
 
 
+def paired_t_pvalue_two_sided(diffs: np.ndarray) -> float:
+    """Two-sided p-value that the mean of the paired differences is 0 (t test over seeds);
+    differences all equal count as exact (p 0 if non-zero, 1 if zero)."""
+    from scipy import stats
+
+    d = np.asarray(diffs, dtype=float)
+    if d.size < 2:
+        return float("nan")
+    if np.allclose(d, d[0]):
+        return 1.0 if np.isclose(d[0], 0.0) else 0.0
+    return float(stats.ttest_1samp(d, 0.0).pvalue)
+
+
+def paired_class_effects(a: np.ndarray, b: np.ndarray, alpha: float = 0.05) -> list[dict]:
+    """Per class, the effect of policy a against policy b on accuracy: the mean over seeds of
+    the paired difference a - b (``a``, ``b``: per-class accuracies (seeds, classes), seed k of
+    one paired with seed k of the other), its Student t interval, a two-sided paired t test and
+    its Holm correction over the classes. A class is ``helped``/``hurt`` when its Holm-adjusted
+    p-value is below ``alpha``."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"per-class accuracies must both be (seeds, classes), got {a.shape} and {b.shape}")
+    d = a - b
+    pv = np.array([paired_t_pvalue_two_sided(d[:, c]) for c in range(d.shape[1])])
+    adj = holm(np.nan_to_num(pv, nan=1.0))
+    mean, lo, hi = t_intervals(d)
+    sd = d.std(0, ddof=1) if d.shape[0] > 1 else np.full(d.shape[1], np.nan)
+    return [{"class": c, "effect": float(mean[c]), "lo": float(lo[c]), "hi": float(hi[c]), "sd": float(sd[c]),
+             "p": float(pv[c]), "p_holm": float(adj[c]),
+             "finding": ("helped" if mean[c] > 0 else "hurt") if adj[c] < alpha else "no clear effect"}
+            for c in range(d.shape[1])]
+
+
 def optimum_and_best(acc: Mapping) -> tuple[np.ndarray, int, np.ndarray]:
     """From {strength: (seeds, classes) accuracies}: the mean over seeds (strengths, classes), the
     index of the average-optimal strength s* and each class's own best strength index."""

@@ -1,0 +1,183 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # What is this augmentation worth on your data?
+#
+# Written by `python -m augworth worth` (or `make worth`): the measurement of the book's exchange-rate
+# chapter (paper C's protocol) pointed at your augmentation, your baseline and your data, with the
+# same statistics and verdict rules as the book's claims. Seeds are the unit of replication: every
+# interval is over seeds (Student t for paired differences, a leave-one-seed-out jackknife for the
+# worth in samples), and each verdict is gated by its checks.
+
+# %% tags=["parameters"]
+profile = "worth"  # not a book profile: the parameters below are the whole, resolved design
+params = {}  # papermill injects them: python -m augworth worth resolves them from your data and budget
+
+# %%
+from html import escape
+
+from IPython.display import HTML, Markdown, display
+
+import matplotlib.pyplot as plt
+
+from augworth import plotting, verdicts
+from augworth.config import WorthParams, linear_part
+from augworth.experiments import run
+from augworth.experiments import worth as W
+from augworth.plotting import exchange_rate as ex_plots
+from augworth.plotting import worth as wp
+from augworth.verdicts import worth as V
+
+plotting.set_theme()
+p = WorthParams.from_mapping(params)
+result = run("worth", p)  # the command computed it already: this reads the results cache
+a = W.analyse(result.value, p)
+decisions = V.decide_all(a, p)
+s = V.summary(a, decisions, p)
+facts = a["facts"]
+display(Markdown(f"## {p.augment} against {p.baseline} on `{facts['name']}`"))
+display(V.summary_box(s, decisions, result.provenance()))
+
+# %% [markdown]
+# ## The data and the design
+
+# %%
+shape = "x".join(map(str, facts["image_shape"]))
+display(Markdown(
+    f"{len(facts['classes'])} classes, {sum(facts['per_class']):,} training images (per class "
+    f"{min(facts['per_class'])} to {max(facts['per_class'])}), {facts['n_test']:,} test images, images "
+    f"{shape} (channels x height x width). Training subsets are class balanced and nested (for a seed, each "
+    f"contains the smaller ones), so the largest balanced size is {min(facts['per_class'])} x "
+    f"{len(facts['classes'])} classes. Design: sizes {list(p.sizes)}, {p.steps} optimiser steps of "
+    f"{p.batch_size} images per model whatever n (a fixed budget), seeds {list(p.seeds)}, model {p.model} "
+    f"(width {p.width}); the largest-n runs of seed {p.seeds[0]} are repeated with {p.convergence_factor}x "
+    f"the steps. {result.meta.get('wall_s', 0):.0f} s here; the cells took {result.value['compute_s']:.0f} s "
+    "of compute when they ran."))
+
+# %% [markdown]
+# ## Error against n, and the worth in samples
+#
+# The baseline's test error is fitted with a power law *f*(*n*) = *a*·*n*<sup>−*c*</sup> + *b* (to the seed-mean error
+# at each size). The augmentation's worth at *n* real samples is *v*(*n*) = *f*<sup>−1</sup>(*e*<sub>aug</sub>(*n*)) − *n*:
+# the extra un-augmented samples the baseline would need to reach the augmented error. Where the
+# augmented error lies below the fitted asymptote *b*, *v* is **undefined** (worth more than any
+# amount of data; an arrow at the top); where *f*<sup>−1</sup> lands beyond the largest measured size it is
+# **extrapolated** (ringed).
+
+# %%
+if a["fit_id"] is not None:
+    fig = ex_plots.error_curves(result.value["runs"], {p.baseline: a["fit_id"]},
+                                title=f"Test error against n (black: the power law fitted to {p.baseline}; "
+                                      "dotted: extrapolated)")
+    plt.show()
+    fig = ex_plots.worth({"clean test set": a["w_id"]})
+    plt.show()
+    cols = ["n", "err", "v", "lo", "hi", "status", "rel", "rel_lo", "rel_hi", "n_seeds"]
+    display(a["w_id"][cols].rename(columns={"err": "error (aug)", "v": "worth v", "lo": "v CI low", "hi": "v CI high",
+                                            "rel": "v/n", "rel_lo": "v/n low", "rel_hi": "v/n high"})
+            .style.format(precision=3).hide(axis="index"))
+else:
+    display(Markdown(f"**Not measurable:** {a['fit_problem']}"))
+display(Markdown("**Checks.** The verdict on the worth stands only if the runs had converged (the largest-n "
+                 f"runs with {p.convergence_factor}x the steps change the test error by at most {a['conv_tol']:.3f}, "
+                 "at least two test images' worth) and the baseline's fit without the largest size predicts it "
+                 f"within {a['holdout_tol']:.3f}."))
+if not a["conv"].empty:
+    display(a["conv"].rename(columns={"test_err_longer": "test_err (longer)", "train_acc_longer": "train_acc (longer)"})
+            .style.format(precision=4).hide(axis="index"))
+print(verdicts.describe(decisions["worth"]))
+print()
+print(verdicts.describe(decisions["error"]))
+
+# %% [markdown]
+# ## Which classes it helps or hurts
+#
+# Per class, at the largest size: accuracy with the augmentation minus with the baseline, paired by
+# seed (same subset, initialisation and batch order), a Student t interval over seeds, and a two-sided
+# paired t test Holm-corrected over the classes. Then, for the class it helps least, where that class's
+# test images go under each policy.
+
+# %%
+fig = wp.class_effects(a["classes"], p.augment, p.baseline, a["n_max"])
+plt.show()
+fig = wp.confusion_flow(a["flows"], a["names"][a["worst"]], a["n_max"])
+plt.show()
+display(HTML("<details><summary>per-class table</summary>"
+             + a["classes"].drop(columns=["class"]).to_html(index=False, float_format=lambda v: f"{v:.3g}")
+             + "</details>"))
+
+# %% [markdown]
+# ## Closed-form moments of the linear stages
+#
+# For the stages of the spec that are linear in the pixels, the mean and covariance of the augmented
+# image have a closed form (paper A). Shown: a few of your test images, the closed-form mean and
+# standard deviation per pixel, and a Monte Carlo standard deviation that checks it. Below: on the
+# model trained with the augmentation (largest n, first seed), the draws of the linear stages a Monte
+# Carlo estimate of each image's loss needs for 1% relative accuracy, *N* = Var[*L*] / (0.01·E[*L*])²,
+# with E[*L*] and Var[*L*] computed exactly over the stages' views (quadrature for continuous
+# parameters, a large Monte Carlo reference where the spec adds noise).
+
+# %%
+lin = linear_part(p.augment)
+if not p.moments:
+    display(Markdown("Skipped: `moments` is off."))
+elif lin is None:
+    display(Markdown(f"Skipped: `{p.augment}` has no linear stage: it is training-only (non-linear), so it has "
+                     "no closed-form moments."))
+else:
+    if lin != p.augment:
+        display(Markdown(f"`{p.augment}` is partly non-linear: this section measures its linear stages "
+                         f"`{lin}` only."))
+    fig = wp.moment_maps(a["moments"], a["names"])
+    plt.show()
+    fig = wp.draws_needed(a["draws"], lin)
+    plt.show()
+    d = a["draws_summary"]
+    display(Markdown(f"Median over {d['images']} test images: **{d['median']:,.0f} draws** (quartiles "
+                     f"{d['quartiles'][0]:,.0f} to {d['quartiles'][1]:,.0f}; the largest {d['max']:,.0f}); "
+                     f"truth: {', '.join(d['how'])}. The loss averaged over the whole test set of "
+                     f"{a['n_test']:,} images needs that many fewer."))
+
+# %% [markdown]
+# ## Out of distribution
+
+# %%
+if p.ood:
+    display(Markdown(f"Each model is also evaluated on corrupted copies of {p.ood_images} class-balanced test images "
+                     f"({len(p.corruptions)} corruptions x 5 severities). The worth out of distribution reads the "
+                     "augmented corrupted-test error off the baseline's corrupted-test power law."))
+    if a.get("w_ood") is not None:
+        fig = ex_plots.worth({"clean test set": a["w_id"], "corrupted test sets": a["w_ood"]})
+        plt.show()
+    fig = ex_plots.corruption_heatmap(result.value["runs"], a["n_max"])
+    plt.show()
+else:
+    display(Markdown("Not measured: run with `--ood` to add the corruption suite."))
+
+# %% [markdown]
+# ## Reproduce
+#
+# The command below recomputes nothing that is cached (every trained model is a cell of the results
+# cache, keyed by its parameters and your files' contents); change a value to extend the design.
+
+# %%
+def _arg(v):
+    return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+
+
+display(Markdown("```bash\npython -m augworth worth --data " + (p.data_path or p.dataset) + f" --augment '{p.augment}' \\\n"
+                 f"    --baseline '{p.baseline}' --sizes {_arg(p.sizes)} --steps {p.steps} --seeds {_arg(p.seeds)}"
+                 + (" --ood" if p.ood else "") + (f" --resize {p.image_size}" if p.image_size else "") + "\n```"))
+display(HTML("<details><summary>every parameter</summary>"
+             + "".join(f"<code>{escape(k)}</code> = {escape(str(v))}<br>" for k, v in p.to_dict().items()) + "</details>"))
