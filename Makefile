@@ -29,7 +29,7 @@ export AUGWORTH_WORKERS ?= 2
 # command line: no value can run anything.
 export P
 
-OFFSET ?= 5
+OFFSET ?=
 # make worth: your augmentation on your data (values reach the command as quoted words, never as code)
 DATA ?=
 AUG ?= crop(2)+flip
@@ -85,8 +85,8 @@ nb: data mathjax ## execute one chapter (and the scorecard), then the book: make
 	$(BIN)jupyter-book build book -W -n --keep-going --quiet
 	@echo "The book: $(abspath $(INDEX))"
 
-replicate: notebooks mathjax ## rerun every chapter on disjoint seeds (OFFSET=5: seeds 5-9), scorecard shows both
-	$(PY) -m augworth replicate --profile $(PROFILE) --seed-offset $(OFFSET)
+replicate: notebooks mathjax ## rerun every chapter on disjoint seeds (default: past the largest seed in use; OFFSET=k), scorecard shows both
+	$(PY) -m augworth replicate --profile $(PROFILE) $(if $(OFFSET),--seed-offset $(OFFSET))
 	$(PY) -m augworth notebooks scorecard --profile $(PROFILE)
 	$(BIN)jupyter-book build book -W -n --keep-going --quiet
 	@echo "The book: $(abspath $(INDEX))"

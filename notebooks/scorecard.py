@@ -79,6 +79,26 @@ head = "".join(f"<th>{h}</th>" for h in ("", "claim", "paper", "ours", "verdict"
 HTML(f"<div style='overflow-x:auto'><table class='table' style='font-size:0.9em'><thead><tr>{head}</tr></thead>"
      f"<tbody>{''.join(rows)}</tbody></table></div>")
 
+# %% [markdown]
+# ## Every effect against its threshold
+#
+# One row per claim, each on its own scale (draws, worth per sample, accuracy points, z): the
+# measured effect and its 95% interval over seeds, coloured by the verdict, and the threshold the
+# claim is judged against with the side it needs shaded. An interval wholly inside the shade is
+# *supported*, wholly outside *not supported*; one that straddles the line, or a gated verdict
+# (listed in the table's details), is *inconclusive*.
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+
+from augworth.plotting import set_theme
+from augworth.plotting.scorecard import claims_figure
+
+set_theme()
+if records:
+    fig = claims_figure(records, list(claims.CLAIMS))
+    plt.show()
+
 # %% tags=["hide-input"]
 counts = pd.Series([r.verdict for r in records.values()]).value_counts()
 for label in claims.LABELS:

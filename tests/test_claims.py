@@ -80,3 +80,35 @@ def test_record_wall_time_counts_the_cached_sweep_cells(tmp_path, monkeypatch):
     R.value = {}
     assert claims.record("C3", "inconclusive", 0.0, (-1.0, 1.0), "> 0", "x", result=R(), profile="quick",
                          dataset="fashion_mnist", seeds=[0]).wall_s == 0.3
+
+
+def test_where_the_claim_puts_the_effect_travels_to_the_record_and_the_figure(tmp_path, monkeypatch):
+    """conclude() derives the claimed side from the threshold unless told; the record keeps it;
+    the scorecard figure shades that side of each threshold, one panel per claim."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from augworth.plotting.scorecard import claims_figure
+    from augworth.verdicts import conclude, publish
+
+    monkeypatch.setenv("AUGWORTH_RECORDS", str(tmp_path))
+    d = {"C1": conclude("C1", "supported", 1.5, (1.2, 1.8), "v/n > 1", "s", threshold=1.0, sd=0.1, n_seeds=5,
+                        seeds=range(5)),
+         "A2": conclude("A2", "supported", 1.2, (1.0, 1.5), "within", "s", threshold=0.69, power_effect=0.2,
+                        claimed=("within", 0.5, 2.0)),
+         "A3": conclude("A3", "not supported", 200, (100, 400), ">= 10,000", "s", threshold=4.0, power_effect=2.3,
+                        claimed=(">=", 10_000))}
+    assert d["C1"].claimed == (">=", 1.0)
+    assert conclude("A3", "inconclusive", 1.0, (0, 2), "r", "s", threshold=4.0, power_effect=0.0).claimed is None
+    with pytest.raises(ValueError, match="claimed = .*use"):
+        conclude("A1", "supported", 1.0, None, "r", "s", claimed=("<", 4))
+    publish(d, result=FakeResult(), profile="smoke", dataset="fashion_mnist")
+    recs = claims.load_records(tmp_path)
+    assert recs["A2"].claimed == ("within", 0.5, 2.0) and recs["A3"].claimed == (">=", 10_000.0)
+    fig = claims_figure(recs, ["A2", "A3", "C1"])
+    axes = fig.axes
+    assert len(axes) == 3
+    spans = [[p for p in ax.patches] for ax in axes]
+    x0 = [s[0].get_x() for s in spans]
+    assert x0 == pytest.approx([0.5, 10_000, 1.0])                # each shade starts at its (lower) threshold
+    assert axes[1].get_xscale() == "log" and axes[2].get_xscale() == "linear"  # draws span decades

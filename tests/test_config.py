@@ -109,3 +109,24 @@ def test_replication_moves_every_seed_to_a_disjoint_set():
     p = config.load_params("sample_complexity", "quick")
     assert sc == {"seed": p.seed + 5, "verdict_seeds": [s + 5 for s in p.verdict_seeds]}
     config.load_params("sample_complexity", "quick", sc)  # still valid: the main seed is not a verdict seed
+
+
+def test_the_default_replication_offset_makes_every_chapter_disjoint():
+    from augworth import pipeline
+
+    for profile in ("smoke", "quick"):
+        offset = pipeline.disjoint_offset(profile)
+        for name in pipeline.notebook_names():
+            if name in pipeline.SUMMARY:
+                continue
+            now = config.load_params(name, profile).to_dict()
+            moved = pipeline.shifted_seeds(name, profile, offset)
+            for k, v in moved.items():
+                new = set(v) if isinstance(v, list) else {v}
+                every = {s for f in pipeline.SEED_FIELDS if f in now
+                         for s in (now[f] if isinstance(now[f], list) else [now[f]])}
+                assert not new & every, (profile, name, k)
+        assert pipeline.disjoint_offset(profile) == 1 + max(
+            s for n in pipeline.notebook_names() if n not in pipeline.SUMMARY
+            for f in pipeline.SEED_FIELDS if f in config.load_params(n, profile).to_dict()
+            for s in (lambda v: v if isinstance(v, list) else [v])(config.load_params(n, profile).to_dict()[f]))

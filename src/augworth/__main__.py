@@ -5,7 +5,7 @@
     python -m augworth data fetch fashion_mnist mnist
     python -m augworth notebooks --profile quick                 # execute chapters for the book
     python -m augworth notebooks data --set n_per_class=4
-    python -m augworth replicate --profile quick --seed-offset 5   # the chapters on disjoint seeds
+    python -m augworth replicate --profile quick                 # the chapters on disjoint seeds
     python -m augworth gpu --minutes 8 --out data/results/full   # the prepared run on a GPU machine
     python -m augworth params [data] [--profile smoke]           # parameters and their defaults
     python -m augworth worth --data my_images/ --augment 'crop(2)+flip' --minutes 4 [--ood]
@@ -277,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("replicate", help="re-execute the chapters on a disjoint seed set (the scorecard shows both)")
     p.add_argument("names", nargs="*")
     p.add_argument("--profile", default=config.DEFAULT_PROFILE, choices=list(config.PROFILES))
-    p.add_argument("--seed-offset", type=int, default=5, help="added to every seed (default 5: seeds 5-9 for 0-4)")
+    p.add_argument("--seed-offset", type=int, help="added to every seed (default: one more than the largest seed in "
+                                                   "use, so every seed set is disjoint: 5 for seeds 0-4)")
     p.set_defaults(fn=_cmd_replicate)
 
     p = sub.add_parser("gpu", help="the prepared GPU run: CUDA smoke checks, packed benchmark, full-profile cells "

@@ -117,6 +117,7 @@ class Record:
     checks: tuple = ()        # the checks the verdict depends on: {"name", "passed", "detail"} each
     n_seeds: int | None = None       # training seeds the verdict's interval is over (None: not seed-based)
     seeds_needed: int | None = None  # inconclusive: seeds a power calculation says would decide it
+    claimed: tuple | None = None     # where the claim puts the effect: (">=", t), ("<=", t), ("within", lo, hi)
 
     @property
     def reasons(self) -> list[str]:
@@ -130,7 +131,7 @@ class Record:
             raise ValueError(f"verdict '{self.verdict}' is not one of {', '.join(LABELS)}")
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None and f.name not in ("interval", "n_seeds", "seeds_needed"):
+            if value is None and f.name not in ("interval", "n_seeds", "seeds_needed", "claimed"):
                 raise ValueError(f"record for {self.claim} is missing the field '{f.name}'")
             if isinstance(value, str) and not value.strip():
                 raise ValueError(f"record for {self.claim} has an empty field '{f.name}'")
@@ -153,7 +154,7 @@ def _wall_s(result) -> float:
 
 def record(claim: str, verdict: str, measured: float, interval, threshold: str, summary: str, *,
            result, profile: str, dataset: str, seeds, checks=(), n_seeds: int | None = None,
-           seeds_needed: int | None = None) -> Record:
+           seeds_needed: int | None = None, claimed=None) -> Record:
     """Validate and write a claim's record (atomically); returns it. ``result`` is the
     :class:`augworth.experiments.Result` the numbers came from (its provenance is copied)."""
     from .experiments.cache import atomic_write_text
@@ -166,7 +167,7 @@ def record(claim: str, verdict: str, measured: float, interval, threshold: str, 
                  device=m.get("device_name", "?"), wall_s=_wall_s(result),
                  package_version=m.get("augworth", "?"), git_commit=m.get("git_commit", "?"),
                  source=m.get("source", "?"), checks=tuple(dict(c) for c in checks), n_seeds=n_seeds,
-                 seeds_needed=seeds_needed)
+                 seeds_needed=seeds_needed, claimed=None if claimed is None else tuple(claimed))
     atomic_write_text(records_dir() / f"{claim}.json", json.dumps(asdict(rec), indent=1))
     return rec
 
@@ -179,5 +180,7 @@ def load_records(folder: Path | None = None) -> dict[str, Record]:
         if data.get("interval") is not None:
             data["interval"] = tuple(data["interval"])
         data["checks"] = tuple(data.get("checks", ()))
+        if data.get("claimed") is not None:
+            data["claimed"] = tuple(data["claimed"])
         out[data["claim"]] = Record(**data)
     return out

@@ -90,10 +90,25 @@ def shifted_seeds(name: str, profile: str, offset: int) -> dict[str, Any]:
     return out
 
 
-def replicate(profile: str, offset: int, names: list[str] | None = None) -> list[Outcome]:
-    """Execute the chapters again with every seed moved by ``offset`` into
+def disjoint_offset(profile: str, names: list[str] | None = None) -> int:
+    """The smallest seed offset that makes every chapter's seeds disjoint from the ones it uses
+    now: one more than the largest seed any chapter of ``profile`` names."""
+    largest = -1
+    for name in [n for n in (names or notebook_names()) if n not in SUMMARY]:
+        values = load_params(name, profile).to_dict()
+        for k in SEED_FIELDS:
+            v = values.get(k)
+            seeds = v if isinstance(v, list) else [] if v is None else [v]
+            largest = max([largest, *seeds])
+    return largest + 1
+
+
+def replicate(profile: str, offset: int | None = None, names: list[str] | None = None) -> list[Outcome]:
+    """Execute the chapters again with every seed moved by ``offset`` (default: the smallest
+    offset that makes every seed set disjoint, :func:`disjoint_offset`) into
     :func:`paths.replication_dir`; the scorecard then shows both verdicts side by side."""
     names = [n for n in (names or notebook_names()) if n not in SUMMARY]
+    offset = disjoint_offset(profile, names) if offset is None else offset
     out_dir = paths.replication_dir(profile)
     outcomes = []
     for name in names:

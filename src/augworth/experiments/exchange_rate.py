@@ -1,15 +1,18 @@
 """Runner of the `exchange_rate` chapter (paper C, C1-C4).
 
 One sweep (cached per cell, resumable) holds four kinds of cells, all with the same fixed step
-budget whatever n (paper C's protocol), each evaluated on the clean test set and on corrupted
-copies of a class-balanced test subset (every corruption at 5 severities, built once and cached
-on disk):
+budget whatever n (paper C's protocol), each evaluated on the clean test set and (main runs) on
+corrupted copies of a class-balanced test subset (every corruption at 5 severities, built once
+and cached on disk):
 
 - ``main``: size n x augmentation x seed (C1, C2);
 - ``invariant``: a flip-invariant model, trained without augmentation and with flips (C3);
 - ``fixed``: k augmented copies of the training set made once, k in ``fixed_copies`` (C4);
 - ``convergence``: the largest-n runs of the first seed with ``convergence_factor`` times the
   steps: if they do much better, the budget was too short and the worth at large n is biased.
+
+Only the main runs are evaluated on the corrupted sets (nothing else is read out of
+distribution), and no cell is evaluated on the validation split (nothing here reads it).
 
 :func:`analyse` fits the power laws and turns errors into worth in samples.
 """
@@ -31,7 +34,7 @@ from .sweep import run_sweep
 from .training import cached_dataset, cell_pack_key, summarise, train_on_cell, train_on_cells_packed
 from .. import runtime
 
-CELL_VERSION = 2  # 2: channels_last on the CPU, one thread per cell
+CELL_VERSION = 3  # 2: channels_last on the CPU, one thread per cell; 3: no validation evaluation (unused)
 TRAIN_FIELDS = ("dataset", "data_path", "image_size", "val_size", "device", "steps", "batch_size", "width")
 OOD_SEED = 0  # the corrupted subset and the corruptions' randomness; the same for every model
 
@@ -70,7 +73,7 @@ def exchange_cell(cell: dict) -> dict:
     """Train one model (a TrainCell plus 'corruptions', 'ood_images', 'kind'); evaluate clean and
     corrupted."""
     train, sets = _split_cell(cell)
-    _, _, _, res = train_on_cell(train, extra_eval=sets)
+    _, _, _, res = train_on_cell(train, extra_eval=sets, val=False)
     return _cell_value(res, list(sets))
 
 
@@ -78,7 +81,7 @@ def _exchange_cells_packed(cells: list[dict]) -> list[dict]:
     """Compatible exchange cells (one fixed step budget makes a whole grid compatible) as one
     packed program; the evaluation sets are the same for every cell of a chapter."""
     train, sets = zip(*(_split_cell(c) for c in cells))
-    return [_cell_value(res, list(sets[0])) for _, _, _, res in train_on_cells_packed(list(train), sets[0])]
+    return [_cell_value(res, list(sets[0])) for _, _, _, res in train_on_cells_packed(list(train), sets[0], val=False)]
 
 
 exchange_cell.packed = _exchange_cells_packed
@@ -94,6 +97,7 @@ def cells_of(p: ExchangeRateParams) -> list[dict]:
     for n in p.sizes:
         for aug in p.augmentations:
             cells += [{**base, "kind": "main", "n_train": n, "augment": aug, "seed": s} for s in p.seeds]
+    base = {**base, "corruptions": []}  # only the main runs are read out of distribution (C2, the OOD worth)
     for n in p.invariance_sizes or p.sizes:
         for aug in ("none", "flip"):
             cells += [{**base, "kind": "invariant", "n_train": n, "augment": aug, "invariance": p.invariance, "seed": s}

@@ -231,7 +231,7 @@ def reference_error(how: str, e: float, v: float, p: SampleComplexityParams) -> 
     return float("nan")
 
 
-SEED_CELL_VERSION = 1
+CHAPTER_CELL_VERSION = 1  # chapter_cell (main_cell and seed_cell): bump when either changes what it computes
 
 
 def seed_cell(cell: dict) -> dict:
@@ -262,11 +262,12 @@ def seed_cell(cell: dict) -> dict:
     return {"records": records, "test_acc": res.final["test"]["accuracy"]}
 
 
-@runner("sample_complexity", version=2, params=SampleComplexityParams)
-def sample_complexity(p: SampleComplexityParams, device) -> dict:
-    """MC error versus N and predicted/observed N for 1% and 5%, per augmentation; no-sampling fit."""
-    seed_runs = run_sweep(seed_cell, [{**p.to_dict(), "verdict_seed": s} for s in p.verdict_seeds],
-                          name="sample_complexity_seed", version=SEED_CELL_VERSION)
+def main_cell(cell: dict) -> dict:
+    """The chapter's measurements on the main seed's CNN and linear model (see the module doc):
+    MC error versus N and predicted/observed N for 1% and 5%, per augmentation; A1's maps; the
+    no-sampling fit."""
+    p = SampleComplexityParams.from_mapping(cell)
+    device = runtime.resolve_device(p.device)
     _, ds, idx, res = train_on_cell(train_fields(p, p.train_augment, p.seed), val=False)
     pool, _ = train_val_split(ds.train_y, p.val_size, num_classes=ds.num_classes)
     mean, std = res.normalisation
@@ -333,9 +334,25 @@ def sample_complexity(p: SampleComplexityParams, device) -> dict:
         "n_test": len(ds.test_y),
         "no_sampling": _no_sampling(p, ds, pool, device, torch.Generator(device=device).manual_seed(p.seed + 3)),
         "seed": p.seed,
-        "seed_records": [r for run in seed_runs.results for r in run["records"]],
-        "compute_s": seed_runs.compute_s,
     }
+
+
+def chapter_cell(cell: dict) -> dict:
+    """One cell of the chapter's sweep: the main seed's measurements, or one more seed's."""
+    role = cell["role"]
+    rest = {k: v for k, v in cell.items() if k != "role"}
+    return main_cell(rest) if role == "main" else seed_cell(rest)
+
+
+@runner("sample_complexity", version=3, params=SampleComplexityParams)
+def sample_complexity(p: SampleComplexityParams, device) -> dict:
+    """The main seed's measurements and the verdicts' extra seeds, as ONE sweep: the cells run in
+    parallel (the main cell first, being the longest), each on one thread like every cell."""
+    base = {**p.to_dict(), "verdict_seeds": []}  # a cell's result never depends on the other seeds
+    cells = [{**base, "role": "main"}] + [{**base, "role": "seed", "verdict_seed": s} for s in p.verdict_seeds]
+    res = run_sweep(chapter_cell, cells, name="sample_complexity_cell", version=CHAPTER_CELL_VERSION)
+    main, seeds = res.results[0], res.results[1:]
+    return {**main, "seed_records": [r for run in seeds for r in run["records"]], "compute_s": res.compute_s}
 
 
 # --- summaries and verdict (pure functions of the runner's result) -----------------------------

@@ -54,7 +54,7 @@ def train_on_cell(cell: dict, extra_eval: dict | None = None, checkpoint_dir=Non
     return p, ds, idx, res
 
 
-def train_on_cells_packed(cells: list[dict], extra_eval: dict | None = None) -> list[tuple]:
+def train_on_cells_packed(cells: list[dict], extra_eval: dict | None = None, val: bool = True) -> list[tuple]:
     """:func:`train_on_cell` for compatible cells trained as one packed program (see
     :mod:`augworth.train.packed`): one (params, data set, subset indices, fit result) per cell."""
     from ..train.packed import fit_packed
@@ -67,7 +67,7 @@ def train_on_cells_packed(cells: list[dict], extra_eval: dict | None = None) -> 
         idx, val_idx = training_subset(ds, p.val_size, p.n_train, p.seed)
         subsets.append((ds, idx))
         data.append((ds.train_x[idx], ds.train_y[idx]))
-        evals.append({**({"val": (ds.train_x[val_idx], ds.train_y[val_idx])} if len(val_idx) else {}),
+        evals.append({**({"val": (ds.train_x[val_idx], ds.train_y[val_idx])} if val and len(val_idx) else {}),
                       "test": (ds.test_x, ds.test_y), **(extra_eval or {})})
     cfgs = [_train_config(p) for p in ps]
     results = fit_packed(cfgs, data, subsets[0][0].num_classes, evals, device=device)

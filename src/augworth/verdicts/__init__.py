@@ -24,7 +24,8 @@ def publish(decisions: Mapping[str, Decision], *, result, profile: str, dataset:
 
     return [claims.record(d.claim, d.verdict, d.measured, d.interval, d.rule, d.summary, result=result,
                           profile=profile, dataset=dataset, seeds=list(d.seeds) or "-",
-                          checks=[c.as_dict() for c in d.checks], n_seeds=d.n_seeds, seeds_needed=d.seeds_needed)
+                          checks=[c.as_dict() for c in d.checks], n_seeds=d.n_seeds, seeds_needed=d.seeds_needed,
+                          claimed=None if d.claimed is None else list(d.claimed))
             for d in decisions.values()]
 
 

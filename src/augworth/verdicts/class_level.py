@@ -103,7 +103,7 @@ def b4(b4_tables: dict, p) -> Decision:
                     f"{info['scope']} scope ({', '.join(info['hurt_names'])} -> "
                     f"{', '.join(sorted(set(info['policy'].values())))}): their accuracy {g.estimate:+.4f} (CI "
                     f"{g.lo:+.4f} to {g.hi:+.4f}); average {d.estimate:+.4f} (CI {d.lo:+.4f} to {d.hi:+.4f})" + extra,
-                    seeds=p.seeds, n_seeds=g.n, needed=needed)
+                    seeds=p.seeds, n_seeds=g.n, needed=needed, claimed=(">=", 0.0))
 
 
 def decide_all(a: dict, pair, effect, b4_tables: dict, p) -> dict[str, Decision]:

@@ -79,6 +79,7 @@ class Decision:
     seeds: tuple[int, ...] = ()
     seeds_needed: int | None = None
     n_seeds: int | None = None
+    claimed: tuple | None = None  # where the claim puts the effect: (">=", t), ("<=", t) or ("within", lo, hi)
 
     @property
     def reasons(self) -> list[str]:
@@ -93,14 +94,18 @@ def seed_check(n: int) -> Check:
 def conclude(claim: str, label: str, measured: float, interval, rule: str, summary: str, *,
              checks: Iterable[Check] = (), seeds: Sequence[int] = (), n_seeds: int | None = None,
              sd: float | None = None, threshold: float | None = None, level: float = 0.95,
-             power_effect: float | None = None, needed: int | None = None) -> Decision:
+             power_effect: float | None = None, needed: int | None = None,
+             claimed: tuple | None = None) -> Decision:
     """Gate ``label`` by ``checks`` (plus the seed-count rule when ``n_seeds`` is given, the
     seeds the interval is over); an inconclusive result gets the seeds a power calculation needs
     from the per-seed ``sd`` and the ``threshold`` it is judged against (``power_effect``: the
     effect on the scale of ``sd`` and ``threshold`` when ``measured`` is shown on another, e.g.
     draws against log10 draws). Seeds are only estimated when the interval is what leaves the
     verdict open: a failed check other than the seed count is not fixed by more seeds, unless the
-    caller knows better (``needed``, e.g. seeds for a regime check that is itself a test)."""
+    caller knows better (``needed``, e.g. seeds for a regime check that is itself a test).
+    ``claimed``: where the claim puts the effect, on the scale of ``measured`` -- (">=", t),
+    ("<=", t) or ("within", lo, hi); by default (">=", threshold) when the threshold is on that
+    scale (no ``power_effect``). The scorecard draws every claim's effect against it."""
     if label not in LABELS:
         raise ValueError(f"verdict '{label}' is not one of {', '.join(LABELS)}")
     checks = tuple(checks) + ((seed_check(n_seeds),) if n_seeds is not None else ())
@@ -108,6 +113,12 @@ def conclude(claim: str, label: str, measured: float, interval, rule: str, summa
     other_failed = any(not c.passed and c.name != "seeds" for c in checks)
     if needed is None and verdict == "inconclusive" and not other_failed and sd is not None and threshold is not None:
         needed = seeds_needed(measured if power_effect is None else power_effect, sd, threshold, level=level)
+    if claimed is None and threshold is not None and power_effect is None:
+        claimed = (">=", float(threshold))
+    if claimed is not None and (claimed[0] not in (">=", "<=", "within") or len(claimed) != (3 if claimed[0] == "within"
+                                                                                             else 2)):
+        raise ValueError(f"claimed = {claimed!r}: use ('>=', t), ('<=', t) or ('within', lo, hi)")
     iv = None if interval is None else (float(interval[0]), float(interval[1]))
+    claimed = None if claimed is None else (claimed[0], *(float(v) for v in claimed[1:]))
     return Decision(claim, verdict, float(measured), iv, rule, summary, checks, tuple(int(s) for s in seeds), needed,
-                    n_seeds)
+                    n_seeds, claimed)

@@ -42,7 +42,7 @@ def a1(r: dict, p) -> Decision:
     n_mc = r["a1"][exact[0]]["n_mc"] if exact else 0
     return conclude("A1", decide(z, None, Z_MAX, "<="), z, None, f"max |z| <= {Z_MAX:g}",
                     f"largest |z| of the closed-form mean against {n_mc:,} Monte Carlo draws over all pixels of "
-                    f"{len(exact)} exact families", checks=checks)
+                    f"{len(exact)} exact families", checks=checks, claimed=("<=", Z_MAX))
 
 
 def a2(r: dict, p) -> Decision:
@@ -55,7 +55,8 @@ def a2(r: dict, p) -> Decision:
     return conclude("A2", decide_within(med, (lo, hi), 0.5, 2.0), med, (lo, hi), "CI within [0.5, 2]",
                     f"delta-method Var[L] / truth for the CNN: median over {len(p.augmentations)} augmentations x "
                     f"{p.n_images} images per seed, geometric mean over {iv.n} seeds {med:.2f}",
-                    seeds=sorted(per_seed.index), n_seeds=iv.n, sd=iv.sd, threshold=nearest, power_effect=iv.estimate)
+                    seeds=sorted(per_seed.index), n_seeds=iv.n, sd=iv.sd, threshold=nearest, power_effect=iv.estimate,
+                    claimed=("within", 0.5, 2.0))
 
 
 def a3(r: dict, p) -> Decision:
@@ -81,7 +82,7 @@ def a3(r: dict, p) -> Decision:
                     f"draws for a 1%-accurate loss of the median test image under {primary} (trained CNNs), "
                     f"geometric mean over {iv.n} seeds {med:,.0f}" + (f"; {'; '.join(others)}" if others else ""),
                     checks=checks, seeds=sorted(per_seed.index), n_seeds=iv.n, sd=iv.sd,
-                    threshold=math.log10(PAPER_N), power_effect=iv.estimate)
+                    threshold=math.log10(PAPER_N), power_effect=iv.estimate, claimed=(">=", PAPER_N))
 
 
 def decide_all(r: dict, p) -> dict[str, Decision]:
