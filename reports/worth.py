@@ -157,9 +157,12 @@ if p.ood:
     display(Markdown(f"Each model is also evaluated on corrupted copies of {p.ood_images} class-balanced test images "
                      f"({len(p.corruptions)} corruptions x 5 severities). The worth out of distribution reads the "
                      "augmented corrupted-test error off the baseline's corrupted-test power law."))
-    if a.get("w_ood") is not None:
-        fig = ex_plots.worth({"clean test set": a["w_id"], "corrupted test sets": a["w_ood"]})
+    tables = {k: v for k, v in (("clean test set", a["w_id"]), ("corrupted test sets", a.get("w_ood"))) if v is not None}
+    if "corrupted test sets" in tables:
+        fig = ex_plots.worth(tables)
         plt.show()
+    else:
+        display(Markdown(f"**Worth out of distribution not measurable:** {a['fit_problem']}"))
     fig = ex_plots.corruption_heatmap(result.value["runs"], a["n_max"])
     plt.show()
 else:

@@ -107,17 +107,19 @@ def fashion_png_folder(root: Path, per_class: int = 30, classes=None) -> Path:
 
 
 def rgb_png_folder(root: Path, per_class: int = 30, size: int = 32, classes=("disc", "ring", "bar")) -> Path:
-    """A small RGB task: a coloured disc, ring or bar (class) at a random place, on noise."""
+    """A small RGB task that is not trivial: a faint disc, ring or bar (the class) of a random
+    colour at a random place, on strong noise."""
     rng = np.random.default_rng(1)
     yy, xx = np.mgrid[:size, :size]
     images, labels = [], []
     for c in range(len(classes)):
         for _ in range(per_class):
-            cy, cx = rng.uniform(size * 0.3, size * 0.7, 2)
+            cy, cx = rng.uniform(size * 0.25, size * 0.75, 2)
             r = np.hypot(yy - cy, xx - cx)
-            mask = [r < size / 5, np.abs(r - size / 5) < 2, np.abs(yy - cy) < 3][c % 3]
-            img = rng.integers(0, 90, (3, size, size))
-            img[:, mask] = rng.integers(150, 256, 3)[:, None]
-            images.append(img.astype(np.uint8))
+            radius = size / 7
+            mask = [r < radius, np.abs(r - radius) < 1.2, (np.abs(yy - cy) < 1.5) & (np.abs(xx - cx) < radius)][c % 3]
+            img = rng.integers(0, 200, (3, size, size)).astype(float)
+            img[:, mask] += rng.uniform(20, 60, 3)[:, None]
+            images.append(np.clip(img, 0, 255).astype(np.uint8))
             labels.append(c)
     return png_folder(root, np.stack(images), labels, list(classes))

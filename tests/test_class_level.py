@@ -87,6 +87,11 @@ def test_choice_on_validation_and_b4_table():
     assert choice == {"optimum": "mild", "hurt": {2: "none"}}
     assert cl.choose_on_validation(val, 0.02, "none")["hurt"] == {2: "none"}
     assert cl.choose_on_validation(val, 0.5, "own-best")["hurt"] == {}
+    # a validation drop as large but within the seeds' noise chooses nothing (the choice must replicate)
+    noisy = _sweep(drop=0.03, noise=0.06, seed=0)
+    mean = {s: v.mean(0) for s, v in noisy.items()}
+    assert max(mean[s][2] for s in noisy) - mean["mild"][2] >= 0.02
+    assert cl.choose_on_validation(noisy, 0.02, "own-best")["hurt"] == {}
     # B4 table: the conditional runs recover class 2 at an equal average
     cells = [{"strength": "mild", "seed": s, "test_per_class": [0.86, 0.86, 0.80, 0.86], "test_acc": 0.845}
              for s in range(3)]

@@ -102,12 +102,13 @@ def test_sizes_by_profile_lists_image_counts():
 def test_replication_moves_every_seed_to_a_disjoint_set():
     from augworth import pipeline
 
+    k = pipeline.disjoint_offset("quick")
     quick = config.load_params("class_level", "quick").seeds
-    moved = pipeline.shifted_seeds("class_level", "quick", 5)
-    assert moved == {"seeds": [s + 5 for s in quick]} and not set(moved["seeds"]) & set(quick)
-    sc = pipeline.shifted_seeds("sample_complexity", "quick", 5)
+    moved = pipeline.shifted_seeds("class_level", "quick", k)
+    assert moved == {"seeds": [s + k for s in quick]} and not set(moved["seeds"]) & set(quick)
+    sc = pipeline.shifted_seeds("sample_complexity", "quick", k)
     p = config.load_params("sample_complexity", "quick")
-    assert sc == {"seed": p.seed + 5, "verdict_seeds": [s + 5 for s in p.verdict_seeds]}
+    assert sc == {"seed": p.seed + k, "verdict_seeds": [s + k for s in p.verdict_seeds]}
     config.load_params("sample_complexity", "quick", sc)  # still valid: the main seed is not a verdict seed
 
 

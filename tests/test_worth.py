@@ -74,6 +74,16 @@ def test_the_design_fits_the_budget_and_grows_with_it():
         last = (len(d.seeds), d.steps)
 
 
+def test_a_large_data_set_on_a_small_budget_gets_sizes_its_steps_can_train():
+    f = facts([6000] * 10)
+    for minutes in (1, 4, 30):
+        d = W.choose_design(f, WorthParams(minutes=minutes), sec_per_step=0.011, eval_s=2.0, workers=2)
+        assert d.steps * 64 / max(d.sizes) >= W.EPOCHS_MIN and d.predicted_s <= 60 * minutes
+        assert d.chosen == ("sizes", "steps", "seeds") and all(n % 10 == 0 for n in d.sizes)
+    assert max(W.choose_design(f, WorthParams(minutes=30), 0.011, 2.0, 2).sizes) > 10 * max(
+        W.choose_design(f, WorthParams(minutes=1), 0.011, 2.0, 2).sizes)  # more budget, larger subsets
+
+
 def test_a_budget_too_small_says_what_it_needs():
     f = facts([30] * 10)
     with pytest.raises(ConfigError, match=r"'minutes' = 0.1 is too small: the smallest design \(4 sizes x 2 policies "

@@ -75,7 +75,7 @@ def notebook_key(name: str, profile: str, params: dict[str, Any], records: Path 
     return h.hexdigest()[:24]
 
 
-SEED_FIELDS = ("seed", "seeds", "verdict_seeds")  # every parameter that names training seeds
+SEED_FIELDS = ("seed", "seeds", "verdict_seeds", "invariance_seeds")  # every parameter that names training seeds
 
 
 def shifted_seeds(name: str, profile: str, offset: int) -> dict[str, Any]:

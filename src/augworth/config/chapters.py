@@ -221,7 +221,8 @@ class ClassLevelParams(DataSource):
     epochs: int = param(15, "training epochs", unit="epochs", range=(1, 1000))
     width: int = param(16, "width of the fast CNN", range=(4, 512))
     alpha: float = param(0.05, "family-wise error rate of the per-class tests (Holm)", range=(0.0001, 0.5))
-    min_drop: float = param(0.02, "validation drop (accuracy, 0-1) from which a class gets its own policy (B4)",
+    min_drop: float = param(0.02, "validation drop (accuracy, 0-1) from which a class gets its own policy (B4), "
+                            "when the drop is also significant over seeds (Holm, alpha)",
                             range=(0.0, 1.0))
     conditional: str = param("own-best", "B4 policy of the hurt classes: their own best strength on validation, "
                              "or no augmentation", choices=("own-best", "none"))
@@ -266,6 +267,10 @@ class ExchangeRateParams(DataSource):
                             unit="images", range=(10, None))
     invariance: str = param("flip-average", "flip-invariant model of C3", choices=("flip-average", "flip-canonical"))
     invariance_sizes: tuple[int, ...] = param((), "sizes for C3 (empty: all sizes)", unit="images", range=(20, None))
+    invariance_seeds: tuple[int, ...] = param((), "seeds for C3 (empty: seeds); C3 reads only its own cells (and "
+                                              "plain models with flips at its sizes, trained for seeds not in "
+                                              "'seeds'), so seeds here buy its power without the whole grid",
+                                              range=(0, 2**31 - 1))
     fixed_augment: str = param("crop(2)+flip", "augmentation of the fixed-versus-fresh comparison (C4); must be "
                                "one of 'augmentations'")
     fixed_copies: tuple[int, ...] = param((1, 2, 4, 8, 16), "numbers k of augmented copies made once (C4)",

@@ -3,7 +3,8 @@
 Stage 1 sweeps the random-resized-crop minimum scale s (and no augmentation) x seeds through the
 sweep runner (each cell cached on its own, so an interrupted run resumes). Stage 2 (B4) picks,
 on the VALIDATION split only, the average-optimal strength s* and the classes whose validation
-accuracy at s* is at least ``min_drop`` below their own best; it then trains, for the same seeds,
+accuracy at s* is at least ``min_drop`` below their own best, significantly over seeds (Holm);
+it then trains, for the same seeds,
 class-conditional policies with rrc(s*) for every other class, in two scopes: ``class`` (each
 hurt class gets its own best strength, or none) and ``group`` (the hurt classes and their
 fine-grained partners share one policy, see :func:`group_policy`). Test numbers are never used to choose anything in stage 2.
@@ -50,16 +51,19 @@ def _stack(rows, key: str, labels: list[str], seeds) -> dict[str, np.ndarray]:
     return {s: np.stack([np.asarray(by[(s, seed)], dtype=float) for seed in seeds]) for s in labels}
 
 
-def choose_on_validation(val_acc: dict[str, np.ndarray], min_drop: float, conditional: str) -> dict:
-    """s* (best mean validation accuracy) and the classes at least ``min_drop`` below their own
-    best strength there, each with the policy it gets."""
-    labels = list(val_acc)
-    mean, i_star, best = classwise.optimum_and_best(val_acc)
+def choose_on_validation(val_acc: dict[str, np.ndarray], min_drop: float, conditional: str,
+                         alpha: float = 0.05) -> dict:
+    """s* (best mean validation accuracy) and the classes hurt there, each with the policy it
+    gets: a class is hurt when its validation drop from its own best strength is at least
+    ``min_drop`` AND significant (one-sided paired t over seeds, Holm-corrected over the classes:
+    :func:`augworth.metrics.classwise.class_drops` on the validation split). A drop seen on one
+    noisy validation mean alone does not choose a class, so the choice replicates."""
+    drops = classwise.class_drops(val_acc, alpha=alpha)
     hurt = {}
-    for c, b in enumerate(best):
-        if b != i_star and mean[b, c] - mean[i_star, c] >= min_drop:
-            hurt[c] = spec_of(labels[b]) if conditional == "own-best" else "none"
-    return {"optimum": labels[i_star], "hurt": hurt}
+    for row in drops["classes"]:
+        if row["hurt"] and row["drop"] >= min_drop:
+            hurt[row["class"]] = spec_of(row["best_strength"]) if conditional == "own-best" else "none"
+    return {"optimum": drops["optimum"], "hurt": hurt}
 
 
 def group_policy(val_acc: dict[str, np.ndarray], choice: dict, dataset: str, conditional: str) -> dict[int, str]:
@@ -87,7 +91,7 @@ def class_level(p: ClassLevelParams, device) -> dict:
     res = run_sweep(train_cell, train_cells, name="train_cell", version=TRAIN_CELL_VERSION)
     compute = res.compute_s
     val_acc = _stack([{**c, **r} for c, r in zip(cells, res.results)], "val_per_class", labels, p.seeds)
-    choice = choose_on_validation(val_acc, p.min_drop, p.conditional)
+    choice = choose_on_validation(val_acc, p.min_drop, p.conditional, p.alpha)
     uniform = spec_of(choice["optimum"])
     policies = {"class": choice["hurt"], "group": group_policy(val_acc, choice, p.dataset, p.conditional)}
     b4 = {}

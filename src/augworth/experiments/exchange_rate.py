@@ -6,7 +6,9 @@ corrupted copies of a class-balanced test subset (every corruption at 5 severiti
 and cached on disk):
 
 - ``main``: size n x augmentation x seed (C1, C2);
-- ``invariant``: a flip-invariant model, trained without augmentation and with flips (C3);
+- ``invariant``: a flip-invariant model, trained without augmentation and with flips (C3), for
+  ``invariance_seeds``; ``flip_reference``: the plain model with flips at C3's sizes for those of
+  its seeds the main grid does not train (the pairs of C3, kept out of the main tables);
 - ``fixed``: k augmented copies of the training set made once, k in ``fixed_copies`` (C4);
 - ``convergence``: the largest-n runs of the first seed with ``convergence_factor`` times the
   steps: if they do much better, the budget was too short and the worth at large n is biased.
@@ -98,10 +100,13 @@ def cells_of(p: ExchangeRateParams) -> list[dict]:
         for aug in p.augmentations:
             cells += [{**base, "kind": "main", "n_train": n, "augment": aug, "seed": s} for s in p.seeds]
     base = {**base, "corruptions": []}  # only the main runs are read out of distribution (C2, the OOD worth)
+    c3_seeds = p.invariance_seeds or p.seeds
     for n in p.invariance_sizes or p.sizes:
         for aug in ("none", "flip"):
             cells += [{**base, "kind": "invariant", "n_train": n, "augment": aug, "invariance": p.invariance, "seed": s}
-                      for s in p.seeds]
+                      for s in c3_seeds]
+        cells += [{**base, "kind": "flip_reference", "n_train": n, "augment": "flip", "seed": s}
+                  for s in c3_seeds if s not in p.seeds]
     for n in p.fixed_sizes:
         for k in p.fixed_copies:
             cells += [{**base, "kind": "fixed", "n_train": n, "augment": p.fixed_augment, "fixed_copies": k,
@@ -200,12 +205,13 @@ def error_curves(runs: pd.DataFrame, metric: str = "test_err") -> pd.DataFrame:
 
 def paired_difference(runs: pd.DataFrame, a: dict, b: dict, metric: str = "test_err", sizes=None):
     """Per seed, the mean over sizes of metric(a) - metric(b), where a and b select runs by
-    column values (e.g. {"kind": "invariant", "augment": "none"}); pairs share n and seed.
+    column values (e.g. {"kind": "invariant", "augment": "none"}; a list value: any of them); pairs
+    share n and seed.
     Returns (per-seed differences, their Student t interval)."""
     def pick(sel):
         m = np.ones(len(runs), dtype=bool)
         for k, v in sel.items():
-            m &= (runs[k] == v).to_numpy()
+            m &= (runs[k].isin(v) if isinstance(v, (list, tuple)) else runs[k] == v).to_numpy()
         t = runs[m]
         return t[t.n.isin(sizes)] if sizes is not None else t
 
@@ -227,10 +233,10 @@ def analyse(runs: pd.DataFrame, p: ExchangeRateParams) -> dict:
         out[f"fit_{tag}"] = fit_reference(runs, metric)[0]
         out[f"held_{tag}"] = fit_reference(runs, metric, holdout=1)[2]
         out[f"w_{tag}"] = worth_table(runs, metric, p.augmentations)
-    out["c3"] = paired_difference(runs, {"kind": "invariant", "augment": "none"}, {"kind": "main", "augment": "flip"},
-                                  sizes=inv_sizes)[1]
-    out["c3_both"] = paired_difference(runs, {"kind": "invariant", "augment": "flip"},
-                                       {"kind": "main", "augment": "flip"}, sizes=inv_sizes)[1]
+    plain_flip = {"kind": ["main", "flip_reference"], "augment": "flip"}
+    out["c3"] = paired_difference(runs, {"kind": "invariant", "augment": "none"}, plain_flip, sizes=inv_sizes)[1]
+    out["c3_both"] = paired_difference(runs, {"kind": "invariant", "augment": "flip"}, plain_flip, sizes=inv_sizes)[1]
+    out["c3_seeds"] = sorted(int(s) for s in runs[runs.kind == "invariant"].seed.unique())
     out["w_inv"] = worth_table(runs, "test_err", [], kind_of={
         "invariant model": runs[(runs.kind == "invariant") & (runs.augment == "none")],
         "invariant model + flip": runs[(runs.kind == "invariant") & (runs.augment == "flip")],

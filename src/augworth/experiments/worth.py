@@ -48,6 +48,7 @@ MIN_SEEDS, GOOD_SEEDS, MAX_SEEDS = 3, 5, 8
 N_SIZES = 4               # sizes chosen: the fewest a 3-parameter power law plus a held-out size needs
 SMALLEST_SHARE = 8        # chosen sizes run from the largest / 8 (at least 2 per class) to the largest
 EPOCHS_FIRST, EPOCHS_MAX = 30, 120  # passes over the largest subset: steps grow to the first, then the second
+EPOCHS_MIN = 10           # chosen sizes stop where the largest subset would be seen fewer times than this
 CALIBRATION_STEPS = 12    # steps of the timing runs that size the design
 DRAW_IMAGES = 16          # test images the draws-needed distribution is read on
 EPS = 0.01                # relative accuracy of the loss estimate whose draws are counted
@@ -85,11 +86,13 @@ def data_facts(p: WorthParams) -> DataFacts:
     return DataFacts(ds.name, tuple(ds.classes), tuple(int(c) for c in counts), len(ds.test_y), ds.image_shape)
 
 
-def size_ladder(facts: DataFacts, count: int = N_SIZES) -> list[int]:
+def size_ladder(facts: DataFacts, count: int = N_SIZES, cap: int | None = None) -> list[int]:
     """``count`` class-balanced sizes, geometric, from the largest / 8 (at least 2 images per
-    class) up to every image of the smallest class (each size a multiple of the classes)."""
+    class) up to every image of the smallest class, or ``cap`` images per class if fewer (each
+    size a multiple of the classes)."""
     k, top = len(facts.classes), min(facts.per_class)
     smallest = facts.classes[int(np.argmin(facts.per_class))]
+    top = top if cap is None else max(min(top, cap), min(top, count))
     if top < count:
         raise ConfigError(f"class '{smallest}' has {top} training image{'s' if top != 1 else ''}: the smallest "
                           f"design needs {count} per class ({count} distinct class-balanced sizes); add images or "
@@ -135,6 +138,9 @@ class Design:
     workers: int
     chosen: tuple[str, ...]  # the fields chosen here (the others were given)
 
+    def _replace_chosen(self, chosen: tuple[str, ...]) -> "Design":
+        return replace(self, chosen=chosen)
+
     def line(self) -> str:
         chosen = f" (chosen: {', '.join(self.chosen)})" if self.chosen else ""
         return (f"sizes {list(self.sizes)}, {self.steps} steps per model, seeds {list(self.seeds)}: {self.cells} "
@@ -160,7 +166,8 @@ def choose_design(facts: DataFacts, p: WorthParams, sec_per_step: float, eval_s:
     the smallest design (3 seeds, the smallest step budget that gives at least
     ``MIN_STEPS`` steps) in this order while the predicted time fits ``p.minutes``: seeds to 5,
     steps until the largest subset is seen ``EPOCHS_FIRST`` times, seeds to 8, steps until
-    ``EPOCHS_MAX``. A budget that does not fit the smallest design is a ConfigError saying what
+    ``EPOCHS_MAX``. Chosen sizes stop where the largest subset would be seen fewer than
+    ``EPOCHS_MIN`` times in the steps chosen (a large data set on a small budget). A budget that does not fit the smallest design is a ConfigError saying what
     it needs."""
     sizes = tuple(p.sizes) if p.sizes else tuple(size_ladder(facts))
     check_sizes(sizes, facts)
@@ -201,6 +208,11 @@ def choose_design(facts: DataFacts, p: WorthParams, sec_per_step: float, eval_s:
     for move in (grow_seeds(GOOD_SEEDS), grow_steps(EPOCHS_FIRST), grow_seeds(MAX_SEEDS), grow_steps(EPOCHS_MAX)):
         while (nxt := move(seeds, steps)) is not None and cost(*nxt)[1] <= budget:
             seeds, steps = nxt
+    if not p.sizes and epochs(steps) < EPOCHS_MIN:  # a large data set: the budget trains small subsets well
+        capped = tuple(size_ladder(facts, cap=steps * batch // (EPOCHS_MIN * len(facts.classes))))
+        if capped != sizes:
+            return choose_design(facts, replace(p, sizes=capped), sec_per_step, eval_s, workers)._replace_chosen(
+                ("sizes",) + (() if p.steps else ("steps",)) + (() if p.seeds else ("seeds",)))
     models, t = cost(seeds, steps)
     chosen = tuple(name for name, given in (("sizes", p.sizes), ("steps", p.steps), ("seeds", p.seeds)) if not given)
     return Design(sizes, steps, tuple(p.seeds) or tuple(range(seeds)), models, t, budget, sec_per_step, eval_s,
@@ -355,7 +367,12 @@ def analyse(value: dict, p: WorthParams) -> dict:
             out[f"w_{tag}"] = worth_table(runs, metric, [p.augment], reference=p.baseline)
         except ValueError as err:  # e.g. an error of 0: a power law in log-error is not defined
             out[f"fit_{tag}"] = out[f"held_{tag}"] = out[f"w_{tag}"] = None
-            out["fit_problem"] = f"the baseline's {metric.replace('_err', ' error')} cannot be fitted: {err}"
+            what = metric.replace("_err", " error").replace("ood", "corrupted-test")
+            ref = runs[(runs.kind == "main") & (runs.augment == p.baseline)].groupby("n")[metric].mean()
+            zero = [int(n) for n, e in ref.items() if e <= 0]
+            out["fit_problem"] = (f"{p.baseline} makes no {what} at n = {zero} (mean over seeds, {n_test} test images): "
+                                  "a power law in log-error is not defined there; use a harder task, more test images "
+                                  "or smaller sizes (--sizes)" if zero else f"the baseline's {what} cannot be fitted: {err}")
     main = runs[runs.kind == "main"]
     at = main[main.n == n_max]
     base = by_seed(at[at.augment == p.baseline], "test_err")

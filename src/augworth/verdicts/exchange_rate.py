@@ -28,8 +28,8 @@ def convergence_check(conv: pd.DataFrame, augmentations, tol: float) -> Check:
     ok = bool((rows.change.abs() <= tol).all())
     steps = int(worst.steps)
     return Check("converged", ok, f"runs not converged: {worst.augment} changes its test error by {worst.change:+.4f} "
-                 f"with {steps} steps (tolerance {tol})" if not ok else
-                 f"largest change with {steps} steps {worst.change:+.4f} ({worst.augment}), within {tol}")
+                 f"with {steps} steps (tolerance {tol:.3g})" if not ok else
+                 f"largest change with {steps} steps {worst.change:+.4f} ({worst.augment}), within {tol:.3g}")
 
 
 def holdout_check(held: pd.DataFrame, tol: float, what: str = "test") -> Check:
@@ -39,7 +39,7 @@ def holdout_check(held: pd.DataFrame, tol: float, what: str = "test") -> Check:
     err = float((held.predicted - held["mean"]).abs().max())
     n = int(held.n.max())
     return Check("held-out fit", err <= tol, f"the {what} reference fit without n = {n} predicts it within {err:.4f}"
-                 + ("" if err <= tol else f", more than the tolerance {tol}"))
+                 + ("" if err <= tol else f", more than the tolerance {tol:.3g}"))
 
 
 def c1(a: dict, p) -> Decision:
@@ -79,9 +79,9 @@ def c2(a: dict, p) -> Decision:
                     f"({s_id.status})", checks=checks, seeds=p.seeds, n_seeds=gap.n, sd=gap.sd, threshold=0.0)
 
 
-def _paired(claim: str, iv, rule: str, summary: str, p) -> Decision:
+def _paired(claim: str, iv, rule: str, summary: str, seeds) -> Decision:
     return conclude(claim, decide(iv.estimate, (iv.lo, iv.hi), 0.0, ">="), iv.estimate, (iv.lo, iv.hi), rule, summary,
-                    seeds=p.seeds, n_seeds=iv.n, sd=iv.sd, threshold=0.0)
+                    seeds=seeds, n_seeds=iv.n, sd=iv.sd, threshold=0.0)
 
 
 def c3(a: dict, p) -> Decision:
@@ -89,7 +89,7 @@ def c3(a: dict, p) -> Decision:
     c3_, both = a["c3"], a["c3_both"]
     return _paired("C3", c3_, "error(invariant model) - error(flip DA) > 0 (CI)",
                    f"invariant model minus plain model with flips, mean over n = {a['inv_sizes']}: {c3_.estimate:+.4f}; "
-                   f"invariant + flips minus plain + flips: {both.estimate:+.4f}", p)
+                   f"invariant + flips minus plain + flips: {both.estimate:+.4f}", a.get("c3_seeds", p.seeds))
 
 
 def c4(a: dict, p) -> Decision:
@@ -98,7 +98,7 @@ def c4(a: dict, p) -> Decision:
     by_k = w.groupby("augment", sort=False).err.mean()
     return _paired("C4", a["c4"], f"error({a['k_max']} fixed copies) - error(fresh) > 0 (CI)",
                    f"{p.fixed_augment}, n = {list(p.fixed_sizes)}: test error "
-                   + ", ".join(f"{k} {v:.4f}" for k, v in by_k.items()), p)
+                   + ", ".join(f"{k} {v:.4f}" for k, v in by_k.items()), p.seeds)
 
 
 def decide_all(a: dict, p) -> dict[str, Decision]:
