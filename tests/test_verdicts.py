@@ -206,6 +206,11 @@ def test_b2_labels_and_the_affected_gate():
     assert d.verdict == "inconclusive" and "no class dropped" in d.reasons[0]
     a["b2_share"] = t_interval([0.1, 0.15, 0.05, 0.12, 0.08])
     assert vb.b2(a, p).verdict == "not supported"
+    # a class hurt significantly but by less than 2 points is nothing for B2 to explain
+    small = class_analysis(0.012, noise=0.001)
+    assert small["b1"].hurt.any() and small["b1"]["drop"].max() < 0.02
+    d = vb.b2(small, p)
+    assert small["b2"].empty and d.verdict == "inconclusive" and "no class dropped by 2 points" in d.reasons[0]
 
 
 @pytest.mark.parametrize("diffs,label", [([0.1, 0.12, 0.09, 0.11, 0.1], "supported"),

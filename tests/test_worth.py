@@ -281,3 +281,19 @@ def test_worth_report_on_an_rgb_folder_with_a_training_only_augmentation(tmp_pat
     code, err = run_cli(["--data", str(data), "--augment", "trivialaugment", "--sizes", "6,12,18,36", "--steps", "10",
                          "--seeds", "0,1,2", "--set", "width=8", "--out", str(out), "--no-report"], capsys)
     assert code == 0 and "the design of the earlier run" in err
+
+
+def test_make_worth_passes_data_and_spec_as_words_never_as_code(tmp_path):
+    """DATA= and AUG= reach the command as quoted words: whatever they spell is not run."""
+    import subprocess
+
+    from augworth import paths
+
+    marker = tmp_path / "pwned"
+    data = f'x"; touch {marker}; echo "$(touch {marker})'
+    dry = subprocess.run(["make", "-s", "-n", "worth", f"DATA={data}", f"AUG=flip`touch {marker}`"],
+                         capture_output=True, text=True, cwd=paths.ROOT)
+    assert str(marker) not in dry.stdout and not marker.exists()
+    done = subprocess.run(["make", "-s", "worth", f"DATA={data}", "AUG=flip"], capture_output=True, text=True,
+                          cwd=paths.ROOT)
+    assert done.returncode != 0 and "is not an image data set" in done.stderr and not marker.exists()

@@ -138,9 +138,6 @@ class Design:
     workers: int
     chosen: tuple[str, ...]  # the fields chosen here (the others were given)
 
-    def _replace_chosen(self, chosen: tuple[str, ...]) -> "Design":
-        return replace(self, chosen=chosen)
-
     def line(self) -> str:
         chosen = f" (chosen: {', '.join(self.chosen)})" if self.chosen else ""
         return (f"sizes {list(self.sizes)}, {self.steps} steps per model, seeds {list(self.seeds)}: {self.cells} "
@@ -167,8 +164,8 @@ def choose_design(facts: DataFacts, p: WorthParams, sec_per_step: float, eval_s:
     ``MIN_STEPS`` steps) in this order while the predicted time fits ``p.minutes``: seeds to 5,
     steps until the largest subset is seen ``EPOCHS_FIRST`` times, seeds to 8, steps until
     ``EPOCHS_MAX``. Chosen sizes stop where the largest subset would be seen fewer than
-    ``EPOCHS_MIN`` times in the steps chosen (a large data set on a small budget). A budget that does not fit the smallest design is a ConfigError saying what
-    it needs."""
+    ``EPOCHS_MIN`` times in the steps chosen (a large data set on a small budget). A budget that
+    does not fit the smallest design is a ConfigError saying what it needs."""
     sizes = tuple(p.sizes) if p.sizes else tuple(size_ladder(facts))
     check_sizes(sizes, facts)
     budget = 60.0 * p.minutes
@@ -211,8 +208,8 @@ def choose_design(facts: DataFacts, p: WorthParams, sec_per_step: float, eval_s:
     if not p.sizes and epochs(steps) < EPOCHS_MIN:  # a large data set: the budget trains small subsets well
         capped = tuple(size_ladder(facts, cap=steps * batch // (EPOCHS_MIN * len(facts.classes))))
         if capped != sizes:
-            return choose_design(facts, replace(p, sizes=capped), sec_per_step, eval_s, workers)._replace_chosen(
-                ("sizes",) + (() if p.steps else ("steps",)) + (() if p.seeds else ("seeds",)))
+            d = choose_design(facts, replace(p, sizes=capped), sec_per_step, eval_s, workers)
+            return replace(d, chosen=("sizes",) + d.chosen)
     models, t = cost(seeds, steps)
     chosen = tuple(name for name, given in (("sizes", p.sizes), ("steps", p.steps), ("seeds", p.seeds)) if not given)
     return Design(sizes, steps, tuple(p.seeds) or tuple(range(seeds)), models, t, budget, sec_per_step, eval_s,

@@ -58,7 +58,7 @@ def b1(a: dict, p) -> Decision:
 def b2(a: dict, p) -> Decision:
     share = a["b2_share"]
     affected = list(a["b2"].name)
-    checks = [Check("affected classes", bool(affected), f"{len(affected)} affected classes"
+    checks = [Check("affected classes", bool(affected), f"{len(affected)} affected classes (a drop of 2 points or more)"
                     + ("" if affected else ": no class dropped by 2 points or more, nothing to explain"))]
     names, groups = a["names"], a["groups"]
     return conclude("B2", decide(share.estimate, (share.lo, share.hi), 0.5, ">="), share.estimate,
