@@ -131,3 +131,23 @@ def test_the_default_replication_offset_makes_every_chapter_disjoint():
             s for n in pipeline.notebook_names() if n not in pipeline.SUMMARY
             for f in pipeline.SEED_FIELDS if f in config.load_params(n, profile).to_dict()
             for s in (lambda v: v if isinstance(v, list) else [v])(config.load_params(n, profile).to_dict()[f]))
+
+
+def test_replicating_one_chapter_moves_its_seeds_as_far_as_replicating_all(monkeypatch):
+    """A partial rerun (``replicate class_level``) must land on the seeds the full one used."""
+    from pathlib import Path
+
+    from augworth import pipeline
+
+    seen = {}
+
+    def fake_execute(name, profile, overrides, out_dir):
+        seen[name] = overrides
+        return pipeline.Outcome(name, "executed", 0.0, Path(out_dir) / f"{name}.ipynb")
+
+    monkeypatch.setattr(pipeline, "execute", fake_execute)
+    pipeline.replicate("quick", None, ["class_level"])
+    one = seen["class_level"]["seeds"]
+    pipeline.replicate("quick", None)
+    assert seen["class_level"]["seeds"] == one
+    assert min(one) == pipeline.disjoint_offset("quick") + min(config.load_params("class_level", "quick").seeds)
