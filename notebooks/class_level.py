@@ -35,7 +35,7 @@
 # 2000 images, 18 epochs). On the full training set with a short schedule the crop lowers the
 # *average* at every scale (then s\* is "no crop" and B1 is vacuous), so the quick profile uses a
 # small subset, where a mild crop helps on average; ten classes give far fewer chances for a
-# large drop than a thousand, and our intervals come from 5 seeds (6 in the full profile). The
+# large drop than a thousand, and our intervals come from 7 seeds (6 in the full profile). The
 # selection of a class's best s uses the same seeds as its drop (a small upward bias; B4 avoids
 # it by choosing on validation). ImageNet users: `augworth.data.labels.load_real_labels` reads the
 # ReaL label sets shipped inside `timm`, and `augworth.metrics.classwise.real_accuracy` gives the
@@ -101,7 +101,9 @@ a["b1"].sort_values("drop", ascending=False).round(4)
 # %% [markdown]
 # ## B2: are the drops about ambiguity?
 # The same drops when a prediction anywhere inside the true class's fine-grained group counts
-# as right.
+# as right. The affected classes are those B1 finds hurt that lose 2 points or more (if none is
+# hurt, any class losing 2 points or more): a significant drop of a fraction of a point is
+# nothing for B2 to explain.
 
 # %%
 print("fine-grained groups:", [[names[c] for c in g] for g in a["groups"]])
@@ -136,7 +138,8 @@ print(f"bias toward {names[pb]} from {labels[0]} to s = {labels[-1]}: {b3:+.3f} 
 
 # %% [markdown]
 # ## B4: a class-conditional policy
-# On validation: s\* and the classes at least `min_drop` below their own best there. Two
+# On validation: s\* and the classes at least `min_drop` below their own best there, significantly
+# over seeds (the same Holm-corrected paired test as B1, on the validation split). Two
 # class-conditional policies are then trained with the same seeds, rrc(s\*) for every other
 # class: **class** scope, where each hurt class gets its own best strength (or none), and
 # **group** scope, where the hurt classes and their fine-grained partners share one strength
