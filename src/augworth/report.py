@@ -11,6 +11,7 @@ are left out.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 from html import escape
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .io import atomic_write
+from .io import atomic_write_text
 
 CSS = """
 body{font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;max-width:60rem;margin:2rem auto;
@@ -33,10 +34,15 @@ details{margin:.25rem 0}summary{cursor:pointer;color:#555;font-size:.85rem}
 """
 
 
-def _markdown(text: str) -> str:
+@functools.lru_cache(maxsize=1)
+def _renderer():
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    return MarkdownIt("commonmark", {"html": True}).enable("table")
+
+
+def _markdown(text: str) -> str:
+    return _renderer().render(text)
 
 
 def _text(value) -> str:
@@ -102,8 +108,6 @@ def make(name: str, params: dict[str, Any], out_dir: Path, title: str) -> tuple[
             cell.metadata["tags"].append("remove-cell")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    text = nbformat.writes(executed)
-    atomic_write(out_dir / "report.ipynb", lambda fh: fh.write(text.encode()))
-    html = render_html(executed, title)
-    atomic_write(out_dir / "report.html", lambda fh: fh.write(html.encode()))
+    atomic_write_text(out_dir / "report.ipynb", nbformat.writes(executed))
+    atomic_write_text(out_dir / "report.html", render_html(executed, title))
     return out_dir / "report.html", time.perf_counter() - start

@@ -156,6 +156,14 @@ def _compute_packed(fn, name: str, version: int, cells: list[dict], cache_root: 
     return [_store(name, version, cell, value, wall, cache_root, packed=len(cells)) for cell, value in zip(cells, values)]
 
 
+def parallelism() -> tuple[str, int]:
+    """(executor, workers) as the environment sets them (``AUGWORTH_EXECUTOR``, default inline;
+    ``AUGWORTH_WORKERS``, default 2): what :func:`run_sweep` uses when not told."""
+    import os
+
+    return os.environ.get("AUGWORTH_EXECUTOR", "inline"), _env_int("AUGWORTH_WORKERS", 2)
+
+
 def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, version: int,
               executor: str | None = None, workers: int | None = None, cache: ResultsCache | None = None,
               slurm: Mapping[str, Any] | None = None, log_folder: Path | None = None) -> SweepResult:
@@ -172,8 +180,9 @@ def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, v
 
     import yaml
 
-    executor = executor or os.environ.get("AUGWORTH_EXECUTOR", "inline")
-    workers = workers if workers is not None else _env_int("AUGWORTH_WORKERS", 2)
+    env_executor, env_workers = parallelism()
+    executor = executor or env_executor
+    workers = workers if workers is not None else env_workers
     if slurm is None and os.environ.get("AUGWORTH_SLURM"):
         slurm = yaml.safe_load(os.environ["AUGWORTH_SLURM"])
     if executor not in EXECUTORS:

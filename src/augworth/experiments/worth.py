@@ -20,7 +20,6 @@ parameters with every design field set; :func:`analyse` builds every table the r
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -32,13 +31,13 @@ import torch
 from .. import runtime
 from ..config import ConfigError, linear_part
 from ..config.worth import WorthParams
-from ..data import train_val_split
+from ..data import class_counts, train_val_split
 from ..metrics import classwise
 from ..metrics.stats import paired, t_interval
 from .exchange_rate import CELL_VERSION as EXCHANGE_CELL_VERSION
 from .exchange_rate import by_seed, convergence_table, exchange_cell, fit_reference, runs_frame, worth_table
 from .registry import runner
-from .sweep import cell_threads, run_sweep
+from .sweep import cell_threads, parallelism, run_sweep
 from .training import cached_dataset
 
 CELL_VERSION = 1
@@ -82,7 +81,7 @@ def data_facts(p: WorthParams) -> DataFacts:
     except ValueError as err:  # mixed sizes, fewer than 2 classes, train/val mismatch
         raise ConfigError(f"data {p.data_path or p.dataset}: {err}") from None
     pool, _ = train_val_split(ds.train_y, p.val_size, num_classes=ds.num_classes)
-    counts = torch.bincount(ds.train_y[pool].cpu(), minlength=ds.num_classes)
+    counts = class_counts(ds.train_y[pool], ds.num_classes)
     return DataFacts(ds.name, tuple(ds.classes), tuple(int(c) for c in counts), len(ds.test_y), ds.image_shape)
 
 
@@ -217,9 +216,9 @@ def choose_design(facts: DataFacts, p: WorthParams, sec_per_step: float, eval_s:
 
 
 def _workers() -> int:
-    if os.environ.get("AUGWORTH_EXECUTOR", "inline") != "process":
-        return 1
-    return max(1, int(os.environ.get("AUGWORTH_WORKERS", "2")))
+    """Processes the sweep will train on (one unless the process executor)."""
+    executor, workers = parallelism()
+    return workers if executor == "process" else 1
 
 
 def calibrate(p: WorthParams, sizes: Sequence[int]) -> tuple[float, float]:

@@ -28,29 +28,19 @@ def holm(pvalues: Sequence[float]) -> np.ndarray:
     return adj
 
 
-def paired_t_pvalue(diffs: np.ndarray) -> float:
-    """One-sided p-value that the mean of the paired differences is > 0 (t test over seeds)."""
+def paired_t_pvalue(diffs: np.ndarray, alternative: str = "greater") -> float:
+    """p-value of a t test over seeds on paired differences: one-sided that their mean is > 0
+    (``alternative="greater"``) or two-sided that it is 0 (``"two-sided"``). Differences all equal
+    count as exact: p 0 when they favour the alternative, 1 otherwise."""
     from scipy import stats
 
     d = np.asarray(diffs, dtype=float)
     if d.size < 2:
         return float("nan")
     if np.allclose(d, d[0]):
-        return 0.0 if d[0] > 0 else 1.0
-    return float(stats.ttest_1samp(d, 0.0, alternative="greater").pvalue)
-
-
-def paired_t_pvalue_two_sided(diffs: np.ndarray) -> float:
-    """Two-sided p-value that the mean of the paired differences is 0 (t test over seeds);
-    differences all equal count as exact (p 0 if non-zero, 1 if zero)."""
-    from scipy import stats
-
-    d = np.asarray(diffs, dtype=float)
-    if d.size < 2:
-        return float("nan")
-    if np.allclose(d, d[0]):
-        return 1.0 if np.isclose(d[0], 0.0) else 0.0
-    return float(stats.ttest_1samp(d, 0.0).pvalue)
+        favoured = d[0] > 0 if alternative == "greater" else not np.isclose(d[0], 0.0)
+        return 0.0 if favoured else 1.0
+    return float(stats.ttest_1samp(d, 0.0, alternative=alternative).pvalue)
 
 
 def paired_class_effects(a: np.ndarray, b: np.ndarray, alpha: float = 0.05) -> list[dict]:
@@ -63,7 +53,7 @@ def paired_class_effects(a: np.ndarray, b: np.ndarray, alpha: float = 0.05) -> l
     if a.shape != b.shape or a.ndim != 2:
         raise ValueError(f"per-class accuracies must both be (seeds, classes), got {a.shape} and {b.shape}")
     d = a - b
-    pv = np.array([paired_t_pvalue_two_sided(d[:, c]) for c in range(d.shape[1])])
+    pv = np.array([paired_t_pvalue(d[:, c], "two-sided") for c in range(d.shape[1])])
     adj = holm(np.nan_to_num(pv, nan=1.0))
     mean, lo, hi = t_intervals(d)
     sd = d.std(0, ddof=1) if d.shape[0] > 1 else np.full(d.shape[1], np.nan)

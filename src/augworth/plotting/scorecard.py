@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
-import numpy as np
 
-VERDICT_COLOURS = {"supported": "#029e73", "not supported": "#d55e00", "inconclusive": "#6b6b6b"}
+from ..verdicts import COLOURS as VERDICT_COLOURS
+
 CLAIMED_SHADE = "#029e73"
 
 
