@@ -35,7 +35,7 @@
 #
 # **How our setting differs.** Paper C: ResNet-18 on CIFAR-10/CINIC-10, 60k steps. Here: a
 # small CNN on Fashion-MNIST subsets and a short schedule (quick: 800 images, 12 epochs, 4
-# directions); the Hessian sample (quick: 512 images) is smaller than the ≥4096 images the full
+# directions); the Hessian sample (quick: 256 images) is smaller than the ≥4096 images the full
 # profile uses, and estimates from small samples vary by an order of magnitude between restarts.
 
 # %% [markdown]

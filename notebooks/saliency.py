@@ -64,7 +64,8 @@ acc = pd.DataFrame([{"augment": c["augment"], "seed": c["seed"], "test_acc": c["
 plotting.provenance_box(result, profile, p.dataset, list(p.seeds))
 
 # %%
-acc.pivot(index="augment", columns="seed", values="test_acc").loc[list(p.augmentations)]
+# test accuracy of the models over their seeds (one row per training augmentation)
+acc.groupby("augment", sort=False).test_acc.agg(["mean", "std", "min", "max", "count"]).round(4)
 
 # %% [markdown]
 # ## What the covariance and the saliency look like

@@ -72,6 +72,29 @@ def test_perturb_to_threshold_on_a_known_quadratic():
     assert sharper["refined"] < out["refined"]
 
 
+def test_walks_to_two_thresholds_share_their_steps_through_the_memo():
+    """Same crossings with and without the memo; the second walk evaluates only its own steps
+    (and its bisections), not the steps the first walk already took."""
+    w = nn.Parameter(torch.zeros(4, 3, dtype=torch.float64))
+    model = nn.Module()
+    model.w = w
+    calls = []
+
+    def loss_fn():
+        calls.append(1)
+        return float(2.0 * w.detach().pow(2).sum())
+
+    d = [torch.full((4, 3), 0.5, dtype=torch.float64)]
+    plain = [landscape.perturb_to_threshold(model, loss_fn, d, threshold=t, bisections=5) for t in (1.0, 3.0)]
+    n_plain, memo = len(calls), {}
+    calls.clear()
+    shared = [landscape.perturb_to_threshold(model, loss_fn, d, threshold=t, bisections=5, memo=memo) for t in (1.0, 3.0)]
+    assert shared == plain
+    first_walk = plain[0]["steps"] + 1  # the start and every step up to the first crossing
+    assert len(calls) == n_plain - first_walk and set(memo) == set(range(plain[1]["steps"] + 1))
+    assert torch.count_nonzero(w) == 0  # weights restored
+
+
 def test_gradient_noise_estimator_is_unbiased():
     """Mini-batch gradients G + noise with known covariance: E[estimated tr Cov] = tr Cov."""
     gen = torch.Generator().manual_seed(0)

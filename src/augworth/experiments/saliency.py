@@ -16,6 +16,7 @@ Cells are cached one by one (resumable sweep).
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -30,14 +31,27 @@ from ..metrics import saliency as sal
 from ..models import Normalised
 from .registry import runner
 from .sweep import run_sweep
-from .training import cell_params, chapter_cells, train_fields, train_on_cell
+from .training import cached_dataset, cell_params, chapter_cells, train_fields, train_on_cell
 
 CELL_VERSION = 2  # 2: channels_last on the CPU, one thread per cell
 N_SHOWN = 3  # images whose maps are kept for the figures
+TEST_IMAGES_SEED = 12345  # the class-balanced test images every model is measured on
 
 
-def _probe_geometry(p: SaliencyParams, images: torch.Tensor):
-    m = build(p.probe).moments(images.double())
+@functools.lru_cache(maxsize=2)
+def _probe_geometry(probe: str, dataset: str, data_path, image_size: int, n_images: int, device: str):
+    """The fixed test images (the same for every model), their labels, and the probe's
+    moments and dense eigen-decomposition there. The same for every cell of a chapter: computed
+    once per process (the dense eigh of n_images d x d covariances is a large part of a cell)."""
+    ds = cached_dataset(dataset, data_path, image_size, device)
+    test_idx = balanced_indices(ds.test_y, n_images, TEST_IMAGES_SEED, num_classes=ds.num_classes).to(ds.device)
+    images, labels = ds.test_x[test_idx].float() / 255.0, ds.test_y[test_idx]
+    return (images, labels, *_geometry(probe, images))
+
+
+def _geometry(probe: str, images: torch.Tensor):
+    """The probe's moments at ``images`` and their dense eigen-decomposition (ascending)."""
+    m = build(probe).moments(images.double())
     vals, vecs = sal.covariance_eigh(m)
     return m, vals, vecs
 
@@ -53,9 +67,8 @@ def saliency_cell(cell: dict) -> dict:
 
 def _measure(p: SaliencyParams, cell: dict, ds, res, ckpt_dir: Path) -> dict:
     device = ds.device
-    test_idx = balanced_indices(ds.test_y, p.n_images, 12345, num_classes=ds.num_classes).to(device)  # same images for all
-    images, labels = ds.test_x[test_idx].float() / 255.0, ds.test_y[test_idx]
-    m, vals, vecs = _probe_geometry(p, images)
+    images, labels, m, vals, vecs = _probe_geometry(p.probe, p.dataset, p.data_path, p.image_size, p.n_images,
+                                                    str(device))
     d = images[0].numel()
     mean_eig = m.trace() / d
     mean, std = res.normalisation
@@ -93,9 +106,9 @@ def saliency(p: SaliencyParams, device) -> dict:
     cells = chapter_cells(p)
     res = run_sweep(saliency_cell, cells, name="saliency_cell", version=CELL_VERSION)
     ds = load_dataset(p.dataset, data_path=p.data_path, image_size=p.image_size)
-    test_idx = balanced_indices(ds.test_y, p.n_images, 12345, num_classes=ds.num_classes)
+    test_idx = balanced_indices(ds.test_y, p.n_images, TEST_IMAGES_SEED, num_classes=ds.num_classes)
     images = ds.test_x[test_idx[:N_SHOWN]].float() / 255.0
-    _, vals, vecs = _probe_geometry(p, images)
+    _, vals, vecs = _geometry(p.probe, images)
     rank = int((vals[0] > 1e-10 * vals[0].max()).sum())
     return {"compute_s": res.compute_s,
             "cells": [{"augment": c["augment"], "seed": c["seed"], **r} for c, r in zip(cells, res.results)],

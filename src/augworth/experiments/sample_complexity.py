@@ -39,7 +39,8 @@ from .training import train_fields, train_on_cell
 EPSILONS = (0.01, 0.05)
 
 
-def _ce(out, y):
+def per_image_ce(out, y):
+    """Cross-entropy of each image (no reduction): the loss whose moments chapters A1-A3 measure."""
     return F.cross_entropy(out, y, reduction="none")
 
 
@@ -253,9 +254,9 @@ def seed_cell(cell: dict) -> dict:
         nodes = nodes_for(p, spec)
         for i in range(len(images)):
             x, y = images[i], labels[i]
-            e, v, _, _, how = truth(cnn, _ce, pipe, x, y, p, device, gen, grads=False)
+            e, v, _, _, how = truth(cnn, per_image_ce, pipe, x, y, p, device, gen, grads=False)
             m = pipe.moments(x[None].double(), nodes)  # delta method: Var[L] ~ g^T Sigma g, g at the mean
-            g = torch.func.grad(lambda z, y=y: _ce(cnn(z[None]), y[None])[0])(m.mean[0].reshape(x.shape).float())
+            g = torch.func.grad(lambda z, y=y: per_image_ce(cnn(z[None]), y[None])[0])(m.mean[0].reshape(x.shape).float())
             records.append({"seed": seed, "augment": spec, "image": i, "E_L": e, "Var_L": v,
                             "delta_Var_L": float(m.quad(g.detach().reshape(1, -1).to(m.mean.dtype))[0]),
                             "ref_rel_err": reference_error(how, e, v, p), "N_pred_loss_0.01": v / (0.01**2 * e**2)})
@@ -281,7 +282,7 @@ def main_cell(cell: dict) -> dict:
     gen = torch.Generator(device=device).manual_seed(p.seed + 2)
     grid_l, grid_g = _grid(p.n_max), _grid(p.grad_n_max)
     records, curves = [], {}
-    models = {"cnn": (cnn, _ce), "linear": (lin, _sq)}
+    models = {"cnn": (cnn, per_image_ce), "linear": (lin, _sq)}
     jobs = [(spec, name) for spec in p.augmentations for name in models]
     for spec, name in runtime.progress(jobs, desc="sample complexity"):
         pipe = build(spec)

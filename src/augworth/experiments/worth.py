@@ -282,7 +282,7 @@ def moments_cell(cell: dict) -> dict:
     from ..augment import build
     from ..data import balanced_indices
     from ..models import Normalised
-    from .sample_complexity import _ce, moment_map, nodes_for, reference_error, truth
+    from .sample_complexity import per_image_ce, moment_map, nodes_for, reference_error, truth
     from .training import train_on_cell
 
     q = SimpleNamespace(**{k: cell[k] for k in ("quad_nodes", "quad_nodes_rrc", "n_ref")})
@@ -303,7 +303,7 @@ def moments_cell(cell: dict) -> dict:
             for i in range(min(cell["moment_images"], k))]
     draws = []
     for i in range(k):
-        e, v, _, _, how = truth(model, _ce, pipe, images[i], labels[i], q, device, gen, grads=False)
+        e, v, _, _, how = truth(model, per_image_ce, pipe, images[i], labels[i], q, device, gen, grads=False)
         draws.append({"image": i, "label": int(labels[i]), "E_L": e, "Var_L": v, "how": how,
                       "ref_rel_err": reference_error(how, e, v, q), "draws": v / (EPS**2 * e**2) if e else math.inf})
     return {"spec": spec, "maps": maps, "draws": draws, "test_acc": res.final["test"]["accuracy"]}

@@ -44,24 +44,32 @@ def _shift(model: nn.Module, direction: list[torch.Tensor], alpha: float, base: 
 
 def perturb_to_threshold(model: nn.Module, loss_fn: Callable[[], float], direction: list[torch.Tensor],
                          step: float = 0.1, threshold: float = 1.0, max_steps: int = 1000,
-                         bisections: int = 20) -> dict:
+                         bisections: int = 20, memo: dict | None = None) -> dict:
     """Walk along ``direction`` until ``loss_fn()`` (evaluated on the model as it stands) reaches
     ``threshold``; the weights are restored afterwards.
 
     Returns ``steps`` (k, the first step at which the loss reached the threshold), ``paper``
     (step * k * ||d||, paper C's convention), ``refined`` (the bisected crossing alpha * ||d||),
-    and the loss at the start.
+    and the loss at the start. ``memo`` ({step k: loss}, one dict per model, direction and
+    step): walks to several thresholds along one direction evaluate each step once.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     base = [p.detach().clone() for p in params]
     d_norm = float(torch.sqrt(sum((d * d).sum() for d in direction)))
+    memo = {} if memo is None else memo
+
+    def walk_loss(k: int) -> float:
+        if k not in memo:
+            _shift(model, direction, k * step, base)
+            memo[k] = loss_fn()
+        return memo[k]
+
     try:
-        start = loss_fn()
+        start = walk_loss(0)
         k, prev = 0, 0.0
         while k < max_steps:
             k += 1
-            _shift(model, direction, k * step, base)
-            if loss_fn() >= threshold:
+            if walk_loss(k) >= threshold:
                 break
             prev = k * step
         else:

@@ -58,14 +58,17 @@ def b1(a: dict, p) -> Decision:
 def b2(a: dict, p) -> Decision:
     share = a["b2_share"]
     affected = list(a["b2"].name)
-    checks = [Check("affected classes", bool(affected), f"{len(affected)} affected classes (a drop of 2 points or more)"
-                    + ("" if affected else ": no class dropped by 2 points or more, nothing to explain"))]
+    checks = [Check("affected classes", bool(affected),
+                    f"{len(affected)} affected classes (hurt in B1, else a drop of {a['affected_drop']:.0%} or more)"
+                    if affected else f"no class hurt in B1 nor dropping by {a['affected_drop']:.0%} or more: "
+                    "no drop to explain")]
     names, groups = a["names"], a["groups"]
     return conclude("B2", decide(share.estimate, (share.lo, share.hi), 0.5, ">="), share.estimate,
                     (share.lo, share.hi), "share of the drop that vanishes > 0.5 (CI)",
                     f"{share.estimate:.2f} of the affected classes' summed drop vanishes when confusions inside "
                     f"{[[names[c] for c in g] for g in groups]} are forgiven; affected: {', '.join(affected) or 'none'}",
-                    checks=checks, seeds=a["seeds"], n_seeds=share.n, sd=share.sd, threshold=0.5)
+                    # without affected classes there is no interval, hence no seed count to judge
+                    checks=checks, seeds=a["seeds"], n_seeds=share.n if affected else None, sd=share.sd, threshold=0.5)
 
 
 def b3(a: dict, pair: tuple[int, int], effect, p) -> Decision:
