@@ -26,7 +26,7 @@ from .registry import runner
 from .sweep import expand_grid, run_sweep
 from .training import TRAIN_CELL_VERSION, train_cell
 
-AFFECTED_DROP = 0.02  # accuracy (0-1): without a hurt class, the smallest drop B2 and B3 explain (paper B: up to 0.20)
+AFFECTED_DROP = 0.02  # accuracy (0-1): the smallest drop B2 and B3 explain (paper B: drops of up to 0.20)
 CELL_FIELDS = ("dataset", "data_path", "image_size", "val_size", "device", "n_train", "epochs", "width")
 
 
@@ -145,10 +145,13 @@ def analyse(r: dict, dataset: str, alpha: float = 0.05, class_names=None) -> dic
     # B2: the drop with in-group confusions forgiven
     groups = FINE_GROUPS.get(dataset, ())
     forgiven = {s: classwise.group_forgiven_accuracy(conf[s], groups) for s in labels}
-    # B2 and B3 explain the drops B1 finds: the hurt classes (Holm), else any class losing
-    # AFFECTED_DROP or more (a drop nobody can tell from noise has no share worth explaining)
+    # B2 and B3 explain drops that matter: hurt classes (else any class) losing AFFECTED_DROP or
+    # more. Tried and measured (two disjoint 7-seed sets, 2.0 GHz EPYC): every hurt class, however
+    # small its drop, gave shares 1.14 [0.98, 1.29] and 0.57 [0.38, 0.77] (small drops of classes
+    # outside every group dilute the share, and which of them pass Holm is seed noise); this rule
+    # 1.31 [1.10, 1.52] and 0.98 [0.87, 1.09]
     hurt = b1[b1.hurt]
-    affected = hurt if len(hurt) else b1.loc[lambda t: t["drop"] >= AFFECTED_DROP]
+    affected = (hurt if len(hurt) else b1).loc[lambda t: t["drop"] >= AFFECTED_DROP]
     b2_rows = []
     for _, row in affected.iterrows():
         c, best = int(row["class"]), row["best_strength"]

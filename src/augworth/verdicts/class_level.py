@@ -59,9 +59,8 @@ def b2(a: dict, p) -> Decision:
     share = a["b2_share"]
     affected = list(a["b2"].name)
     checks = [Check("affected classes", bool(affected),
-                    f"{len(affected)} affected classes (hurt in B1, else a drop of {a['affected_drop']:.0%} or more)"
-                    if affected else f"no class hurt in B1 nor dropping by {a['affected_drop']:.0%} or more: "
-                    "no drop to explain")]
+                    f"{len(affected)} affected classes (a drop of {a['affected_drop']:.0%} or more)" if affected
+                    else f"no class dropped by {a['affected_drop']:.0%} or more: nothing to explain")]
     names, groups = a["names"], a["groups"]
     return conclude("B2", decide(share.estimate, (share.lo, share.hi), 0.5, ">="), share.estimate,
                     (share.lo, share.hi), "share of the drop that vanishes > 0.5 (CI)",
