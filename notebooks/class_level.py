@@ -177,8 +177,9 @@ pd.DataFrame(share_rows, index=names).T.round(3)
 # When confusable classes are given *different* augmentations, the augmentation itself becomes
 # a cue for the label: a class trained on more heavily cropped images is under-predicted on the
 # un-augmented test images, one trained without the crop is over-predicted (the table above); the
-# group scope keeps one policy per group. The verdict uses the group
-# scope (paper B: "a weaker crop for the hurt classes, or for the confusable pair").
+# group scope keeps one policy per group. The verdict uses the group scope when it has a policy
+# other than the uniform one, else the class scope (paper B: "a weaker crop for the hurt classes,
+# or for the confusable pair").
 
 # %% [markdown]
 # ## Verdicts

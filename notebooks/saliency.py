@@ -65,7 +65,8 @@ plotting.provenance_box(result, profile, p.dataset, list(p.seeds))
 
 # %%
 # test accuracy of the models over their seeds (one row per training augmentation)
-acc.groupby("augment", sort=False).test_acc.agg(["mean", "std", "min", "max", "count"]).round(4)
+by_aug = acc.groupby("augment", sort=False).test_acc
+by_aug.agg(["mean", "std", "min", "max", "count"]).round(4)
 
 # %% [markdown]
 # ## What the covariance and the saliency look like
