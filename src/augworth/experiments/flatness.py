@@ -30,7 +30,6 @@ from .sweep import run_sweep
 from .training import cell_params, chapter_cells, train_fields, train_on_cell
 
 CELL_VERSION = 4  # 2: adds the 1-D loss slice; 3: a 2-D slice too (batched); 4: channels_last on the CPU, one thread
-# (the 'slice_2d' cell field, added later, is part of the key: cells without it are new cells)
 MODES = ("fresh", "same-batch", "fixed", "none")
 
 
@@ -76,14 +75,16 @@ def flatness_cell(cell: dict) -> dict:
     start = train_loss()
     alphas = torch.linspace(-1.0, 1.0, 21)
     d1 = landscape.filter_normalised_direction(model, seed=1000 * cell["seed"])
-    d2 = landscape.filter_normalised_direction(model, seed=1000 * cell["seed"] + 1)
     slice_1d = landscape.loss_grid(model, x, y, [d1], alphas)
     alphas_2d = torch.linspace(-1.0, 1.0, p.grid)
-    slice_2d = landscape.loss_grid(model, x, y, [d1, d2], alphas_2d).numpy() if with_2d else None
+    slice_2d = None
+    if with_2d:
+        d2 = landscape.filter_normalised_direction(model, seed=1000 * cell["seed"] + 1)
+        slice_2d = landscape.loss_grid(model, x, y, [d1, d2], alphas_2d).numpy()
     flat = []
     for k in range(p.directions):
         d = landscape.filter_normalised_direction(model, seed=1000 * cell["seed"] + k)
-        walked: dict = {}  # both thresholds walk the same steps: each step's loss is computed once
+        walked = {0: start}  # both thresholds walk the same steps (from the start): each loss computed once
         for name, thr in (("absolute", p.threshold), ("relative", start + p.threshold)):
             out = landscape.perturb_to_threshold(model, train_loss, d, step=p.step, threshold=thr,
                                                  bisections=p.bisections, memo=walked)

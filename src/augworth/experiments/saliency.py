@@ -43,10 +43,14 @@ def _probe_geometry(probe: str, dataset: str, data_path, image_size: int, n_imag
     """The fixed test images (the same for every model), their labels, and the probe's
     moments and dense eigen-decomposition there. The same for every cell of a chapter: computed
     once per process (the dense eigh of n_images d x d covariances is a large part of a cell)."""
-    ds = cached_dataset(dataset, data_path, image_size, device)
-    test_idx = balanced_indices(ds.test_y, n_images, TEST_IMAGES_SEED, num_classes=ds.num_classes).to(ds.device)
-    images, labels = ds.test_x[test_idx].float() / 255.0, ds.test_y[test_idx]
+    images, labels = measured_images(cached_dataset(dataset, data_path, image_size, device), n_images)
     return (images, labels, *_geometry(probe, images))
+
+
+def measured_images(ds, n_images: int):
+    """The class-balanced test images (float in [0, 1]) and labels every model is measured on."""
+    idx = balanced_indices(ds.test_y, n_images, TEST_IMAGES_SEED, num_classes=ds.num_classes).to(ds.device)
+    return ds.test_x[idx].float() / 255.0, ds.test_y[idx]
 
 
 def _geometry(probe: str, images: torch.Tensor):
@@ -106,8 +110,7 @@ def saliency(p: SaliencyParams, device) -> dict:
     cells = chapter_cells(p)
     res = run_sweep(saliency_cell, cells, name="saliency_cell", version=CELL_VERSION)
     ds = load_dataset(p.dataset, data_path=p.data_path, image_size=p.image_size)
-    test_idx = balanced_indices(ds.test_y, p.n_images, TEST_IMAGES_SEED, num_classes=ds.num_classes)
-    images = ds.test_x[test_idx[:N_SHOWN]].float() / 255.0
+    images = measured_images(ds, p.n_images)[0][:N_SHOWN]
     _, vals, vecs = _geometry(p.probe, images)
     rank = int((vals[0] > 1e-10 * vals[0].max()).sum())
     return {"compute_s": res.compute_s,
