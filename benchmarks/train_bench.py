@@ -217,6 +217,42 @@ def exchange_cells_per_minute(cells: int = 8, workers: int = 2) -> float:
         return 60 * cells / (time.perf_counter() - start)
 
 
+_EVAL_PROBE = """
+import sys, time, torch
+from augworth import runtime
+from augworth.data import load_dataset
+from augworth.models import build_model
+from augworth.train import evaluate
+runtime.keep_freed_memory()
+torch.set_num_threads(1)
+ds = load_dataset("fashion_mnist")
+model = build_model("fast_cnn", in_channels=1, num_classes=10, image_size=28, width=int(sys.argv[1]))
+model = model.to(memory_format=torch.channels_last)
+mean, std = torch.tensor(0.29), torch.tensor(0.35)
+evaluate(model, ds.test_x[:2048], ds.test_y[:2048], 10, mean, std)
+start = time.perf_counter()
+for _ in range(3):
+    evaluate(model, ds.test_x, ds.test_y, 10, mean, std)
+print(3 * len(ds.test_y) / (time.perf_counter() - start))
+"""
+
+
+def evaluation_throughput(width: int = 16) -> tuple[float, float]:
+    """Test-set images/s of evaluate() (batch 1,024, one thread) with malloc keeping freed memory
+    (runtime.keep_freed_memory, what every cell computes with) and with glibc's default, each in
+    a fresh process: (kept, default)."""
+    import os
+    import subprocess
+    import sys
+
+    rates = []
+    for mode in ("keep", "default"):
+        out = subprocess.run([sys.executable, "-c", _EVAL_PROBE, str(width)], capture_output=True, text=True, check=True,
+                             env={**os.environ, "AUGWORTH_MALLOC": mode})
+        rates.append(float(out.stdout.strip().splitlines()[-1]))
+    return rates[0], rates[1]
+
+
 def main() -> None:
     device = runtime.resolve_device("auto")
     hyp = dict(HYP["cuda" if device.type == "cuda" else "cpu"])
@@ -257,6 +293,9 @@ def main() -> None:
         rows.append({"model": f"fast_cnn w8, {r['models']}", "engine img/s": r["images/s"],
                      "x one model": r["x one model"]})
     if device.type != "cuda":
+        kept, default = evaluation_throughput()
+        rows.append({"model": "fast_cnn w16, evaluation (batch 1024)", "malloc kept img/s": kept,
+                     "malloc default img/s": default, "kept / default": kept / default})
         rows.append({"model": "quick exchange grid (2 processes)", "cells/min": exchange_cells_per_minute()})
     if device.type == "cuda":
         for workers in (1, 4):

@@ -138,8 +138,8 @@ fig = figs.invariance(curves)
 plt.show()
 c3, c3_both, inv_sizes, w_inv = a["c3"], a["c3_both"], a["inv_sizes"], a["w_inv"]
 print(f"test error, invariant model minus plain model with flips (mean over n = {inv_sizes}): "
-      f"{c3.estimate:+.4f} (95% CI {c3.lo:+.4f} to {c3.hi:+.4f}); invariant + flips minus plain + flips: "
-      f"{c3_both.estimate:+.4f}")
+      f"{c3.estimate:+.4f} (95% CI {c3.lo:+.4f} to {c3.hi:+.4f})"
+      + (f"; invariant + flips minus plain + flips: {c3_both.estimate:+.4f}" if c3_both is not None else ""))
 w_inv[["augment", "n", "err", "v", "lo", "hi", "status"]].round(3)
 
 # %% [markdown]

@@ -161,3 +161,18 @@ def test_paired_difference_pairs_by_size_and_seed():
     per_seed, (mean, lo, hi) = paired_difference(pd.DataFrame(rows), {"kind": "a"}, {"kind": "b"})
     np.testing.assert_allclose(per_seed, [0.05, 0.05, 0.05])
     assert mean == pytest.approx(0.05) and lo == pytest.approx(0.05) and hi == pytest.approx(0.05)
+
+
+def test_the_invariant_model_trains_with_the_augmentations_it_is_given():
+    """invariance_augments chooses the invariant model's cells; C3's own arm ('none') is required."""
+    from augworth.config import load_params
+    from augworth.experiments.exchange_rate import cells_of
+
+    def invariant(p):
+        return {c["augment"] for c in cells_of(p) if c["kind"] == "invariant"}
+
+    full = load_params("exchange_rate", "full")
+    assert invariant(full) == {"none", "flip"}
+    assert invariant(load_params("exchange_rate", "full", {"invariance_augments": ["none"]})) == {"none"}
+    with pytest.raises(ConfigError, match="parameter 'invariance_augments'.*must hold 'none'"):
+        load_params("exchange_rate", "full", {"invariance_augments": ["flip"]})

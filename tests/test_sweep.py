@@ -103,3 +103,48 @@ def test_a_training_cell_is_the_same_inline_and_in_the_process_pool(tmp_path):
                        executor="process", workers=2, cache=ResultsCache(tmp_path / "b", read_only=[])).results[0]
     assert inline["test_acc"] == pooled["test_acc"] and inline["test_loss"] == pooled["test_loss"]
     assert inline["history"]["train_loss"].tolist() == pooled["history"]["train_loss"].tolist()
+
+
+_MALLOC_PROBE = """
+import hashlib, json, sys, tempfile
+import torch
+from augworth import runtime
+from augworth.experiments.cache import ResultsCache
+from augworth.experiments.sweep import run_sweep
+from augworth.experiments.training import TRAIN_CELL_VERSION, train_cell
+from augworth.models import build_model
+
+cell = {"n_train": 256, "epochs": 2, "width": 4, "val_size": 200, "augment": "crop(1)+flip", "seed": 3, "device": "cpu"}
+with tempfile.TemporaryDirectory() as tmp:
+    r = run_sweep(train_cell, [cell], name="t", version=TRAIN_CELL_VERSION, executor="inline",
+                  cache=ResultsCache(tmp, read_only=[])).results[0]
+torch.manual_seed(0)
+model = build_model("fast_cnn", in_channels=1, num_classes=10, image_size=28, width=16).eval()
+with torch.no_grad():  # 4,096 images: activations of 205 MB, far above glibc's 32 MiB mmap limit
+    logits = model(torch.rand(4096, 1, 28, 28))
+print(json.dumps({"applied": runtime.keep_freed_memory(), "test_loss": r["test_loss"],
+                  "train_loss": r["history"]["train_loss"].tolist(),
+                  "logits": hashlib.sha256(logits.numpy().tobytes()).hexdigest()}))
+"""
+
+
+def test_keeping_freed_memory_changes_no_number():
+    """runtime.keep_freed_memory (malloc keeps freed blocks; every cell computes with it) leaves
+    every bit of a training cell and of a large forward pass as glibc's default malloc gives."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    def probe(mode: str) -> dict:
+        env = {**os.environ, "AUGWORTH_MALLOC": mode}
+        out = subprocess.run([sys.executable, "-c", _MALLOC_PROBE], env=env, capture_output=True, text=True,
+                             check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    kept, default = probe("keep"), probe("default")
+    assert default["applied"] is False
+    if sys.platform.startswith("linux") and kept["applied"] is False:
+        pytest.skip("not glibc: mallopt unavailable")
+    assert kept["applied"] is True
+    assert {k: v for k, v in kept.items() if k != "applied"} == {k: v for k, v in default.items() if k != "applied"}

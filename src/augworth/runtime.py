@@ -3,6 +3,7 @@ the machine it runs on."""
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import platform
@@ -95,6 +96,32 @@ def git_commit() -> str:
         return head + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+#: glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+
+
+@functools.lru_cache(maxsize=None)
+def keep_freed_memory() -> bool:
+    """Let glibc's malloc keep the memory torch frees for the next allocation, in this process.
+
+    By default glibc serves every block above 32 MiB (an evaluation batch of 1,024 images, a
+    Monte Carlo batch of 4,096 draws) with a fresh mmap and returns it on free, so the next
+    batch faults in and zeroes every page again: measured on 2 cores, a width-16 fast CNN's
+    forward pass on 4,096 images spent half its time in the kernel (3.7 M page faults for six
+    passes; 0.4 M with this). No block from mmap and no trimming below 2 GiB fixes that; the
+    process keeps its peak heap. The numbers do not change (torch aligns every tensor to 64 bytes
+    either way; tested). ``AUGWORTH_MALLOC=default`` leaves malloc alone. Returns whether it was
+    applied (not on other C libraries)."""
+    if os.environ.get("AUGWORTH_MALLOC", "keep") == "default" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # no mallopt (not glibc)
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(mallopt(_M_MMAP_MAX, 0) and mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
 
 
 def device_name(device) -> str:

@@ -266,6 +266,9 @@ class ExchangeRateParams(DataSource):
     ood_images: int = param(1000, "test images per corrupted test set (class balanced, same for every set)",
                             unit="images", range=(10, None))
     invariance: str = param("flip-average", "flip-invariant model of C3", choices=("flip-average", "flip-canonical"))
+    invariance_augments: tuple[str, ...] = param(("none", "flip"), "training augmentations of the invariant model "
+                                                 "(C3 reads 'none'; 'flip' shows what flips add to a model that is "
+                                                 "already invariant to them)", choices=("none", "flip"))
     invariance_sizes: tuple[int, ...] = param((), "sizes for C3 (empty: all sizes)", unit="images", range=(20, None))
     invariance_seeds: tuple[int, ...] = param((), "seeds for C3 (empty: seeds); C3 reads only its own cells (and "
                                               "plain models with flips at its sizes, trained for seeds not in "
@@ -297,6 +300,8 @@ class ExchangeRateParams(DataSource):
         for name in ("strong", "fixed_augment"):
             if getattr(self, name) not in self.augmentations:
                 self.fail(name, f"must be one of 'augmentations' {list(self.augmentations)}")
+        if "none" not in self.invariance_augments:
+            self.fail("invariance_augments", "must hold 'none' (the invariant model C3 reads)")
         for s in self.fixed_sizes + self.invariance_sizes:
             if s not in self.sizes:
                 self.fail("fixed_sizes" if s in self.fixed_sizes else "invariance_sizes", f"holds {s}, not in 'sizes'")

@@ -102,7 +102,7 @@ def cells_of(p: ExchangeRateParams) -> list[dict]:
     base = {**base, "corruptions": []}  # only the main runs are read out of distribution (C2, the OOD worth)
     c3_seeds = p.invariance_seeds or p.seeds
     for n in p.invariance_sizes or p.sizes:
-        for aug in ("none", "flip"):
+        for aug in p.invariance_augments:
             cells += [{**base, "kind": "invariant", "n_train": n, "augment": aug, "invariance": p.invariance, "seed": s}
                       for s in c3_seeds]
         cells += [{**base, "kind": "flip_reference", "n_train": n, "augment": "flip", "seed": s}
@@ -235,11 +235,13 @@ def analyse(runs: pd.DataFrame, p: ExchangeRateParams) -> dict:
         out[f"w_{tag}"] = worth_table(runs, metric, p.augmentations)
     plain_flip = {"kind": ["main", "flip_reference"], "augment": "flip"}
     out["c3"] = paired_difference(runs, {"kind": "invariant", "augment": "none"}, plain_flip, sizes=inv_sizes)[1]
-    out["c3_both"] = paired_difference(runs, {"kind": "invariant", "augment": "flip"}, plain_flip, sizes=inv_sizes)[1]
+    inv_flip = runs[(runs.kind == "invariant") & (runs.augment == "flip")]
+    out["c3_both"] = (paired_difference(runs, {"kind": "invariant", "augment": "flip"}, plain_flip, sizes=inv_sizes)[1]
+                      if len(inv_flip) else None)  # None: the invariant model was not trained with flips
     out["c3_seeds"] = sorted(int(s) for s in runs[runs.kind == "invariant"].seed.unique())
     out["w_inv"] = worth_table(runs, "test_err", [], kind_of={
         "invariant model": runs[(runs.kind == "invariant") & (runs.augment == "none")],
-        "invariant model + flip": runs[(runs.kind == "invariant") & (runs.augment == "flip")],
+        **({"invariant model + flip": inv_flip} if len(inv_flip) else {}),
         "plain model + flip": main[(main.augment == "flip") & main.n.isin(inv_sizes)]})
     k_max = max(p.fixed_copies)
     out["k_max"] = k_max

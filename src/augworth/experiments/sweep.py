@@ -62,9 +62,11 @@ CELL_THREADS = 1
 
 @contextmanager
 def cell_threads(n: int = CELL_THREADS):
-    """Run the body with ``n`` torch threads (restored afterwards)."""
+    """Run the body with ``n`` torch threads (restored afterwards), malloc keeping freed memory
+    (:func:`augworth.runtime.keep_freed_memory`): every cell computes in here."""
     import torch
 
+    runtime.keep_freed_memory()
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

@@ -87,9 +87,10 @@ def _paired(claim: str, iv, rule: str, summary: str, seeds) -> Decision:
 def c3(a: dict, p) -> Decision:
     """C3: the flip-invariant model (no augmentation) errs more than a plain model with flips."""
     c3_, both = a["c3"], a["c3_both"]
+    extra = f"; invariant + flips minus plain + flips: {both.estimate:+.4f}" if both is not None else ""
     return _paired("C3", c3_, "error(invariant model) - error(flip DA) > 0 (CI)",
-                   f"invariant model minus plain model with flips, mean over n = {a['inv_sizes']}: {c3_.estimate:+.4f}; "
-                   f"invariant + flips minus plain + flips: {both.estimate:+.4f}", a.get("c3_seeds", p.seeds))
+                   f"invariant model minus plain model with flips, mean over n = {a['inv_sizes']}: {c3_.estimate:+.4f}"
+                   + extra, a.get("c3_seeds", p.seeds))
 
 
 def c4(a: dict, p) -> Decision:
