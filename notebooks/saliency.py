@@ -22,7 +22,8 @@
 # edges, toward texture.
 #
 # **What we measure.** Fast CNNs trained without augmentation and with translations, flips and
-# noise of increasing strength (several seeds). On fixed test images, against $\Sigma(x)$ of a
+# noise of increasing strength (the full profile; the quick profile trains the verdict's contrast
+# alone, no augmentation against the strongest translation, on 20 seeds). On fixed test images, against $\Sigma(x)$ of a
 # 2-pixel translation (the probe): the share of $\lVert g\rVert^2$ in the top-$k$ and bottom-$k$
 # eigenspaces (a random direction: $k/d$), the *relative variance*
 # $\rho = g^\top\Sigma g / (\lVert g\rVert^2\,\operatorname{tr}\Sigma/d)$ (1 for a random
@@ -33,7 +34,7 @@
 # **How our setting differs.** 28×28 grey images, small CNNs, a few epochs; a translation's
 # covariance has rank at most $(2p+1)^2-1$ (24 for 2 pixels), so its "bottom" eigenspace is
 # mostly a null space: $\rho$ is the sharper measure. Noise has $\Sigma=\sigma^2 I$: every
-# direction alike, so noise models test whether *any* augmentation moves the saliency.
+# direction alike, so noise models (full profile) test whether *any* augmentation moves the saliency.
 
 # %% [markdown]
 # ```{glue} results_box
