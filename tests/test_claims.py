@@ -33,8 +33,12 @@ def test_decide_within():
         decide(1, None, 0, ">")
 
 
-class FakeResult:
-    meta = {"device_name": "cpu", "wall_s": 1.0, "augworth": "0.1.0", "git_commit": "abc", "source": "computed"}
+def FakeResult(value=None, **meta):
+    """A runner's Result with the provenance a record copies."""
+    from augworth.experiments.registry import Result
+
+    return Result(value=value or {}, meta={"device_name": "cpu", "wall_s": 1.0, "augworth": "0.1.0",
+                                           "git_commit": "abc", "source": "computed", **meta})
 
 
 def test_record_roundtrip_and_validation(tmp_path, monkeypatch):
@@ -70,16 +74,12 @@ def test_record_wall_time_counts_the_cached_sweep_cells(tmp_path, monkeypatch):
 
     monkeypatch.setenv("AUGWORTH_RECORDS", str(tmp_path))
 
-    class R:
-        meta = {"wall_s": 0.3, "device_name": "cpu", "augworth": "0", "git_commit": "abc", "source": "cache"}
-        value = {"compute_s": 812.0}
-
-    rec = claims.record("C3", "inconclusive", 0.0, (-1.0, 1.0), "> 0", "x", result=R(), profile="quick",
+    cached = FakeResult({"compute_s": 812.0}, wall_s=0.3, source="cache")
+    rec = claims.record("C3", "inconclusive", 0.0, (-1.0, 1.0), "> 0", "x", result=cached, profile="quick",
                         dataset="fashion_mnist", seeds=[0])
     assert rec.wall_s == 812.0
-    R.value = {}
-    assert claims.record("C3", "inconclusive", 0.0, (-1.0, 1.0), "> 0", "x", result=R(), profile="quick",
-                         dataset="fashion_mnist", seeds=[0]).wall_s == 0.3
+    assert claims.record("C3", "inconclusive", 0.0, (-1.0, 1.0), "> 0", "x", result=FakeResult(wall_s=0.3),
+                         profile="quick", dataset="fashion_mnist", seeds=[0]).wall_s == 0.3
 
 
 def test_where_the_claim_puts_the_effect_travels_to_the_record_and_the_figure(tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from augworth import claims, verdicts
+from augworth.experiments.registry import Result
 from augworth.metrics import exchange as ex
 from augworth.metrics.stats import t_interval
 from augworth.verdicts import class_level as vb
@@ -40,8 +41,8 @@ def test_publish_writes_records_the_scorecard_reads(tmp_path, monkeypatch):
     monkeypatch.setenv("AUGWORTH_RECORDS", str(tmp_path))
     d = conclude("C3", "inconclusive", 0.02, (-0.01, 0.05), "r", "sum", checks=[Check("converged", True, "yes")],
                  seeds=SEEDS5, n_seeds=5, sd=0.05, threshold=0.0)
-    result = SimpleNamespace(meta={"device_name": "cpu", "wall_s": 1.0, "augworth": "0", "git_commit": "abc",
-                                   "source": "computed"}, value={})
+    result = Result(meta={"device_name": "cpu", "wall_s": 1.0, "augworth": "0", "git_commit": "abc",
+                          "source": "computed"}, value={})
     verdicts.publish({"C3": d}, result=result, profile="smoke", dataset="fashion_mnist")
     rec = claims.load_records(tmp_path)["C3"]
     assert rec.verdict == "inconclusive" and rec.reasons == [] and rec.n_seeds == 5 and rec.seeds_needed > 5

@@ -141,30 +141,19 @@ def records_dir() -> Path:
     return Path(os.environ.get("AUGWORTH_RECORDS", paths.ROOT / "build" / "records"))
 
 
-def _wall_s(result) -> float:
-    """The runner's wall time, or for a sweep the compute of its cells if larger (cached cells)."""
-    from .experiments.registry import compute_seconds
-
-    wall = float(result.meta.get("wall_s", float("nan")))
-    compute = compute_seconds(result)
-    if compute is None:
-        return wall
-    return max(wall, compute) if wall == wall else compute
-
-
 def record(claim: str, verdict: str, measured: float, interval, threshold: str, summary: str, *,
            result, profile: str, dataset: str, seeds, checks=(), n_seeds: int | None = None,
            seeds_needed: int | None = None, claimed=None) -> Record:
     """Validate and write a claim's record (atomically); returns it. ``result`` is the
     :class:`augworth.experiments.Result` the numbers came from (its provenance is copied)."""
-    from .experiments.cache import atomic_write_text
+    from .io import atomic_write_text
 
     m = result.meta
     rec = Record(claim=claim, verdict=verdict, measured=float(measured),
                  interval=None if interval is None else (float(interval[0]), float(interval[1])),
                  threshold=threshold, summary=summary, profile=profile, dataset=dataset,
                  seeds=", ".join(map(str, seeds)) if isinstance(seeds, (list, tuple)) else str(seeds),
-                 device=m.get("device_name", "?"), wall_s=_wall_s(result),
+                 device=m.get("device_name", "?"), wall_s=result.cost_s,
                  package_version=m.get("augworth", "?"), git_commit=m.get("git_commit", "?"),
                  source=m.get("source", "?"), checks=tuple(dict(c) for c in checks), n_seeds=n_seeds,
                  seeds_needed=seeds_needed, claimed=None if claimed is None else tuple(claimed))

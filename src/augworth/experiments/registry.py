@@ -48,19 +48,27 @@ class Result:
         r = RUNNERS.get(self.meta.get("runner", ""))
         return r is None or self.meta.get("code_hash") != code_hash(r.fn.__module__)
 
+    @property
+    def compute_s(self) -> float | None:
+        """For a sweep chapter's result, the seconds its cells took when they ran (cached cells
+        cost this call nothing but cost that once); None for other runners."""
+        return float(self.value["compute_s"]) if isinstance(self.value, dict) and "compute_s" in self.value else None
+
+    @property
+    def cost_s(self) -> float:
+        """What the result cost: the runner's wall time, or for a sweep the compute of its cells
+        if larger (when its cells came from the cache)."""
+        wall, compute = float(self.meta.get("wall_s", float("nan"))), self.compute_s
+        if compute is None:
+            return wall
+        return max(wall, compute) if wall == wall else compute
+
     def provenance(self) -> str:
         """One line for the top of a chapter: source, device, wall time, commit."""
         m = self.meta
         return (f"runner {m['runner']} v{m['version']} | {m['source']} | device {m['device_name']} | "
                 f"wall time {m['wall_s']:.1f} s | computed {m['created']} | commit {m['git_commit'][:12]} | "
                 f"torch {m['torch']}")
-
-
-def compute_seconds(result) -> float | None:
-    """For a sweep chapter's result, the seconds its cells took when they ran (cached cells cost
-    this call nothing but cost that once); None for other runners."""
-    value = getattr(result, "value", None)
-    return float(value["compute_s"]) if isinstance(value, dict) and "compute_s" in value else None
 
 
 RUNNERS: dict[str, Runner] = {}

@@ -82,10 +82,8 @@ def count_heatmap(counts, title: str = ""):
 def _wall(result) -> str:
     """The runner's wall time, and for a sweep the compute its cells took when they ran (cells
     found in the cache cost this call nothing, but they cost that much once)."""
-    from ..experiments.registry import compute_seconds
-
     text = f"{result.meta.get('wall_s', float('nan')):.1f} s"
-    compute = compute_seconds(result)
+    compute = result.compute_s
     if compute is not None:
         text += f" (the sweep's cells: {compute:.0f} s of compute when they ran)"
     return text
