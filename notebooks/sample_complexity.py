@@ -119,9 +119,19 @@ plt.show()
 lin = rec[rec.model == "linear"]
 print(f"linear model: median relative error of the MC mean after {p.n_max} draws vs the closed form: "
       f"{lin.mc_rel_err_at_n_max.median():.2e} (max {lin.mc_rel_err_at_n_max.max():.2e})")
-delta_ratio = (cnn.delta_Var_L / cnn.Var_L).replace([np.inf, -np.inf], np.nan)
-print(f"CNN: delta-method Var / truth, median over images and augmentations: {delta_ratio.median():.2f} "
-      f"(10-90%: {delta_ratio.quantile(0.1):.2f}-{delta_ratio.quantile(0.9):.2f})")
+
+# %% [markdown]
+# Per augmentation family, as A2's verdict reads it (median over images per seed, geometric mean
+# over seeds; intervals Bonferroni over the families): a median pooled over the families would
+# hide factors of 100 in both directions.
+
+# %%
+from augworth.verdicts import sample_complexity as rules
+
+a2_tab = rules.a2_table(r)
+fig = figs.a2_families(a2_tab, rules.RATIO_LOW, rules.RATIO_HIGH)
+plt.show()
+a2_tab[["augment", "ratio", "lo", "hi", "seeds", "label"]].round(3)
 
 # %% [markdown]
 # ## A3: Monte Carlo error against the number of draws
@@ -212,7 +222,9 @@ glue("a3_verdict", a3.verdict, display=False)
 glue("a3_seeds", str(a3.n_seeds), display=False)
 glue("a3_dataset", f"{table.set_index('augment').loc[rules.COMMON[0], 'dataset loss 1% pred']:.2g}"
      if rules.COMMON[0] in set(table.augment) else "-", display=False)
-glue("a2_ratio", f"{a2.measured:.2f} ({a2.interval[0]:.2f} to {a2.interval[1]:.2f})", display=False)
+glue("a2_ratio", f"{a2.measured:.3g} ({a2.interval[0]:.3g} to {a2.interval[1]:.3g})", display=False)
+glue("a2_family", rules.a2_pick(a2_tab)[1].augment, display=False)
+glue("a2_inside", f"{int((a2_tab.label == 'supported').sum())} of {len(a2_tab)}", display=False)
 glue("a2_verdict", a2.verdict, display=False)
 
 # %% [markdown]
@@ -221,5 +233,7 @@ glue("a2_verdict", a2.verdict, display=False)
 # {glue:text}`a3_seeds` seeds, 95% CI {glue:text}`a3_ci`), against the paper's "tens of
 # thousands": **{glue:text}`a3_verdict`** at our scale. Averaged over the whole test set the same
 # accuracy needs {glue:text}`a3_dataset` draws per image: the paper's number is a per-sample
-# statement. **A2:** the delta-method variance is {glue:text}`a2_ratio` times the truth
-# (geometric mean over seeds of the median image, 95% CI): **{glue:text}`a2_verdict`**.
+# statement. **A2:** the delta-method variance lies within a factor 2 of the truth for
+# {glue:text}`a2_inside` augmentation families; the farthest, {glue:text}`a2_family`, is
+# {glue:text}`a2_ratio` times the truth (geometric mean over seeds of the median image,
+# Bonferroni interval): **{glue:text}`a2_verdict`**.

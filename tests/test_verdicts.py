@@ -343,6 +343,30 @@ def test_a2_labels(ratio, label):
     assert va.a2(sc_result(1000, ratio=ratio), SC_P).verdict == label
 
 
+def test_a2_reads_every_family_not_their_pooled_median():
+    """Two families off by factors 20 and 1/20: a median pooled over both lies between them; A2 is
+    not supported and says how many families are inside; both inside the band: supported."""
+    def two_families(r_a, r_b):
+        r = sc_result(1000, ratio=1.0)
+        for k, rec in enumerate(r["records"] + r["seed_records"]):
+            if rec["image"] % 2:
+                rec["augment"], rec["delta_Var_L"] = "brightness(0.4)", rec["Var_L"] * r_b
+            else:
+                rec["delta_Var_L"] = rec["Var_L"] * r_a
+        return r
+
+    p2 = SimpleNamespace(augmentations=("crop(2)+flip", "brightness(0.4)"), n_images=6)
+    r = two_families(20.0, 0.05)
+    pooled = np.median([x["delta_Var_L"] / x["Var_L"] for x in r["records"] + r["seed_records"]])
+    assert 0.05 < pooled < 20.0
+    d = va.a2(r, p2)
+    assert d.verdict == "not supported" and "0 of 2 families inside" in d.summary
+    assert d.measured == pytest.approx(20.0) or d.measured == pytest.approx(0.05)
+    tab = va.a2_table(r)
+    assert list(tab.label) == ["not supported", "not supported"]
+    assert va.a2(two_families(1.3, 0.8), p2).verdict == "supported"
+
+
 def test_a2_inconclusive_when_the_ratio_straddles_a_bound():
     r = sc_result(1000, ratio=2.0, spread=0.0)
     for k, rec in enumerate(r["records"] + r["seed_records"]):

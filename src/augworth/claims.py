@@ -41,8 +41,9 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
           "supported if below 5"),
     Claim("A2", PAPER_A, "The loss's moments under DA: exact for a linear model; second order (delta method) for a "
           "network: Var[L] ~ g^T Sigma g.", "exact / second order", "sample_complexity",
-          "median ratio of the delta-method Var[L] to the truth for the CNN, 95% t CI over seeds of the per-seed "
-          "median (log scale); supported if the CI lies inside [0.5, 2], not supported if it lies outside"),
+          "ratio of the delta-method Var[L] to the truth for the CNN, per augmentation family: t CI over seeds of "
+          "the per-seed median image (log scale, Bonferroni over the families); supported if every family's CI "
+          "lies inside [0.5, 2], not supported if one lies wholly outside"),
     Claim("A3", PAPER_A, "Common DAs need tens of thousands of augmented samples for the loss to be estimated "
           "correctly.", "tens of thousands (>= 10,000)", "sample_complexity",
           "draws for a 1%-accurate per-image loss of the trained CNN under crop(2)+flip, median image per seed, 95% t CI "

@@ -113,3 +113,24 @@ def no_sampling(ns: dict):
     fig.suptitle(f"linear least squares on {ns['n']} images, {ns['augment']}: sampled vs closed form", fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def a2_families(tab: pd.DataFrame, low: float = 0.5, high: float = 2.0):
+    """A2 per augmentation: the delta-method Var[L] over the truth (geometric mean over seeds of
+    the median image) with its interval, against the band [low, high] the claim needs."""
+    colours = {"supported": "#1b9e77", "not supported": "#d95f02", "inconclusive": "0.45"}
+    fig, ax = plt.subplots(figsize=(6.4, 0.28 * len(tab) + 1.2))
+    y = np.arange(len(tab))[::-1]
+    ax.axvspan(low, high, color="#1b9e77", alpha=0.12, lw=0)
+    ax.axvline(1.0, color="0.5", ls=":", lw=1)
+    for yi, (_, row) in zip(y, tab.iterrows()):
+        c = colours.get(row.label, "0.45")
+        ax.plot([row.lo, row.hi], [yi, yi], color=c, lw=2)
+        ax.plot(row.ratio, yi, "o", color=c, ms=5)
+    ax.set_yticks(y)
+    ax.set_yticklabels(tab.augment, fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("delta-method Var[L] / truth (CNN)")
+    ax.set_title(f"A2 per augmentation (band: within a factor {high:g}; colour: that family's label)", fontsize=9)
+    fig.tight_layout()
+    return fig
