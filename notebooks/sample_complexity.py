@@ -209,7 +209,6 @@ print(f"closed form: test accuracy {r['no_sampling']['closed_form']['test_acc']:
 from myst_nb import glue
 
 from augworth import verdicts
-from augworth.verdicts import sample_complexity as rules
 
 decisions = rules.decide_all(r, p)
 verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset)

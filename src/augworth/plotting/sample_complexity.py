@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..verdicts import COLOURS
+
 
 def a1_maps(a1: dict, specs: list[str]):
     """Rows: augmentations; columns: the image, closed-form mean, closed-form std, MC std."""
@@ -118,13 +120,12 @@ def no_sampling(ns: dict):
 def a2_families(tab: pd.DataFrame, low: float = 0.5, high: float = 2.0):
     """A2 per augmentation: the delta-method Var[L] over the truth (geometric mean over seeds of
     the median image) with its interval, against the band [low, high] the claim needs."""
-    colours = {"supported": "#1b9e77", "not supported": "#d95f02", "inconclusive": "0.45"}
     fig, ax = plt.subplots(figsize=(6.4, 0.28 * len(tab) + 1.2))
     y = np.arange(len(tab))[::-1]
-    ax.axvspan(low, high, color="#1b9e77", alpha=0.12, lw=0)
+    ax.axvspan(low, high, color=COLOURS["supported"], alpha=0.12, lw=0)
     ax.axvline(1.0, color="0.5", ls=":", lw=1)
     for yi, (_, row) in zip(y, tab.iterrows()):
-        c = colours.get(row.label, "0.45")
+        c = COLOURS[row.label]
         ax.plot([row.lo, row.hi], [yi, yi], color=c, lw=2)
         ax.plot(row.ratio, yi, "o", color=c, ms=5)
     ax.set_yticks(y)

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..metrics.stats import t_interval
+from ..metrics.stats import LEVEL, t_interval
 from .rules import Check, Decision, conclude, decide, decide_within
 
 COMMON = ("crop(2)+flip", "rrc(0.08)")  # the usual training recipes: the paper's "common DAs"
@@ -47,16 +47,16 @@ def a1(r: dict, p) -> Decision:
                     f"{len(exact)} exact families", checks=checks, claimed=("<=", Z_MAX))
 
 
-def a2_table(r: dict, level: float | None = None) -> pd.DataFrame:
+def a2_table(r: dict) -> pd.DataFrame:
     """Per augmentation: the delta-method Var[L] over the truth for the CNN, the median over images
-    per seed, then a t interval over seeds on the log scale (at ``level``; default Bonferroni over
-    the augmentations, so that one decision per family keeps the 95% of the whole), and the label
-    of that family alone (inside [0.5, 2] or not)."""
+    per seed, then a t interval over seeds on the log scale, Bonferroni over the augmentations (one
+    decision per family keeps the 95% of the whole), and the label of that family alone (inside
+    [0.5, 2] or not). ``attrs`` holds the intervals' level and the seeds."""
     t = seed_table(r)
     log_ratio = np.log((t.delta_Var_L / t.Var_L).replace([np.inf, -np.inf], np.nan))
     t = t.assign(log_ratio=log_ratio)
     augs = list(dict.fromkeys(t.augment))
-    level = level or 1 - (1 - 0.95) / max(1, len(augs))
+    level = 1 - (1 - LEVEL) / max(1, len(augs))
     rows = []
     for aug in augs:
         per_seed = t[t.augment == aug].groupby("seed").log_ratio.median().dropna()
@@ -64,7 +64,9 @@ def a2_table(r: dict, level: float | None = None) -> pd.DataFrame:
         ratio, lo, hi = (math.exp(v) for v in (iv.estimate, iv.lo, iv.hi)) if iv.n else (math.nan,) * 3
         rows.append({"augment": aug, "ratio": ratio, "lo": lo, "hi": hi, "seeds": iv.n, "sd_log": iv.sd,
                      "log_ratio": iv.estimate, "label": decide_within(ratio, (lo, hi), RATIO_LOW, RATIO_HIGH)})
-    return pd.DataFrame(rows)
+    tab = pd.DataFrame(rows)
+    tab.attrs.update(level=level, seeds=sorted(int(s) for s in t.seed.unique()))
+    return tab
 
 
 def a2_pick(tab: pd.DataFrame) -> tuple[str, pd.Series]:
@@ -83,7 +85,6 @@ def a2(r: dict, p) -> Decision:
     pooled over the families would sit near 1 when translations over- and brightness under-
     predict by orders of magnitude; the claim is about each."""
     tab = a2_table(r)
-    level = 1 - (1 - 0.95) / max(1, len(tab))
     label, row = a2_pick(tab)
     outside = tab[tab.label == "not supported"]
     inside = int((tab.label == "supported").sum())
@@ -93,8 +94,8 @@ def a2(r: dict, p) -> Decision:
                     f"augmentation: {inside} of {len(tab)} families inside [0.5, 2], {len(outside)} wholly outside"
                     + (f" ({', '.join(f'{a} {v:.3g}' for a, v in zip(outside.augment, outside.ratio))})"
                        if len(outside) else "") + f"; shown: {row.augment}",
-                    seeds=sorted(seed_table(r).seed.unique()), n_seeds=int(row.seeds), sd=row.sd_log,
-                    threshold=nearest, power_effect=row.log_ratio, level=level,
+                    seeds=tab.attrs["seeds"], n_seeds=int(row.seeds), sd=row.sd_log,
+                    threshold=nearest, power_effect=row.log_ratio, level=tab.attrs["level"],
                     claimed=("within", RATIO_LOW, RATIO_HIGH))
 
 
