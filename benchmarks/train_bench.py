@@ -269,6 +269,10 @@ def main() -> None:
           f"commit {runtime.git_commit()[:12]}, {time.strftime('%Y-%m-%d')}")
     print(f"# batch {hyp['batch_size']}, lr {hyp['lr']}, crop(2 px)+flip, compile={hyp['compile']}, "
           f"{platform.python_version()}")
+    step_ms = runtime.reference_step_ms()
+    print(f"# this CPU's reference step (fast_cnn w8, batch 64, one thread): {step_ms:.1f} ms; "
+          f"{runtime.REFERENCE_STEP_MS} ms on the 2-core Zen 3 the targets were set on "
+          f"(this machine: {runtime.REFERENCE_STEP_MS / step_ms:.2f}x its speed)", flush=True)
     rows = []
     for spec in hyp["models"].split(","):
         name, width = spec.split(":")

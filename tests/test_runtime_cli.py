@@ -28,6 +28,18 @@ def test_seeding_is_deterministic():
     assert torch.equal(a, torch.rand(3))
 
 
+def test_machine_note_scales_a_time_by_the_reference_step():
+    # a machine twice as slow as the reference: 10 minutes here are 5 there
+    note = runtime.machine_note(600.0, step_ms=2 * runtime.REFERENCE_STEP_MS)
+    assert note.startswith("10.0 min here (reference step 26.8 ms;") and note.endswith("about 5.0 min there)")
+
+
+def test_reference_step_is_timed_on_one_thread_and_restores_the_thread_count():
+    before = torch.get_num_threads()
+    ms = runtime.reference_step_ms(steps=2, blocks=3, warmup=1)
+    assert 0.1 < ms < 10_000 and torch.get_num_threads() == before
+
+
 def test_progress_switch(monkeypatch):
     monkeypatch.setenv("AUGWORTH_PROGRESS", "0")
     items = [1, 2]

@@ -110,14 +110,15 @@ def replicate(profile: str, offset: int | None = None, names: list[str] | None =
     names = [n for n in (names or notebook_names()) if n not in SUMMARY]
     offset = disjoint_offset(profile) if offset is None else offset  # over ALL chapters: a partial rerun matches
     out_dir = paths.replication_dir(profile)
-    outcomes = []
+    outcomes, speed = [], _Speed(profile)
     for name in names:
         overrides = shifted_seeds(name, profile, offset)
         print(f"[augworth] replication of {name} ({profile}, seeds moved by {offset}) ...", file=sys.stderr, flush=True)
         outcome = execute(name, profile, overrides, out_dir)
         print(f"[augworth] replication of {name}: {outcome.status} ({outcome.seconds:.1f} s)", file=sys.stderr,
               flush=True)
-        outcomes.append(outcome)
+        outcomes.append(speed.after(outcome))
+    speed.summary(outcomes)
     return outcomes
 
 
@@ -292,11 +293,40 @@ def execute_all(names: list[str] | None, profile: str, overrides: dict[str, Any]
         if name not in notebook_names():
             raise ConfigError(f"unknown notebook '{name}': notebooks are {', '.join(notebook_names())}")
         load_params(name, profile, overrides)
-    outcomes = []
+    outcomes, speed = [], _Speed(profile)
     for name in names:
         print(f"[augworth] {name} ({profile}) ...", file=sys.stderr, flush=True)
         outcome = execute(name, profile, overrides, out_dir, force)
         print(f"[augworth] {name}: {outcome.status} ({outcome.seconds:.1f} s)", file=sys.stderr, flush=True)
-        outcomes.append(outcome)
+        outcomes.append(speed.after(outcome))
     write_stubs(out_dir)
+    speed.summary(outcomes)
     return outcomes
+
+
+class _Speed:
+    """The machine's reference step (:func:`augworth.runtime.reference_step_ms`), probed after
+    every executed notebook (a shared machine's speed drifts), so that the run's time can be
+    told as it would be on the machine the quick profile is sized on (not for the smoke
+    profile: the tests' seconds say nothing of the book's)."""
+
+    def __init__(self, profile: str):
+        self.probes: list[float] = []
+        self.enabled = profile != "smoke"
+
+    def after(self, outcome: "Outcome") -> "Outcome":
+        if self.enabled and outcome.status == "executed":
+            from . import runtime
+
+            self.probes.append(runtime.reference_step_ms())
+        return outcome
+
+    def summary(self, outcomes: list["Outcome"]) -> None:
+        import statistics
+
+        from . import runtime
+
+        seconds = sum(o.seconds for o in outcomes if o.status == "executed")
+        if self.probes:
+            note = runtime.machine_note(seconds, statistics.median(self.probes))
+            print(f"[augworth] notebooks executed: {note}", file=sys.stderr, flush=True)

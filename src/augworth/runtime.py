@@ -147,3 +147,58 @@ def provenance(device) -> dict[str, Any]:
         "device": str(device),
         "device_name": device_name(device),
     }
+
+
+#: ms per optimiser step of :func:`reference_step_ms` on the 2-core AMD EPYC Zen 3 (torch 2.14.1)
+#: the quick profile's time target (15 min of notebooks) was set on. Machines of the same
+#: nominal kind have measured 10.5 to 27 ms here, so a time is comparable only once scaled.
+REFERENCE_STEP_MS = 13.4
+
+
+def reference_step_ms(steps: int = 10, blocks: int = 7, warmup: int = 2) -> float:
+    """This machine's speed at the book's typical work: the median over ``blocks`` blocks of
+    ``steps`` steps (after ``warmup`` blocks) of one training step of the width-8 fast CNN,
+    batch 64 of 28x28 images, one torch thread, channels_last, SGD with Nesterov momentum -- an
+    exchange_rate cell's step. Scale a time measured here to the machine the quick profile was
+    sized on with ``seconds * REFERENCE_STEP_MS / reference_step_ms()`` (an estimate: evaluation
+    and augmentation scale like training to within the spread seen between machines)."""
+    import statistics
+    import time
+
+    import torch
+    import torch.nn.functional as F
+
+    from .models import build_model
+
+    keep_freed_memory()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        gen = torch.Generator().manual_seed(0)
+        model = build_model("fast_cnn", in_channels=1, num_classes=10, image_size=28, width=8, seed=0)
+        model = model.to(memory_format=torch.channels_last)
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+        x = torch.randn(64, 1, 28, 28, generator=gen).contiguous(memory_format=torch.channels_last)
+        y = torch.randint(0, 10, (64,), generator=gen)
+        times = []
+        for block in range(warmup + blocks):
+            start = time.perf_counter()
+            for _ in range(steps):
+                loss = F.cross_entropy(model(x), y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            if block >= warmup:
+                times.append((time.perf_counter() - start) / steps * 1e3)
+        return statistics.median(times)
+    finally:
+        torch.set_num_threads(before)
+
+
+def machine_note(seconds: float, step_ms: float | None = None) -> str:
+    """'N min here (reference step X ms: about M min on the machine the quick profile was sized
+    on)' for a time measured on this machine."""
+    step_ms = reference_step_ms() if step_ms is None else step_ms
+    scaled = seconds * REFERENCE_STEP_MS / step_ms
+    return (f"{seconds / 60:.1f} min here (reference step {step_ms:.1f} ms; {REFERENCE_STEP_MS} ms on the 2-core "
+            f"Zen 3 the quick profile is sized on: about {scaled / 60:.1f} min there)")
