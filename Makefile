@@ -36,8 +36,9 @@ AUG ?= crop(2)+flip
 BASELINE ?= none
 export DATA AUG BASELINE
 MINUTES ?= 8
+TFLOPS ?=
 
-.PHONY: help env data mathjax notebooks book nb replicate gpu worth test bench clean distclean
+.PHONY: help env data mathjax notebooks book nb replicate gpu plan worth test bench clean distclean
 
 help: ## this list
 	@echo "augworth: what is a data augmentation worth?"
@@ -93,6 +94,9 @@ replicate: notebooks mathjax ## rerun every chapter on disjoint seeds (default: 
 
 gpu: data ## the prepared GPU run (MINUTES=8): CUDA checks, packed benchmark, full-profile cells into data/results/full
 	$(PY) -m augworth gpu --minutes $(MINUTES)
+
+plan: data ## what PROFILE costs before it runs: models, images and FLOPs per chapter (TFLOPS=r: minutes at r TFLOP/s)
+	$(PY) -m augworth plan --profile $(PROFILE) $(if $(TFLOPS),--tflops $(TFLOPS))
 
 worth: env ## your augmentation on your data, a report: make worth DATA=<folder or data set> AUG="crop(2)+flip" P="minutes=4"
 	@test -n "$$DATA" || { echo "DATA is required: a folder of images (<path>/<class>/<image>) or a data set name, e.g. make worth DATA=fashion_mnist AUG=\"crop(2)+flip\""; exit 2; }

@@ -8,6 +8,7 @@
     python -m augworth replicate --profile quick                 # the chapters on disjoint seeds
     python -m augworth gpu --minutes 8 --out data/results/full   # the prepared run on a GPU machine
     python -m augworth params [data] [--profile smoke]           # parameters and their defaults
+    python -m augworth plan --profile full [--tflops 20]         # models, images, FLOPs, minutes
     python -m augworth worth --data my_images/ --augment 'crop(2)+flip' --minutes 4 [--ood]
                                                                  # your augmentation on your data: a report
     python -m augworth sweep --set n_train=[500,2000] --set augment=[none,crop+flip] \
@@ -114,6 +115,24 @@ def _cmd_gpu(args) -> None:
     from . import gpu
 
     gpu.run(args.minutes, args.out, args.profile, tuple(args.chapters or gpu.PRIORITY), bench=not args.no_bench)
+
+
+def _cmd_plan(args) -> None:
+    from .experiments import plan
+    from .experiments.sweep import parallelism
+
+    table = plan.profile_table(args.profile, args.names or None)
+    _, workers = parallelism()
+    here = plan.sustained_tflops() * workers
+    table["min here"] = [plan.minutes(t, here) for t in table["TFLOP"]]
+    if args.tflops:
+        table[f"min at {args.tflops:g} TFLOP/s"] = [plan.minutes(t, args.tflops) for t in table["TFLOP"]]
+    print(f"# {args.profile} profile: the models each chapter trains, the images they train and are evaluated on, "
+          f"and their FLOPs (a training image = 3 forward passes; work besides training and evaluating models is not "
+          f"counted: see augworth.experiments.plan)")
+    print(f"# 'min here': at this CPU's rate on the reference step ({here * 1e3:.1f} GFLOP/s with {workers} processes, "
+          f"the width-8 fast CNN; wider models run more FLOP/s, so for them it is an upper bound)")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"))
 
 
 def _cmd_params(args) -> None:
@@ -317,6 +336,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--executor", choices=list(EXECUTORS))
     p.add_argument("--workers", type=int, help="processes for the process executor (default: one per core, <= 8)")
     p.set_defaults(fn=_cmd_worth)
+
+    p = sub.add_parser("plan", help="what a profile costs before it runs: models, images and FLOPs per chapter")
+    p.add_argument("names", nargs="*")
+    p.add_argument("--profile", default=config.DEFAULT_PROFILE, choices=list(config.PROFILES))
+    p.add_argument("--tflops", type=float, help="also give minutes at this sustained rate (TFLOP/s), e.g. a GPU's "
+                                                "measured packed-training rate")
+    p.set_defaults(fn=_cmd_plan)
 
     p = sub.add_parser("params", help="list notebooks' parameters with each profile's values")
     p.add_argument("names", nargs="*")

@@ -4,8 +4,9 @@ For a short loan of a machine with one GPU (no Jupyter needed, ``PYTHONPATH=src`
 
 1. CUDA smoke checks: one model trains on the GPU, and K packed models give what K separate runs
    give (fp32, a few steps);
-2. the packed-training benchmark: images/s of K = 1, 8, 32, 128 small models trained as one
-   program against one model at a time;
+2. the packed-training benchmark: images/s (and TFLOP/s) of K = 1, 8, 32, 128 small models
+   trained as one program against one model at a time, and what the profile's counted FLOPs
+   (``python -m augworth plan``) take at the best of those rates;
 3. as many full-profile cells as fit in the time left, chapter by chapter in priority order,
    each sweep with the ``packed`` executor. Every finished cell is stored the moment it is done;
    when the deadline passes, the sweep stops before its next cell.
@@ -93,12 +94,26 @@ def bench_packed(device, ks=(1, 8, 32, 128), steps: int = 30, width: int = 8, ba
             times.append(time.perf_counter() - t0)
         return max(k, 1) * steps * batch / max(times[1] - times[0], 1e-9)
 
+    from .experiments.plan import forward_flops
+
+    train_flops = 3 * forward_flops("fast_cnn", width, 1, 28, 10)  # per training image (experiments.plan)
     alone = rate(0)
-    rows = [{"models": "1 alone (train loop)", "images/s": alone, "x one model": 1.0}]
+    rows = [{"models": "1 alone (train loop)", "images/s": alone, "x one model": 1.0, "TFLOP/s": alone * train_flops / 1e12}]
     for k in ks:
         r = rate(k)
-        rows.append({"models": f"{k} packed", "images/s": r, "x one model": r / alone})
+        rows.append({"models": f"{k} packed", "images/s": r, "x one model": r / alone, "TFLOP/s": r * train_flops / 1e12})
     return rows
+
+
+def plan_at(profile: str, tflops: float) -> dict:
+    """The profile's counted TFLOPs (:mod:`augworth.experiments.plan`) and the minutes they take
+    at ``tflops`` sustained (the packed benchmark's best rate, at its small width: an estimate)."""
+    from .experiments import plan
+
+    table = plan.profile_table(profile)
+    total = float(table["TFLOP"].iloc[-1])
+    return {"profile": profile, "TFLOP": total, "at TFLOP/s": tflops, "minutes": plan.minutes(total, tflops),
+            "by chapter": {r["chapter"]: round(float(r["TFLOP"]), 3) for _, r in table.iterrows()}}
 
 
 def _snapshot(root: Path) -> set[Path]:
@@ -123,7 +138,12 @@ def run(minutes: float, out: Path, profile: str = "full", chapters=PRIORITY, ben
         report["bench_packed"] = bench_packed(device) if device.type == "cuda" else bench_packed(device, ks=(1, 4))
         for row in report["bench_packed"]:
             print(f"[augworth gpu] {row['models']:>22}: {row['images/s']:,.0f} images/s "
-                  f"({row['x one model']:.1f}x one model)", file=sys.stderr, flush=True)
+                  f"({row['x one model']:.1f}x one model, {row['TFLOP/s']:.3g} TFLOP/s)", file=sys.stderr, flush=True)
+        best = max(r["TFLOP/s"] for r in report["bench_packed"])
+        report["plan"] = plan_at(profile, best)
+        print(f"[augworth gpu] the {profile} profile counts {report['plan']['TFLOP']:,.0f} TFLOP: "
+              f"{report['plan']['minutes']:.1f} min at the best packed rate ({best:.3g} TFLOP/s)", file=sys.stderr,
+              flush=True)
     cache_dir = paths.cache_root() / "results"
     before = _snapshot(cache_dir)
     os.environ.setdefault("AUGWORTH_EXECUTOR", "packed")

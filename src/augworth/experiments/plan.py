@@ -1,0 +1,137 @@
+"""What a profile costs before it runs (``python -m augworth plan --profile full``).
+
+Every chapter trains through :func:`augworth.experiments.training.train_on_cell`; this module
+lists, per chapter, the models a profile's parameters make it train (the same cells its runner
+builds) and counts, for each, the images it trains on (steps x batch), the images it is
+evaluated on, and the floating-point operations of both: a forward pass's FLOPs counted by
+torch's FLOP counter on one image (convolutions and matrix products), a training image as three
+forward passes (forward, and a backward pass of about twice the forward), an evaluation image as
+one. The invariant model (flip-average) runs the network twice per image.
+
+Not counted: the work that is not training or evaluating a model -- flatness's Hessian power
+iterations and loss-landscape slices, saliency's Monte Carlo gradients, sample_complexity's
+moment estimates and its linear model. class_level's B4 cells depend on what the first sweep
+finds: they are counted at their upper bound (every scope fixes a class).
+
+``minutes(flops, tflops)`` turns a count into time at a sustained rate; :func:`sustained_tflops`
+measures the rate of this machine's CPU on the reference step
+(:func:`augworth.runtime.reference_step_ms`), the step of a quick exchange cell.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from ..config import TrainCell, load_params
+from ..data.corruptions import SEVERITIES
+
+
+@functools.lru_cache(maxsize=None)
+def forward_flops(model: str, width: int, in_channels: int, image_size: int, num_classes: int) -> int:
+    """FLOPs of one image's forward pass (torch.utils.flop_counter: convolutions and matmuls)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..models import build_model
+
+    net = build_model(model, in_channels=in_channels, num_classes=num_classes, image_size=image_size, width=width)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net(torch.zeros(1, in_channels, image_size, image_size))
+    return int(counter.get_total_flops())
+
+
+@dataclass
+class Model:
+    """One model a chapter trains: the cell, the images it trains on and is evaluated on."""
+    chapter: str
+    cell: dict
+    train_images: int
+    eval_images: int
+    passes: int  # network passes per image (2 for the flip-average invariant model)
+
+    def flops(self, test_shape: tuple[int, int, int], num_classes: int) -> float:
+        c, h, _ = test_shape
+        p = TrainCell.from_mapping(self.cell)
+        fwd = forward_flops(p.model, p.width, c, h, num_classes)
+        return float(fwd * self.passes * (3 * self.train_images + self.eval_images))
+
+
+def train_images(cell: dict) -> int:
+    """Images a cell's model trains on: steps x batch, with fit's rules (the last incomplete batch
+    of an epoch dropped; fixed copies multiply the set)."""
+    p = TrainCell.from_mapping(cell)
+    n = p.n_train * max(1, p.fixed_copies)
+    bs = min(p.batch_size, n)
+    steps = p.steps if p.steps > 0 else p.epochs * (n // bs)
+    return steps * bs
+
+
+def _model(chapter: str, cell: dict, test_images: int, extra_eval: int = 0, val: bool = False) -> Model:
+    p = TrainCell.from_mapping(cell)
+    evals = test_images + extra_eval + (p.val_size if val else 0)
+    return Model(chapter, cell, train_images(cell), evals, 2 if p.invariance == "flip-average" else 1)
+
+
+def chapter_models(name: str, p, test_images: int) -> list[Model]:
+    """The models chapter ``name`` trains with parameters ``p`` (see the module doc)."""
+    from .training import chapter_cells, train_fields
+
+    if name == "exchange_rate":
+        from .exchange_rate import cells_of
+
+        out = []
+        for c in cells_of(p):
+            train = {k: v for k, v in c.items() if k not in ("corruptions", "ood_images", "kind")}
+            ood = c["ood_images"] * (1 + len(SEVERITIES) * len(c["corruptions"]))  # the clean subset and every corruption
+            out.append(_model(name, train, test_images, ood))
+        return out
+    if name == "class_level":
+        from .class_level import B4_SCOPES, _base, spec_of, strengths
+
+        cells = [{**_base(p), "augment": spec_of(s), "seed": seed} for s in strengths(p) for seed in p.seeds]
+        b4 = [{**_base(p), "augment": "none", "seed": seed} for _ in B4_SCOPES for seed in p.seeds]  # upper bound
+        return [_model(name, c, test_images, val=True) for c in cells + b4]
+    if name in ("flatness", "saliency"):
+        extra = {"checkpoints": list(p.checkpoints)} if name == "saliency" else {}
+        return [_model(name, train_fields(p, c["augment"], c["seed"], **extra), test_images) for c in chapter_cells(p)]
+    if name == "sample_complexity":
+        seeds = [p.seed, *p.verdict_seeds]
+        return [_model(name, train_fields(p, p.train_augment, s), test_images) for s in seeds]
+    return []  # data, scorecard: no training
+
+
+def profile_table(profile: str, names: list[str] | None = None):
+    """One row per chapter of ``profile``: models, training and evaluation images, TFLOPs."""
+    import pandas as pd
+
+    from ..data import load_dataset
+    from ..pipeline import SUMMARY, notebook_names
+
+    rows = []
+    for name in [n for n in (names or notebook_names()) if n not in SUMMARY]:
+        p = load_params(name, profile)
+        ds = load_dataset(p.dataset, data_path=getattr(p, "data_path", None),
+                          image_size=getattr(p, "image_size", 64))
+        models = chapter_models(name, p, len(ds.test_y))
+        shape = tuple(ds.test_x.shape[1:])
+        rows.append({"chapter": name, "models": len(models),
+                     "train images (M)": sum(m.train_images for m in models) / 1e6,
+                     "eval images (M)": sum(m.eval_images for m in models) / 1e6,
+                     "TFLOP": sum(m.flops(shape, ds.num_classes) for m in models) / 1e12})
+    table = pd.DataFrame(rows)
+    total = {"chapter": "total", **{k: table[k].sum() for k in table.columns if k != "chapter"}}
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+
+
+def sustained_tflops(step_ms: float | None = None) -> float:
+    """TFLOP/s this CPU sustains on the reference step (width-8 fast CNN, batch 64, one thread)."""
+    from .. import runtime
+
+    step_ms = runtime.reference_step_ms() if step_ms is None else step_ms
+    return 64 * 3 * forward_flops("fast_cnn", 8, 1, 28, 10) / (step_ms / 1e3) / 1e12
+
+
+def minutes(tflop: float, tflops: float) -> float:
+    """Minutes that ``tflop`` TFLOPs take at ``tflops`` TFLOP/s sustained."""
+    return tflop / tflops / 60

@@ -1,0 +1,65 @@
+"""The cost planner counts what the runners train: FLOPs of the fast CNN by hand, images per
+model by fit's rules, evaluation images from the sets the exchange cells really build."""
+
+import pytest
+
+from augworth.config import load_params
+from augworth.experiments import plan
+
+
+def test_fast_cnn_forward_flops_match_a_hand_count():
+    # width 8, 28x28 grey, 10 classes: multiply-accumulates of every convolution and the head
+    w = 8
+    macs = (28 * 28 * w * 1 * 9            # stem, 1 -> w at 28x28
+            + 28 * 28 * w * w * 9          # group 1 conv1 at 28x28 (then pooled to 14x14)
+            + 14 * 14 * w * w * 9          # group 1 conv2
+            + 14 * 14 * 2 * w * w * 9      # group 2 conv1 at 14x14 (then 7x7)
+            + 7 * 7 * 2 * w * 2 * w * 9    # group 2 conv2
+            + 7 * 7 * 4 * w * 2 * w * 9    # group 3 conv1 at 7x7 (then 3x3)
+            + 3 * 3 * 4 * w * 4 * w * 9    # group 3 conv2
+            + 4 * w * 10)                  # linear head
+    assert plan.forward_flops("fast_cnn", w, 1, 28, 10) == 2 * macs
+
+
+@pytest.mark.parametrize("cell, images", [
+    ({"n_train": 1000, "epochs": 3, "batch_size": 128}, 3 * 7 * 128),    # 1000 // 128 = 7 full batches an epoch
+    ({"n_train": 30, "steps": 300, "batch_size": 64}, 300 * 30),          # the batch is capped at n
+    ({"n_train": 125, "steps": 0, "epochs": 2, "batch_size": 64, "fixed_copies": 4}, 2 * (500 // 64) * 64),
+])
+def test_training_images_follow_fits_rules(cell, images):
+    assert plan.train_images({"dataset": "fashion_mnist", **cell}) == images
+
+
+def test_exchange_models_and_evaluation_images_are_the_cells_sets():
+    from augworth.experiments.exchange_rate import _split_cell, cells_of
+
+    p = load_params("exchange_rate", "smoke")
+    cells = cells_of(p)
+    models = plan.chapter_models("exchange_rate", p, test_images=10_000)
+    assert len(models) == len(cells)
+    for cell, model in zip(cells, models):
+        _, sets = _split_cell(cell)
+        assert model.eval_images == 10_000 + sum(len(y) for _, y in sets.values())
+        assert model.passes == (2 if cell.get("invariance", "none") == "flip-average" else 1)
+
+
+def test_profile_table_totals_and_minutes():
+    table = plan.profile_table("smoke", ["class_level", "flatness"])
+    assert list(table.chapter) == ["class_level", "flatness", "total"]
+    assert table["TFLOP"].iloc[-1] == pytest.approx(table["TFLOP"].iloc[:-1].sum())
+    assert plan.minutes(120.0, 2.0) == 1.0
+
+
+def test_gpu_report_gives_the_profile_minutes_at_the_benchmark_rate():
+    from augworth import gpu
+
+    out = gpu.plan_at("smoke", tflops=0.5)
+    assert out["minutes"] == pytest.approx(out["TFLOP"] / 0.5 / 60) and out["TFLOP"] > 0
+
+
+def test_plan_command_prints_every_chapter(capsys):
+    from augworth.__main__ import main
+
+    main(["plan", "--profile", "smoke", "--tflops", "2"])
+    out = capsys.readouterr().out
+    assert "min at 2 TFLOP/s" in out and all(name in out for name in ("exchange_rate", "class_level", "total"))
