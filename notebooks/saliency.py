@@ -107,18 +107,10 @@ plt.show()
 
 # %%
 pairs = pd.concat([pd.DataFrame({"augment": c["augment"], "mc": c["mc_var"], "gsg": c["gsg"]}) for c in r["cells"]])
-fig, ax = plt.subplots(figsize=(5, 4))
-for a, g in pairs.groupby("augment", sort=False):
-    ax.scatter(g.gsg, g.mc, s=8, label=a, alpha=0.7)
-lo_ = max(min(pairs.gsg.min(), pairs.mc.min()), 1e-10)
-hi_ = max(pairs.gsg.max(), pairs.mc.max())
-ax.plot([lo_, hi_], [lo_, hi_], "k--", lw=0.8)
-ax.set_xscale("log"); ax.set_yscale("log")
-ax.set_xlabel(r"$g^\top \Sigma g$"); ax.set_ylabel(f"Monte Carlo Var[L] ({p.n_mc} draws)")
-lt, lm = np.log(pairs.gsg.clip(1e-12)), np.log(pairs.mc.clip(1e-12))
-r2 = 1 - ((lm - lt) ** 2).sum() / ((lm - lm.mean()) ** 2).sum()
 spearman = pairs[["gsg", "mc"]].rank().corr().iloc[0, 1]
-ax.set_title(f"R² (log scale) {r2:.2f}, Spearman {spearman:.2f}", fontsize=10)
+fig, ax = plt.subplots(figsize=(5, 4))
+r2 = plotting.truth_vs_approx(ax, pairs, "mc", "gsg", "augment", f"Monte Carlo Var[L] ({p.n_mc} draws)",
+                              r"$g^\top \Sigma g$", title=f"Spearman {spearman:.2f}")
 ax.legend(fontsize=7)
 plt.show()
 

@@ -103,16 +103,7 @@ rec = pd.DataFrame(r["records"])
 cnn = rec[rec.model == "cnn"]
 fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8))
 for ax, (col, dcol, name) in zip(axes, [("E_L", "delta_E_L", "E[L]"), ("Var_L", "delta_Var_L", "Var[L]")]):
-    for spec, g in cnn.groupby("augment", sort=False):
-        ax.scatter(g[col], g[dcol], s=12, label=spec)
-    lims = [max(cnn[[col, dcol]].min().min(), 1e-8), cnn[[col, dcol]].max().max()]
-    ax.plot(lims, lims, "k--", lw=0.8)
-    ax.set_xscale("log"); ax.set_yscale("log")
-    ax.set_xlabel(f"truth {name}")
-    ax.set_ylabel(f"delta method {name}")
-    logt, logd = np.log(cnn[col].clip(1e-12)), np.log(cnn[dcol].clip(1e-12))
-    r2 = 1 - ((logt - logd) ** 2).sum() / ((logt - logt.mean()) ** 2).sum()
-    ax.set_title(f"CNN: {name} (R² on log scale {r2:.2f})", fontsize=10)
+    plotting.truth_vs_approx(ax, cnn, col, dcol, "augment", f"truth {name}", f"delta method {name}", title=f"CNN: {name}")
 axes[1].legend(fontsize=6, ncols=2, loc="upper left")
 fig.tight_layout()
 plt.show()

@@ -118,3 +118,12 @@ def test_seeds_needed_delivers_its_power():
     assert 0.76 <= decided <= 0.86
     assert stats.seeds_needed(10.0, 1.0) == stats.MIN_SEEDS  # a huge effect still needs the minimum
     assert stats.seeds_needed(1.2, 1.0, threshold=1.0) > stats.seeds_needed(2.0, 1.0, threshold=1.0)
+
+
+def test_log_r2_hand_worked():
+    from augworth.metrics.stats import log_r2
+
+    e = np.e
+    # log truth 0, 1, 2 (mean 1, SS 2); log approx 0, 1, 1: residual SS 1 -> R^2 = 1 - 1/2
+    assert log_r2([1, e, e**2], [1, e, e]) == pytest.approx(0.5)
+    assert log_r2([1, e, e**2], [1, e, e**2]) == pytest.approx(1.0)

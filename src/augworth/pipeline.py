@@ -23,7 +23,7 @@ from typing import Any
 
 from . import paths
 from .config import ConfigError, load_params
-from .experiments.cache import atomic_write_text
+from .io import atomic_write_text
 
 KERNEL = "python3"  # pinned: kernel-name drift breaks papermill
 SUMMARY = ("scorecard",)  # executed after every other notebook; keyed on the claim records too

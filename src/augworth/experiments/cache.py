@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .. import paths
-from ..io import atomic_write_text  # noqa: F401  (re-exported: callers import it from here)
+from ..io import atomic_write_text
 
 FORMAT = 1  # version of the on-disk entry layout
 _WARNED: set = set()  # damaged entries already reported in this process

@@ -105,6 +105,15 @@ def paired(a: Mapping[Any, float], b: Mapping[Any, float]) -> np.ndarray:
     return np.array([float(a[s]) - float(b[s]) for s in common])
 
 
+def log_r2(truth, approx, floor: float = 1e-12) -> float:
+    """R^2 of ``approx`` as a prediction of ``truth`` on the log scale (both clipped at ``floor``):
+    1 - sum (log t - log a)^2 / sum (log t - mean log t)^2. 1 is exact; below 0, predicting every
+    value by the truth's mean would do better."""
+    lt = np.log(np.clip(np.asarray(truth, dtype=float), floor, None))
+    la = np.log(np.clip(np.asarray(approx, dtype=float), floor, None))
+    return float(1 - ((lt - la) ** 2).sum() / ((lt - lt.mean()) ** 2).sum())
+
+
 def seed_means(values, seeds) -> dict[Any, float]:
     """{seed: mean of its values} (images, directions, classes averaged within the seed)."""
     out: dict[Any, list[float]] = {}

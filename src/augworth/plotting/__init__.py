@@ -68,6 +68,26 @@ def image_grid(grid: np.ndarray, row_labels: list[str], title: str = ""):
     return fig
 
 
+def truth_vs_approx(ax, frame, truth: str, approx: str, by: str, xlabel: str, ylabel: str, title: str = "",
+                    floor: float = 1e-10) -> float:
+    """Log-log scatter of ``frame[approx]`` against ``frame[truth]``, one colour per ``by`` group,
+    with the identity line; the title ends with the log-scale R^2 of the approximation
+    (:func:`augworth.metrics.stats.log_r2`), which is returned."""
+    from ..metrics.stats import log_r2
+
+    for key, g in frame.groupby(by, sort=False):
+        ax.scatter(g[truth], g[approx], s=10, label=key, alpha=0.7, color=augment_colour(str(key)))
+    lims = [max(float(frame[[truth, approx]].min().min()), floor), float(frame[[truth, approx]].max().max())]
+    ax.plot(lims, lims, "k--", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    r2 = log_r2(frame[truth], frame[approx])
+    ax.set_title(f"{title}{' ' if title else ''}(R² on log scale {r2:.2f})", fontsize=10)
+    return r2
+
+
 def count_heatmap(counts, title: str = ""):
     """Annotated heat map of a (rows x columns) table of counts, e.g. classes x splits."""
     fig, ax = plt.subplots(figsize=(1.3 * counts.shape[1] + 2.5, 0.32 * counts.shape[0] + 1.2))
