@@ -94,9 +94,9 @@ def bench_packed(device, ks=(1, 8, 32, 128), steps: int = 30, width: int = 8, ba
             times.append(time.perf_counter() - t0)
         return max(k, 1) * steps * batch / max(times[1] - times[0], 1e-9)
 
-    from .experiments.plan import forward_flops
+    from .experiments.plan import TRAIN_PASSES, forward_flops
 
-    train_flops = 3 * forward_flops("fast_cnn", width, 1, 28, 10)  # per training image (experiments.plan)
+    train_flops = TRAIN_PASSES * forward_flops("fast_cnn", width, 1, 28, 10)  # per training image
     alone = rate(0)
     rows = [{"models": "1 alone (train loop)", "images/s": alone, "x one model": 1.0, "TFLOP/s": alone * train_flops / 1e12}]
     for k in ks:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from ..config import TrainCell, load_params
 from ..data.corruptions import SEVERITIES
 
+TRAIN_PASSES = 3  # forward-pass equivalents of one training image (forward, backward ~2x)
+
 
 @functools.lru_cache(maxsize=None)
 def forward_flops(model: str, width: int, in_channels: int, image_size: int, num_classes: int) -> int:
@@ -44,7 +46,6 @@ def forward_flops(model: str, width: int, in_channels: int, image_size: int, num
 @dataclass
 class Model:
     """One model a chapter trains: the cell, the images it trains on and is evaluated on."""
-    chapter: str
     cell: dict
     train_images: int
     eval_images: int
@@ -54,23 +55,23 @@ class Model:
         c, h, _ = test_shape
         p = TrainCell.from_mapping(self.cell)
         fwd = forward_flops(p.model, p.width, c, h, num_classes)
-        return float(fwd * self.passes * (3 * self.train_images + self.eval_images))
+        return float(fwd * self.passes * (TRAIN_PASSES * self.train_images + self.eval_images))
 
 
 def train_images(cell: dict) -> int:
     """Images a cell's model trains on: steps x batch, with fit's rules (the last incomplete batch
     of an epoch dropped; fixed copies multiply the set)."""
+    from ..train.loop import schedule
+
     p = TrainCell.from_mapping(cell)
-    n = p.n_train * max(1, p.fixed_copies)
-    bs = min(p.batch_size, n)
-    steps = p.steps if p.steps > 0 else p.epochs * (n // bs)
+    bs, steps = schedule(p, p.n_train * max(1, p.fixed_copies))
     return steps * bs
 
 
-def _model(chapter: str, cell: dict, test_images: int, extra_eval: int = 0, val: bool = False) -> Model:
+def _model(cell: dict, test_images: int, extra_eval: int = 0, val: bool = False) -> Model:
     p = TrainCell.from_mapping(cell)
     evals = test_images + extra_eval + (p.val_size if val else 0)
-    return Model(chapter, cell, train_images(cell), evals, 2 if p.invariance == "flip-average" else 1)
+    return Model(cell, train_images(cell), evals, 2 if p.invariance == "flip-average" else 1)
 
 
 def chapter_models(name: str, p, test_images: int) -> list[Model]:
@@ -84,20 +85,20 @@ def chapter_models(name: str, p, test_images: int) -> list[Model]:
         for c in cells_of(p):
             train = {k: v for k, v in c.items() if k not in ("corruptions", "ood_images", "kind")}
             ood = c["ood_images"] * (1 + len(SEVERITIES) * len(c["corruptions"]))  # the clean subset and every corruption
-            out.append(_model(name, train, test_images, ood))
+            out.append(_model(train, test_images, ood))
         return out
     if name == "class_level":
         from .class_level import B4_SCOPES, _base, spec_of, strengths
 
         cells = [{**_base(p), "augment": spec_of(s), "seed": seed} for s in strengths(p) for seed in p.seeds]
         b4 = [{**_base(p), "augment": "none", "seed": seed} for _ in B4_SCOPES for seed in p.seeds]  # upper bound
-        return [_model(name, c, test_images, val=True) for c in cells + b4]
+        return [_model(c, test_images, val=True) for c in cells + b4]
     if name in ("flatness", "saliency"):
         extra = {"checkpoints": list(p.checkpoints)} if name == "saliency" else {}
-        return [_model(name, train_fields(p, c["augment"], c["seed"], **extra), test_images) for c in chapter_cells(p)]
+        return [_model(train_fields(p, c["augment"], c["seed"], **extra), test_images) for c in chapter_cells(p)]
     if name == "sample_complexity":
         seeds = [p.seed, *p.verdict_seeds]
-        return [_model(name, train_fields(p, p.train_augment, s), test_images) for s in seeds]
+        return [_model(train_fields(p, p.train_augment, s), test_images) for s in seeds]
     return []  # data, scorecard: no training
 
 
@@ -129,7 +130,8 @@ def sustained_tflops(step_ms: float | None = None) -> float:
     from .. import runtime
 
     step_ms = runtime.reference_step_ms() if step_ms is None else step_ms
-    return 64 * 3 * forward_flops("fast_cnn", 8, 1, 28, 10) / (step_ms / 1e3) / 1e12
+    flops = TRAIN_PASSES * forward_flops("fast_cnn", runtime.REFERENCE_WIDTH, 1, 28, 10) * runtime.REFERENCE_BATCH
+    return flops / (step_ms / 1e3) / 1e12
 
 
 def minutes(tflop: float, tflops: float) -> float:

@@ -46,6 +46,14 @@ def lr_at(step: int, total: int, peak: float, warmup_frac: float) -> float:
     return peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
+def schedule(cfg: TrainConfig, n: int) -> tuple[int, int]:
+    """(images per step, optimiser steps) of training ``cfg`` on ``n`` images: the batch capped
+    at n, and ``cfg.steps`` or ``cfg.epochs`` epochs of n // batch steps (an epoch's incomplete
+    last batch is dropped)."""
+    bs = min(cfg.batch_size, n)
+    return bs, cfg.steps if cfg.steps > 0 else cfg.epochs * (n // bs)
+
+
 def _normalise(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
     return (x.float() / 255.0 - mean) / std
 
@@ -150,9 +158,8 @@ def fit(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_clas
         train_x, train_y = _fixed_copies(train_x, train_y, cfg.fixed_copies, policy, per_class, aug_gen)
         policy, per_class, n = build_augment("none"), [], len(train_x)
 
-    bs = min(cfg.batch_size, n)
+    bs, total = schedule(cfg, n)
     steps_per_epoch = n // bs  # the incomplete last batch is dropped (a new permutation each epoch)
-    total = cfg.steps if cfg.steps > 0 else cfg.epochs * steps_per_epoch
     epochs = math.ceil(total / steps_per_epoch)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0,
                           weight_decay=cfg.weight_decay)

@@ -26,21 +26,17 @@ from torch.func import functional_call, stack_module_state, vmap
 from ..augment import build as build_augment
 from ..config import TrainConfig, class_policies
 from ..models import build_model
-from .loop import TrainResult, _augment, evaluate, lr_at
+from .loop import TrainResult, _augment, evaluate, lr_at, schedule
 
 # Fields that must agree for models to share one batched computation.
 SHARED = ("model", "width", "batch_size", "lr", "momentum", "nesterov", "weight_decay", "warmup_frac",
           "label_smoothing", "invariance", "amp", "tta_flip")
 
 
-def total_steps(cfg: TrainConfig, n: int) -> int:
-    bs = min(cfg.batch_size, n)
-    return cfg.steps if cfg.steps > 0 else cfg.epochs * (n // bs)
-
-
 def pack_key(cfg: TrainConfig, n: int) -> tuple:
     """Models with equal keys can be packed: same architecture, batch, schedule and step count."""
-    return tuple(getattr(cfg, f) for f in SHARED) + (total_steps(cfg, n), min(cfg.batch_size, n))
+    bs, total = schedule(cfg, n)
+    return tuple(getattr(cfg, f) for f in SHARED) + (total, bs)
 
 
 class _Member:
@@ -125,7 +121,7 @@ def fit_packed(cfgs: list[TrainConfig], data: list[tuple[torch.Tensor, torch.Ten
                           nesterov=cfg0.nesterov and cfg0.momentum > 0, weight_decay=cfg0.weight_decay)
     cuda = device.type == "cuda"
     autocast = cfg0.amp == "bf16" or (cfg0.amp == "auto" and cuda)
-    total = total_steps(cfg0, members[0].n)
+    _, total = schedule(cfg0, members[0].n)
     start = time.perf_counter()
     base.train()
     for step in range(total):
