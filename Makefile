@@ -7,10 +7,32 @@ NAME ?=
 P ?=
 PYTHON3 ?= python3
 MATHJAX_VERSION := 3.2.2
+OFFSET ?=
+# make worth: your augmentation on your data
+DATA ?=
+AUG ?= crop(2)+flip
+BASELINE ?= none
+MINUTES ?= 8
+TFLOPS ?=
+# Sweeps run their cells in two single-threaded processes: on two CPU cores that trains the
+# small models ~1.5-2x faster than one process with two threads. Set either variable to override
+# (e.g. AUGWORTH_EXECUTOR=inline, or slurm on a cluster).
+AUGWORTH_EXECUTOR ?= process
+AUGWORTH_WORKERS ?= 2
+
+# No value a user gives is ever run, by make or by a shell. Each variable below becomes its raw
+# text ($(value ...): a `$(shell ...)` in it is expanded neither here nor when make exports it)
+# and reaches the recipes only through the environment, where they read it as "$$VAR", a quoted
+# shell variable that bash never parses again. No recipe line pastes one of them in.
+USER_VARS := PROFILE NAME P OFFSET DATA AUG BASELINE MINUTES TFLOPS PYTHON3 AUGWORTH_EXECUTOR AUGWORTH_WORKERS
+$(foreach v,$(USER_VARS),$(eval override $(v) := $$(value $(v))))
+export $(USER_VARS)
+# Python then names a bad value by the make variable it came from (OFFSET=..., not --seed-offset).
+export AUGWORTH_FROM_MAKE := 1
 
 # An active conda env (other than base) is used as it is; otherwise a .venv here.
-ifneq ($(filter-out base,$(CONDA_DEFAULT_ENV)),)
-  ENV_DIR := $(CONDA_PREFIX)
+ifneq ($(filter-out base,$(value CONDA_DEFAULT_ENV)),)
+  ENV_DIR := $(value CONDA_PREFIX)
   BIN :=
 else
   ENV_DIR := .venv
@@ -20,23 +42,6 @@ PY := $(BIN)python
 ENV_STAMP := $(ENV_DIR)/.augworth-installed
 MATHJAX := book/_static/mathjax/tex-mml-chtml.js
 INDEX := book/_build/html/index.html
-# Sweeps run their cells in two single-threaded processes: on two CPU cores that trains the
-# small models ~1.5-2x faster than one process with two threads. Set either variable to override
-# (e.g. AUGWORTH_EXECUTOR=inline, or slurm on a cluster).
-export AUGWORTH_EXECUTOR ?= process
-export AUGWORTH_WORKERS ?= 2
-# Overrides reach Python through the environment, split there (shlex), never through a shell
-# command line: no value can run anything.
-export P
-
-OFFSET ?=
-# make worth: your augmentation on your data (values reach the command as quoted words, never as code)
-DATA ?=
-AUG ?= crop(2)+flip
-BASELINE ?= none
-export DATA AUG BASELINE
-MINUTES ?= 8
-TFLOPS ?=
 
 .PHONY: help env data mathjax notebooks book nb replicate gpu plan worth test bench clean distclean
 
@@ -56,7 +61,7 @@ env: $(ENV_STAMP) ## create the environment (.venv, or the active conda env) fro
 
 $(ENV_STAMP): pyproject.toml
 ifeq ($(BIN),.venv/bin/)
-	@test -x .venv/bin/python || $(PYTHON3) -m venv .venv
+	@test -x .venv/bin/python || "$$PYTHON3" -m venv .venv
 endif
 	$(PY) -m pip install -q --disable-pip-version-check -e .
 	@touch $@
@@ -73,30 +78,30 @@ $(MATHJAX):
 	cp -r build/mathjax/package/es5/{tex-mml-chtml.js,input,output,a11y,ui,sre,adaptors} book/_static/mathjax/
 
 notebooks: data ## execute every notebook with PROFILE (only those whose inputs changed)
-	$(PY) -m augworth notebooks --profile $(PROFILE)
+	$(PY) -m augworth notebooks --profile "$$PROFILE"
 
 book: notebooks mathjax ## environment, data, notebooks, then the static book; prints its path
 	$(BIN)jupyter-book build book -W -n --keep-going --quiet
 	@echo "The book: $(abspath $(INDEX))"
 
 nb: data mathjax ## execute one chapter (and the scorecard), then the book: make nb NAME=data P="key=value ..."
-	@test -n "$(NAME)" || { echo "NAME is required, e.g. make nb NAME=data P=\"seeds=[0,1]\""; exit 2; }
-	$(PY) -m augworth notebooks $(NAME) --profile $(PROFILE) --force --set-from-env P
-	$(PY) -m augworth notebooks scorecard --profile $(PROFILE)
+	@test -n "$$NAME" || { echo "NAME is required, e.g. make nb NAME=data P=\"seeds=[0,1]\""; exit 2; }
+	$(PY) -m augworth notebooks "$$NAME" --profile "$$PROFILE" --force --set-from-env P
+	$(PY) -m augworth notebooks scorecard --profile "$$PROFILE"
 	$(BIN)jupyter-book build book -W -n --keep-going --quiet
 	@echo "The book: $(abspath $(INDEX))"
 
 replicate: notebooks mathjax ## rerun every chapter on disjoint seeds (default: past the largest seed in use; OFFSET=k), scorecard shows both
-	$(PY) -m augworth replicate --profile $(PROFILE) $(if $(OFFSET),--seed-offset $(OFFSET))
-	$(PY) -m augworth notebooks scorecard --profile $(PROFILE)
+	$(PY) -m augworth replicate --profile "$$PROFILE" $${OFFSET:+--seed-offset "$$OFFSET"}
+	$(PY) -m augworth notebooks scorecard --profile "$$PROFILE"
 	$(BIN)jupyter-book build book -W -n --keep-going --quiet
 	@echo "The book: $(abspath $(INDEX))"
 
 gpu: data ## the prepared GPU run (MINUTES=8): CUDA checks, packed benchmark, full-profile cells into data/results/full
-	$(PY) -m augworth gpu --minutes $(MINUTES)
+	$(PY) -m augworth gpu --minutes "$$MINUTES"
 
 plan: data ## what PROFILE costs before it runs: models, images and FLOPs per chapter (TFLOPS=r: minutes at r TFLOP/s)
-	$(PY) -m augworth plan --profile $(PROFILE) $(if $(TFLOPS),--tflops $(TFLOPS))
+	$(PY) -m augworth plan --profile "$$PROFILE" $${TFLOPS:+--tflops "$$TFLOPS"}
 
 worth: env ## your augmentation on your data, a report: make worth DATA=<folder or data set> AUG="crop(2)+flip" P="minutes=4"
 	@test -n "$$DATA" || { echo "DATA is required: a folder of images (<path>/<class>/<image>) or a data set name, e.g. make worth DATA=fashion_mnist AUG=\"crop(2)+flip\""; exit 2; }

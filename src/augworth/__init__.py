@@ -7,3 +7,10 @@ the ``claims`` registry) -> ``plotting``; ``pipeline`` executes the notebooks fo
 """
 
 __version__ = "0.1.0"
+
+import os as _os
+
+if _os.environ.get("AUGWORTH_PARENT_PID"):  # a notebook's kernel (or a pool worker): stop when the run does
+    from .lifecycle import follow_from_environment as _follow
+
+    _follow()

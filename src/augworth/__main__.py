@@ -21,6 +21,7 @@ submitit-local, slurm (AUGWORTH_SLURM='{slurm_partition: gpu, gpus_per_node: 1}'
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -151,6 +152,28 @@ def _cmd_params(args) -> None:
 
 NAMED_DATA = ("fashion_mnist", "mnist", "cifar10", "cifar100")
 
+#: The make variable that feeds each option (the Makefile hands its variables over as these).
+MAKE_VARIABLES = {"--profile": "PROFILE", "--seed-offset": "OFFSET", "--minutes": "MINUTES", "--tflops": "TFLOPS",
+                  "--data": "DATA", "--augment": "AUG", "--baseline": "BASELINE"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error said in one line; under make (``AUGWORTH_FROM_MAKE``) the
+    option is named by the make variable the user set (``OFFSET='x'``, not ``--seed-offset``)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        import os
+        import re
+
+        if os.environ.get("AUGWORTH_FROM_MAKE"):
+            def to_make(m):
+                var = MAKE_VARIABLES.get(m.group(1))
+                return f"make variable {var} (passed as {m.group(1)})" if var else m.group(0)
+
+            message = re.sub(r"argument (--[a-z-]+)(?:/-\w)?", to_make, message)
+        print(f"error: {message} (usage: {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
 
 def _worth_request(args) -> "config.WorthParams":
     """The user's WorthParams from the command line (design fields left unset are chosen later)."""
@@ -248,10 +271,17 @@ def _stored_since(start: float) -> int:
         return 0
 
 
+def _stopped_line(signum: int, started: float) -> str:
+    """The one line a stopped run prints: what it kept and how to resume."""
+    how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+    return (f"{how}: {_stored_since(started)} results stored in the results cache by this run (every finished cell); "
+            "run the same command again to resume")
+
+
 def main(argv: list[str] | None = None) -> int:
     from .experiments.sweep import EXECUTORS
 
-    parser = argparse.ArgumentParser(prog="python -m augworth", description=__doc__,
+    parser = _Parser(prog="python -m augworth", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -348,13 +378,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("names", nargs="*")
     p.set_defaults(fn=_cmd_params)
 
-    args = parser.parse_args(argv)
     import time
 
+    started = time.time()
+    if argv is None:  # the command itself (not a call from Python): Ctrl-C, SIGTERM, SIGHUP stop the whole run
+        from . import lifecycle
+
+        lifecycle.handle_signals(lambda signum: _stopped_line(signum, started))
+    args = parser.parse_args(argv)
+
+    from .io import WriteError
     from .paths import FolderError
     from .pipeline import NotebookFailed
-
-    started = time.time()
 
     try:
         args.fn(args)
@@ -365,10 +400,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"interrupted: {_stored_since(started)} results stored in the results cache by this run (every finished "
-              "cell); run the same command again to resume", file=sys.stderr)
+        print(_stopped_line(signal.SIGINT, started), file=sys.stderr)
         return 130
-    except (FileNotFoundError, FolderError) as err:  # DataNotFoundError and FolderError say what to do
+    except (FileNotFoundError, FolderError, WriteError) as err:  # DataNotFoundError and FolderError say what to do
         print(f"error: {err}", file=sys.stderr)
         return 3
     return 0

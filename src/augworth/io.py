@@ -9,11 +9,28 @@ group-shared cache stays shared.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
+
+class WriteError(OSError):
+    """A file could not be written (a full disk, a read-only one): the message names the file,
+    the reason and what to do."""
+
+
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT}
+_NO_WRITE = {errno.EROFS, errno.EACCES, errno.EPERM}
+_UNFINISHED: set[str] = set()  # temporary files of writes in flight in this process
+
+
+def discard_unfinished() -> None:
+    """Remove the temporary files of writes still in flight (a process stopping mid-write calls
+    this before it leaves: see :mod:`augworth.lifecycle`)."""
+    for tmp in list(_UNFINISHED):
+        Path(tmp).unlink(missing_ok=True)
 
 
 def _umask() -> int:
@@ -25,8 +42,12 @@ def _umask() -> int:
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
     """Write ``path`` by calling ``write(binary file object)``, atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as err:
+        raise _named(err, path) from None
+    _UNFINISHED.add(tmp)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -34,10 +55,29 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise _named(err, path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        _UNFINISHED.discard(tmp)
     return path
+
+
+def _named(err: OSError, path: Path) -> OSError:
+    """A :class:`WriteError` that says which file, why and what to do (other errors unchanged)."""
+    if err.errno in _NO_ROOM:
+        todo = "free space on that disk, or move the folder elsewhere"
+    elif err.errno in _NO_WRITE:
+        todo = "the disk or folder is read-only: move the folder to one you can write"
+    else:
+        return err
+    named = WriteError(f"cannot write {path}: {err.strerror}; {todo} (the results cache: AUGWORTH_CACHE, the data "
+                       "sets: AUGWORTH_DATA); nothing partial was kept")
+    named.errno = err.errno
+    return named
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

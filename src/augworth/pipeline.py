@@ -186,8 +186,10 @@ def run_notebook(source: Path, parameters: dict[str, Any], records: Path | None 
     name = source.stem
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
-    env_before = {k: os.environ.get(k) for k in ("AUGWORTH_PROGRESS", "AUGWORTH_RECORDS", "AUGWORTH_PROGRESS_FILE")}
+    env_before = {k: os.environ.get(k) for k in ("AUGWORTH_PROGRESS", "AUGWORTH_RECORDS", "AUGWORTH_PROGRESS_FILE",
+                                                 "AUGWORTH_PARENT_PID")}
     os.environ["AUGWORTH_PROGRESS"] = "0"  # bars in executed notebooks would be noise in the book
+    os.environ["AUGWORTH_PARENT_PID"] = str(os.getpid())  # the kernel stops when this process does (lifecycle)
     if records is not None:
         os.environ["AUGWORTH_RECORDS"] = str(records.resolve())  # verdict records, read by the scorecard
     progress = _Tail(name)  # the sweeps' progress, from the kernel to this terminal

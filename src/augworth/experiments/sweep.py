@@ -108,10 +108,48 @@ class SweepResult:
         return out
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, parent: int) -> None:
+    """A pool worker: ``threads`` torch threads; it stops when its parent does (however that
+    dies), and leaves Ctrl-C to the parent, which stops the pool."""
+    import signal
+
     import torch
 
+    from .. import lifecycle
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lifecycle.follow(parent)
     torch.set_num_threads(threads)
+
+
+@contextmanager
+def _process_pool(workers: int):
+    """A pool of spawned workers that never outlives this call: on any exception (Ctrl-C
+    included) and when this process is stopped, its workers are killed at once rather than
+    waited for (a cell in flight is lost; every finished one is stored)."""
+    import multiprocessing as mp
+    import os
+
+    from .. import lifecycle
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                               initializer=_init_worker, initargs=(CELL_THREADS, os.getpid()))
+
+    def kill() -> None:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.kill()
+
+    forget = lifecycle.at_stop(kill)
+    try:
+        yield pool
+    except BaseException:
+        kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        forget()
 
 
 def _compute_cell(fn: Callable[[dict], dict], name: str, version: int, cell: dict, cache_root: str) -> dict:
@@ -237,10 +275,7 @@ def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, v
             results[i] = _compute_cell(fn, name, version, cells[i], root)
             tick()
     elif executor == "process":
-        import multiprocessing as mp
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                 initializer=_init_worker, initargs=(CELL_THREADS,)) as pool:
+        with _process_pool(workers) as pool:
             futures: dict[Future, int] = {pool.submit(_compute_cell, fn, name, version, cells[i], root): i for i in todo}
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
@@ -280,10 +315,13 @@ def print_summary(res: SweepResult, file=None) -> None:
 def echo_cell(cell: dict) -> dict:
     """A cell that trains nothing: returns ``x**2`` (and the process id). For dry runs of a
     sweep's machinery -- executors, cache, resume -- in seconds. With ``marker_dir`` in the cell,
-    it also leaves a file there per call, so a test can count computations across processes."""
+    it also leaves a file there per call, so a test can count computations across processes;
+    with ``hold`` (a path) it lasts as long as that file exists."""
     import os
 
     if cell.get("marker_dir"):
         marker = Path(cell["marker_dir"]) / f"x{cell['x']}-{os.getpid()}-{time.time_ns()}"
         marker.touch()
+    while cell.get("hold") and Path(cell["hold"]).exists():  # a long cell, for tests of what stops a run
+        time.sleep(0.05)
     return {"square": cell["x"] ** 2, "pid": os.getpid()}
