@@ -15,7 +15,7 @@ def test_idx_roundtrip(tmp_path):
         formats.write_idx(tmp_path / name, arr)
         np.testing.assert_array_equal(formats.read_idx(tmp_path / name), arr)
     (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04")
-    with pytest.raises(ValueError, match="not an IDX file"):
+    with pytest.raises(OSError, match="not an IDX file"):
         formats.read_idx(tmp_path / "bad")
 
 

@@ -43,22 +43,67 @@ def test_yaml_booleans_become_their_word_for_string_choices():
         TrainConfig(model=False)  # no such word among the models: still an error
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "binary", "wrong-shape", "other-key"])
+WRONG_SHAPES = {
+    "truncated": None, "garbage": b"{not json", "empty": b"", "binary": b"\xff\xfe\x00\x81",
+    "a-list": b"[1, 2]", "no-result": {"meta": {}},
+    "fields-of-nothing": {"meta": {}, "result": {"foo": 1}},  # valid JSON, the wrong fields: crashed every run
+    "meta-not-a-dict": {"meta": [1], "result": {"square": 4}},
+    "other-key": {"meta": {"key": "x" * 24, "runner": "e"}, "result": {}},
+    "other-runner": "runner",
+    "edited-result": "result",
+    "result-renamed": "rename",
+}
+
+
+@pytest.mark.parametrize("damage", list(WRONG_SHAPES))
 def test_a_damaged_cache_entry_is_moved_aside_and_recomputed(tmp_path, damage):
+    from augworth.experiments.cache import FORMAT
+
     cache = ResultsCache(tmp_path, read_only=[])
     cells = expand_grid({"x": [2, 3]})
     run_sweep(echo_cell, cells, name="e", version=1, cache=cache)
     victim = sorted((tmp_path / "e").glob("*.json"))[0]
-    text = victim.read_text()
-    victim.write_bytes({"truncated": text[: len(text) // 2].encode(), "garbage": b"{not json",
-                        "empty": b"", "binary": b"\xff\xfe\x00\x81",
-                        "wrong-shape": json.dumps({"format": 1, "meta": {}}).encode(),
-                        "other-key": json.dumps({"format": 1, "meta": {"key": "x" * 24}, "result": {}}).encode()}[damage])
+    text, entry, bad = victim.read_text(), json.loads(victim.read_text()), WRONG_SHAPES[damage]
+    if bad == "runner":
+        entry["meta"]["runner"] = "other"
+    elif bad == "result":
+        entry["result"]["square"] += 1
+    elif bad == "rename":
+        entry["result"] = {"foo": v for v in entry["result"].values()}
+    elif isinstance(bad, dict):
+        entry = {"format": FORMAT, **bad}
+    victim.write_bytes(text[: len(text) // 2].encode() if bad is None else bad if isinstance(bad, bytes)
+                       else json.dumps(entry).encode())
     with pytest.warns(UserWarning, match=r"results-cache entry .*damaged.*moved aside"):
         again = run_sweep(echo_cell, cells, name="e", version=1, cache=cache)
     assert again.computed == 1 and [r["square"] for r in again.results] == [4, 9]  # correct results
     assert victim.is_file() and victim.with_name(victim.name + ".corrupt").is_file()
     assert run_sweep(echo_cell, cells, name="e", version=1, cache=cache).computed == 0  # healed
+
+
+def test_an_entry_of_an_older_layout_is_recomputed_quietly(tmp_path, recwarn):
+    """The issue's entry, {"format":1,"meta":{},"result":{"foo":1}}: an older layout is a miss."""
+    cache = ResultsCache(tmp_path, read_only=[])
+    cells = expand_grid({"x": [2]})
+    run_sweep(echo_cell, cells, name="e", version=1, cache=cache)
+    victim = next((tmp_path / "e").glob("*.json"))
+    victim.write_text(json.dumps({"format": 1, "meta": {}, "result": {"foo": 1}}))
+    again = run_sweep(echo_cell, cells, name="e", version=1, cache=cache)
+    assert again.computed == 1 and again.results[0]["square"] == 4
+    assert json.loads(victim.read_text())["result"]["square"] == 4  # overwritten by the recomputed result
+
+
+def test_a_damaged_entry_never_crashes_a_chapter_run():
+    """`python -m augworth run data` over an entry of the wrong fields: one warning, recomputed."""
+    done = _cli("run", "data", "--profile", "smoke")
+    assert done.returncode == 0, done.stderr
+    entry = next(Path(os.environ["AUGWORTH_CACHE"]).rglob("data/*.json"))
+    from augworth.experiments.cache import FORMAT
+
+    entry.write_text(json.dumps({"format": FORMAT, "meta": {}, "result": {"foo": 1}}))
+    done = _cli("run", "data", "--profile", "smoke")
+    assert done.returncode == 0 and "damaged" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert entry.with_name(entry.name + ".corrupt").is_file()
 
 
 def test_cache_entries_are_group_readable(tmp_path):
@@ -190,3 +235,139 @@ def test_bad_executor_variables_are_named(var, value):
     done = _cli("sweep", "--set", "n_train=100", "--set", "epochs=1", "--set", "width=4",
                 env={var: value, **({"AUGWORTH_EXECUTOR": "packed"} if var == "AUGWORTH_PACK" else {})})
     assert done.returncode == 2 and var in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+# -- every file the package reads names itself when it is broken ---------------------------------
+
+def _one_line_naming(err: Exception, path: Path, *words: str) -> None:
+    text = str(err)
+    assert "\n" not in text and str(path) in text, text
+    for w in words:
+        assert w in text, text
+
+
+def test_a_truncated_cifar_archive_names_itself_and_extracts_nothing(tmp_path):
+    from fakes import cifar_archive
+
+    from augworth.data import load_dataset
+    from augworth.io import BrokenFileError
+
+    cifar_archive(tmp_path, "cifar10")
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    with pytest.raises(BrokenFileError) as err:
+        load_dataset("cifar10", root=tmp_path)
+    _one_line_naming(err.value, archive, "truncated", "nothing was extracted", "download it again")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar-10-python.tar.gz"]  # nothing half-extracted
+    with pytest.raises(BrokenFileError, match="truncated"):  # and the second try says the same
+        load_dataset("cifar10", root=tmp_path)
+
+
+def test_a_half_extracted_cifar_folder_is_extracted_again_or_named(tmp_path):
+    from fakes import cifar_archive
+
+    from augworth.data import load_dataset
+    from augworth.io import BrokenFileError
+
+    cifar_archive(tmp_path, "cifar10")
+    load_dataset("cifar10", root=tmp_path)
+    folder = tmp_path / "cifar-10-batches-py"
+    (folder / "batches.meta").unlink()  # what an interrupted extraction of an older version left
+    assert len(load_dataset("cifar10", root=tmp_path).classes) == 10  # the archive is there: extracted again
+    (folder / "data_batch_3").unlink()
+    (tmp_path / "cifar-10-python.tar.gz").unlink()
+    with pytest.raises(BrokenFileError) as err:
+        load_dataset("cifar10", root=tmp_path)
+    _one_line_naming(err.value, folder, "data_batch_3", "cifar-10-python.tar.gz")
+
+
+def test_a_damaged_cifar_batch_names_itself(tmp_path):
+    from fakes import cifar_archive
+
+    from augworth.data import load_dataset
+    from augworth.io import BrokenFileError
+
+    cifar_archive(tmp_path, "cifar10")
+    load_dataset("cifar10", root=tmp_path)
+    batch = tmp_path / "cifar-10-batches-py" / "data_batch_2"
+    batch.write_bytes(batch.read_bytes()[:100])
+    with pytest.raises(BrokenFileError) as err:
+        load_dataset("cifar10", root=tmp_path)
+    _one_line_naming(err.value, batch, "truncated", "cifar-10-python.tar.gz")
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gz", "plain"])
+@pytest.mark.parametrize("cut", [0.5, 0.001], ids=["half", "header"])
+def test_a_truncated_idx_file_names_itself(tmp_path, gz, cut):
+    from fakes import idx_set
+
+    from augworth.data import load_dataset
+    from augworth.io import BrokenFileError
+
+    raw = tmp_path / "FashionMNIST" / "raw"
+    idx_set(raw, gz=gz)
+    victim = raw / ("train-images-idx3-ubyte" + (".gz" if gz else ""))
+    victim.write_bytes(victim.read_bytes()[: max(3, int(victim.stat().st_size * cut))])
+    with pytest.raises(BrokenFileError) as err:
+        load_dataset("fashion_mnist", root=tmp_path)
+    _one_line_naming(err.value, victim, "python -m augworth data fetch fashion_mnist")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not-an-image", "empty"])
+def test_an_image_that_does_not_decode_names_itself(tmp_path, damage):
+    from fakes import image_folder
+
+    from augworth.data import load_dataset
+    from augworth.io import BrokenFileError
+
+    folder = image_folder(tmp_path / "data", classes=("ant", "bee"))
+    victim = folder / "train" / "bee" / "img1.png"
+    data = victim.read_bytes()
+    victim.write_bytes({"truncated": data[: len(data) // 2], "not-an-image": b"hello", "empty": b""}[damage])
+    with pytest.raises(BrokenFileError) as err:
+        load_dataset("imagefolder", data_path=str(folder), image_size=16)
+    _one_line_naming(err.value, victim, "does not decode", "remove it or replace it")
+    with pytest.raises(BrokenFileError):  # at the images' own size too
+        load_dataset("imagefolder", data_path=str(folder), image_size=0)
+
+
+def test_a_broken_data_file_is_one_line_from_the_command_line(tmp_path):
+    from fakes import image_folder
+
+    folder = image_folder(tmp_path / "data", classes=("ant", "bee"), per_class=6)
+    (folder / "train" / "ant" / "img0.png").write_bytes(b"oops")
+    done = _cli("worth", "--data", str(folder), "--augment", "flip", "--no-report", "--out", str(tmp_path / "r"))
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: ") and "img0.png does not decode" in lines[-1] and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("errno_name", ["ENOSPC", "EROFS"])
+def test_a_full_or_read_only_disk_names_the_file_and_keeps_nothing(tmp_path, monkeypatch, errno_name):
+    import errno
+
+    from augworth import io
+
+    def fail(fd):
+        raise OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)))
+
+    monkeypatch.setattr(io.os, "fsync", fail)
+    cache = ResultsCache(tmp_path / "cache", read_only=[])
+    with pytest.raises(io.WriteError) as err:
+        cache.put("r", "k" * 24, {"a": 1}, {})
+    text = str(err.value)
+    assert str(tmp_path / "cache" / "r") in text and "AUGWORTH_CACHE" in text and "\n" not in text
+    assert ("free space" if errno_name == "ENOSPC" else "read-only") in text
+    assert [p.name for p in (tmp_path / "cache" / "r").iterdir()] == []  # no temporary file left
+
+
+def test_a_full_disk_is_one_line_from_the_command_line(tmp_path):
+    """The results cache on a full disk: a chapter run fails with one line naming the file."""
+    script = ("import errno, os, sys\nfrom augworth import io\n"
+              "def full(fd): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
+              "io.os.fsync = full\nfrom augworth.__main__ import main\nsys.exit(main(sys.argv[1:]))\n")
+    done = subprocess.run([sys.executable, "-c", script, "run", "data", "--profile", "smoke"], capture_output=True,
+                          text=True, cwd=paths.ROOT, env={**os.environ, "AUGWORTH_CACHE": str(tmp_path / "cache")})
+    assert done.returncode == 3 and done.stderr.startswith("error: cannot write"), done.stderr
+    assert "No space left on device" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []

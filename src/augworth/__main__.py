@@ -387,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         lifecycle.handle_signals(lambda signum: _stopped_line(signum, started))
     args = parser.parse_args(argv)
 
-    from .io import WriteError
+    from .io import BrokenFileError, WriteError
     from .paths import FolderError
     from .pipeline import NotebookFailed
 
@@ -402,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(_stopped_line(signal.SIGINT, started), file=sys.stderr)
         return 130
-    except (FileNotFoundError, FolderError, WriteError) as err:  # DataNotFoundError and FolderError say what to do
+    except (FileNotFoundError, FolderError, WriteError, BrokenFileError) as err:  # DataNotFoundError and FolderError say what to do
         print(f"error: {err}", file=sys.stderr)
         return 3
     return 0

@@ -16,6 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+class BrokenFileError(OSError):
+    """A file the package reads is broken (truncated, not what its name says): the message names
+    the file, what is wrong with it and how to get a good copy."""
+
+
 class WriteError(OSError):
     """A file could not be written (a full disk, a read-only one): the message names the file,
     the reason and what to do."""

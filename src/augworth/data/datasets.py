@@ -63,31 +63,37 @@ def _tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     return x, torch.from_numpy(np.asarray(y, dtype=np.int64))
 
 
-def _idx_pair(raw: Path, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+def _idx_pair(raw: Path, prefix: str, fix: str) -> tuple[np.ndarray, np.ndarray]:
     def pick(stem: str) -> Path:
         plain = raw / stem
         return plain if plain.is_file() else raw / f"{stem}.gz"
 
-    return (formats.read_idx(pick(f"{prefix}-images-idx3-ubyte")),
-            formats.read_idx(pick(f"{prefix}-labels-idx1-ubyte")))
+    return (formats.read_idx(pick(f"{prefix}-images-idx3-ubyte"), fix),
+            formats.read_idx(pick(f"{prefix}-labels-idx1-ubyte"), fix))
 
 
 def _load_idx_dataset(name: str, raw: Path, classes: list[str]) -> ImageDataset:
-    tx, ty = _tensors(*_idx_pair(raw, "train"))
-    vx, vy = _tensors(*_idx_pair(raw, "t10k"))
+    fix = f"delete it and run `python -m augworth data fetch {name}` to get a good copy"
+    tx, ty = _tensors(*_idx_pair(raw, "train", fix))
+    vx, vy = _tensors(*_idx_pair(raw, "t10k", fix))
+    for split, x, y in (("train", tx, ty), ("t10k", vx, vy)):
+        if len(x) != len(y):
+            raise formats.BrokenFileError(f"{raw}: the {split} images ({len(x)}) and labels ({len(y)}) differ in "
+                                          f"number: {fix.replace('delete it', 'delete the folder')}")
     return ImageDataset(name, tuple(classes), tx, ty, vx, vy)
 
 
 def _load_cifar(name: str, folder: Path) -> ImageDataset:
+    fix = formats.CIFAR_FIX.format(folder=folder, archive=sources.CIFAR[name][2])
     if name == "cifar10":
         train = [f"data_batch_{i}" for i in range(1, 6)]
         test, label_key = ["test_batch"], "labels"
-        classes = formats.read_cifar_meta(folder / "batches.meta", "label_names")
+        classes = formats.read_cifar_meta(folder / "batches.meta", "label_names", fix)
     else:
         train, test, label_key = ["train"], ["test"], "fine_labels"
-        classes = formats.read_cifar_meta(folder / "meta", "fine_label_names")
-    tx, ty = _tensors(*formats.read_cifar(folder, train, label_key))
-    vx, vy = _tensors(*formats.read_cifar(folder, test, label_key))
+        classes = formats.read_cifar_meta(folder / "meta", "fine_label_names", fix)
+    tx, ty = _tensors(*formats.read_cifar(folder, train, label_key, fix))
+    vx, vy = _tensors(*formats.read_cifar(folder, test, label_key, fix))
     return ImageDataset(name, tuple(classes), tx, ty, vx, vy)
 
 

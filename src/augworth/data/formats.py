@@ -10,27 +10,38 @@ from __future__ import annotations
 import gzip
 import pickle
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ..io import BrokenFileError
+
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (MNIST / Fashion-MNIST), plain or gzipped."""
+def read_idx(path: Path, fix: str = "replace it with a good copy") -> np.ndarray:
+    """Read an IDX file (MNIST / Fashion-MNIST), plain or gzipped; a broken one raises
+    :class:`BrokenFileError` naming it and ending with ``fix`` (how to get a good copy)."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise BrokenFileError(f"{path} is truncated or not gzip ({type(err).__name__}: {err}): {fix}") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path.name} is not an IDX file (bad magic number)")
+        raise BrokenFileError(f"{path} is not an IDX file (bad magic number): {fix}")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise BrokenFileError(f"{path} is truncated inside its header: {fix}")
     dims = struct.unpack(f">{ndim}i", raw[4 : 4 + 4 * ndim])
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    body = len(raw) - 4 - 4 * ndim
+    if body % dtype.itemsize or body // dtype.itemsize != int(np.prod(dims)):
+        raise BrokenFileError(f"{path}: its header says {dims} values but it holds {body // dtype.itemsize} "
+                              f"(truncated?): {fix}")
     data = np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(dims)):
-        raise ValueError(f"{path.name}: header says {dims} but holds {data.size} values (truncated?)")
     return data.reshape(dims).astype(dtype.newbyteorder("="))  # a writable, native-order copy
 
 
@@ -43,27 +54,51 @@ def write_idx(path: Path, array: np.ndarray) -> None:
         fh.write(header + array.tobytes())
 
 
-def _unpickle(path: Path) -> dict:
-    with open(path, "rb") as fh:
-        return pickle.load(fh, encoding="bytes")
+CIFAR_FIX = ("delete the folder {folder} and put the original archive ({archive}, from "
+             "https://www.cs.toronto.edu/~kriz/cifar.html) beside it: it is extracted again")
+
+
+def _unpickle(path: Path, fix: str) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            batch = pickle.load(fh, encoding="bytes")
+    except FileNotFoundError:
+        raise BrokenFileError(f"{path} is missing: {fix}") from None
+    except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError, IndexError) as err:
+        raise BrokenFileError(f"{path} is truncated or not a CIFAR batch ({type(err).__name__}: {err}): {fix}") from None
+    if not isinstance(batch, dict):
+        raise BrokenFileError(f"{path} holds a {type(batch).__name__}, not a CIFAR batch: {fix}")
+    return batch
 
 
 def _key(d: dict, name: str):
     return d[name.encode()] if name.encode() in d else d[name]
 
 
-def read_cifar(folder: Path, files: list[str], label_key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Read CIFAR python-pickle batches: images (N, 3, 32, 32) uint8 and labels (N,) int64."""
+def read_cifar(folder: Path, files: list[str], label_key: str, fix: str = "replace it with a good copy"
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Read CIFAR python-pickle batches: images (N, 3, 32, 32) uint8 and labels (N,) int64; a
+    broken batch raises :class:`BrokenFileError` naming it and ending with ``fix``."""
     xs, ys = [], []
     for name in files:
-        batch = _unpickle(folder / name)
-        xs.append(np.asarray(_key(batch, "data"), dtype=np.uint8).reshape(-1, 3, 32, 32))
-        ys.append(np.asarray(_key(batch, label_key), dtype=np.int64))
+        batch = _unpickle(folder / name, fix)
+        try:
+            x = np.asarray(_key(batch, "data"), dtype=np.uint8).reshape(-1, 3, 32, 32)
+            y = np.asarray(_key(batch, label_key), dtype=np.int64)
+        except (KeyError, ValueError, TypeError) as err:
+            raise BrokenFileError(f"{folder / name} is not a CIFAR batch ({type(err).__name__}: {err}): {fix}") from None
+        if len(x) != len(y):
+            raise BrokenFileError(f"{folder / name} holds {len(x)} images but {len(y)} labels: {fix}")
+        xs.append(x)
+        ys.append(y)
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def read_cifar_meta(path: Path, key: str) -> list[str]:
-    names = _key(_unpickle(path), key)
+def read_cifar_meta(path: Path, key: str, fix: str = "replace it with a good copy") -> list[str]:
+    try:
+        names = _key(_unpickle(path, fix), key)
+    except KeyError:
+        raise BrokenFileError(f"{path} has no {key}: {fix}") from None
     return [n.decode() if isinstance(n, bytes) else n for n in names]
 
 
@@ -95,7 +130,7 @@ def _common_size(files: list[Path]) -> tuple[int, int]:
     sizes: Counter = Counter()
     example: dict = {}
     for p in files:
-        with Image.open(p) as im:  # reads the header only
+        with _open_image(p) as im:  # reads the header only
             sizes[im.size] += 1
             example.setdefault(im.size, p)
     if len(sizes) > 1:
@@ -104,6 +139,22 @@ def _common_size(files: list[Path]) -> tuple[int, int]:
                               "give a common size to resize them to (image_size=N, for `worth`: --resize N; the "
                               "shorter side becomes N, then a centre crop)")
     return next(iter(sizes))
+
+
+def _open_image(path: Path, load: bool = False):
+    """``PIL.Image.open`` (decoded whole with ``load``); an image that does not decode raises
+    :class:`BrokenFileError` naming it."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        im = Image.open(path)
+        if load:
+            im.load()
+        return im
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        why = "no image format PIL knows" if isinstance(err, UnidentifiedImageError) else f"{type(err).__name__}: {err}"
+        raise BrokenFileError(f"{path} does not decode as an image ({why}): remove it or replace it with a good "
+                              "copy") from None
 
 
 def read_image_folder(folder: Path, image_size: int, classes: list[str] | None = None, files=None):
@@ -127,12 +178,12 @@ def read_image_folder(folder: Path, image_size: int, classes: list[str] | None =
         w0, h0 = _common_size([p for p, _ in files])
     modes = set()
     for p, _ in files:
-        with Image.open(p) as im:
+        with _open_image(p) as im:
             modes.add(im.mode)
     gray = modes <= set(GRAY_MODES)
     out = np.empty((len(files), 1 if gray else 3, h0, w0), dtype=np.uint8)
     for i, (p, _) in enumerate(files):
-        with Image.open(p) as im:
+        with _open_image(p, load=True) as im:
             im = im.convert("L" if gray else "RGB")
             if image_size:
                 w, h = im.size

@@ -126,29 +126,65 @@ def fetch_mnist(root: Path | None = None, *, install: bool = True, download: boo
     )
 
 
-_CIFAR = {
+CIFAR = {
     "cifar10": ("CIFAR10", "cifar-10-batches-py", "cifar-10-python.tar.gz"),
     "cifar100": ("CIFAR100", "cifar-100-python", "cifar-100-python.tar.gz"),
 }
 
 
+CIFAR_FILES = {"cifar10": ("batches.meta", *(f"data_batch_{i}" for i in range(1, 6)), "test_batch"),
+               "cifar100": ("meta", "train", "test")}
+
+
+def _extract_whole(archive: Path, root: Path, folder: str) -> None:
+    """Extract ``archive`` into ``root/folder`` all or nothing: into a temporary folder beside
+    it, renamed into place only when every member came out; a truncated or damaged archive
+    raises :class:`BrokenFileError` and leaves nothing behind."""
+    import zlib
+
+    from ..io import BrokenFileError
+
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{folder}.extracting-"))
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(staging, filter="data")
+        if not (staging / folder).is_dir():
+            raise tarfile.ReadError(f"it holds no folder {folder}/")
+        os.replace(staging / folder, root / folder)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as err:  # (a full disk: OSError, as it is)
+        raise BrokenFileError(f"{archive} is truncated or damaged ({type(err).__name__}: {err}); nothing was "
+                              f"extracted. Delete it and download it again from "
+                              f"https://www.cs.toronto.edu/~kriz/cifar.html") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def fetch_cifar(name: str, root: Path | None = None, *, download: bool = True) -> Path:
     """Make sure the CIFAR python batches are extracted under ``root``; return their folder.
 
-    Looks for the extracted folder, then for the original archive in ``root`` (extracting it),
-    then tries torchvision's download.
+    Looks for the extracted folder (every batch in it), then for the original archive in
+    ``root`` (extracting it whole or not at all), then tries torchvision's download.
     """
-    cls_name, folder, archive = _CIFAR[name]
+    cls_name, folder, archive = CIFAR[name]
     root = Path(root or paths.data_root())
     target = root / folder
-    if target.is_dir():
+    missing = [f for f in CIFAR_FILES[name] if not (target / f).is_file()]
+    if target.is_dir() and not missing:
         return target
+    if target.is_dir() and (root / archive).is_file():
+        _say(f"{target} lacks {', '.join(missing)}: extracting {archive} again")
+        shutil.rmtree(target)
     if (root / archive).is_file():
         _say(f"extracting {archive}")
-        with tarfile.open(root / archive) as tar:
-            tar.extractall(root, filter="data")
+        _extract_whole(root / archive, root, folder)
         if target.is_dir():
             return target
+    if target.is_dir():
+        from ..io import BrokenFileError
+
+        raise BrokenFileError(f"{target} lacks {', '.join(missing)} (an extraction that did not finish?): delete the "
+                              f"folder and put {archive} (from https://www.cs.toronto.edu/~kriz/cifar.html) into "
+                              f"{root}: it is extracted again")
     if download and _torchvision_download(cls_name, root) and target.is_dir():
         return target
     raise DataNotFoundError(
@@ -164,7 +200,7 @@ def fetch(name: str, root: Path | None = None) -> Path:
         return fetch_fashion_mnist(root)
     if name == "mnist":
         return fetch_mnist(root)
-    if name in _CIFAR:
+    if name in CIFAR:
         return fetch_cifar(name, root)
     raise ValueError(f"data set '{name}' cannot be fetched: fetchable are fashion_mnist, mnist, "
                      f"cifar10, cifar100 (an imagefolder is your own folder)")

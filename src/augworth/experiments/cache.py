@@ -26,7 +26,7 @@ import numpy as np
 from .. import paths
 from ..io import atomic_write_text
 
-FORMAT = 1  # version of the on-disk entry layout
+FORMAT = 2  # version of the on-disk entry layout (2: the result's checksum in its meta)
 _WARNED: set = set()  # damaged entries already reported in this process
 
 
@@ -89,6 +89,24 @@ def data_fingerprint(folder: str) -> str:
     return h.hexdigest()[:16]
 
 
+def _checksum(stored: Any) -> str:
+    """SHA-256 of a result's stored (JSON) form, in its own key order."""
+    return hashlib.sha256(json.dumps(stored, separators=(",", ":"), allow_nan=True).encode()).hexdigest()
+
+
+def _check_entry(entry: dict, runner: str, key: str) -> None:
+    """Raise ValueError unless ``entry`` is what :meth:`ResultsCache.put` wrote for this runner
+    and key: its meta names them, and the result matches the checksum taken when it was
+    stored. Any other shape -- fields missing, renamed or edited -- is damage, never a result."""
+    meta = entry.get("meta")
+    if not isinstance(meta, dict) or "result" not in entry:
+        raise ValueError("no meta or no result")
+    if meta.get("runner") != runner or meta.get("key") != key:
+        raise ValueError(f"an entry of runner {meta.get('runner')!r} and key {meta.get('key')!r}, not this one")
+    if meta.get("result_sha256") != _checksum(entry["result"]):
+        raise ValueError("its result does not match the checksum stored with it (edited or damaged)")
+
+
 def _display(path: Path) -> str:
     """A path relative to the repository when inside it (no machine paths in results)."""
     try:
@@ -123,8 +141,7 @@ class ResultsCache:
                         if isinstance(entry, dict) and isinstance(entry.get("format"), int):
                             continue  # an older layout: a miss, recomputed and overwritten
                         raise ValueError("not a results-cache entry")
-                    if entry["meta"].get("key", key) != key or "result" not in entry:
-                        raise ValueError("an entry of another key, or without a result")
+                    _check_entry(entry, runner, key)
                     meta = dict(entry["meta"], source=source, path=_display(path))
                     return from_jsonable(entry["result"]), meta
                 except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
@@ -148,10 +165,12 @@ class ResultsCache:
                           stacklevel=3)
 
     def put(self, runner: str, key: str, result: Any, meta: dict[str, Any], root: Path | None = None) -> Path:
-        """Store an entry atomically (in ``root`` instead of the cache folder if given)."""
+        """Store an entry atomically (in ``root`` instead of the cache folder if given), with
+        the result's checksum in its meta."""
         path = (Path(root) if root else self.root) / runner / f"{key}.json"
+        stored = to_jsonable(result)
+        meta = dict(to_jsonable(meta), runner=runner, key=key, result_sha256=_checksum(stored))
         # No sort_keys: a result's dict order (e.g. columns of a table) is part of the result.
-        text = json.dumps({"format": FORMAT, "meta": to_jsonable(meta), "result": to_jsonable(result)},
-                          indent=1)
+        text = json.dumps({"format": FORMAT, "meta": meta, "result": stored}, indent=1)
         atomic_write_text(path, text)
         return path
