@@ -371,3 +371,85 @@ def test_a_full_disk_is_one_line_from_the_command_line(tmp_path):
     assert done.returncode == 3 and done.stderr.startswith("error: cannot write"), done.stderr
     assert "No space left on device" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+
+
+# -- results on user data are keyed by what the files are; report folders never collide ----------
+
+def test_class_folders_that_are_links_are_read_and_fingerprinted_through(tmp_path):
+    """Deleting half of a linked class's images changes the key (it used to fingerprint 0 files
+    and answer from the cache with the old counts)."""
+    from fakes import image_folder
+
+    from augworth.data import load_dataset
+    from augworth.experiments import cache as c
+
+    real = image_folder(tmp_path / "real", classes=("ant", "bee"), per_class=4)
+    linked = tmp_path / "linked"
+    (linked / "train").mkdir(parents=True)
+    for split in ("train", "val"):
+        for cls in ("ant", "bee"):
+            (linked / split).mkdir(exist_ok=True)
+            (linked / split / cls).symlink_to(real / split / cls, target_is_directory=True)
+    (real / "val" / "ant" / "loop").symlink_to(linked / "val" / "ant", target_is_directory=True)  # read once
+    ds = load_dataset("imagefolder", data_path=str(linked), image_size=16)
+    assert len(ds.train_y) == 8 and len(ds.test_y) == 8
+    params = {"dataset": "imagefolder", "data_path": str(linked)}
+    c.data_fingerprint.cache_clear()
+    before = c.cache_key("train_cell", 2, params)
+    for img in sorted((real / "train" / "bee").glob("*.png"))[:2]:
+        img.unlink()
+    c.data_fingerprint.cache_clear()
+    assert c.cache_key("train_cell", 2, params) != before
+    assert len(load_dataset("imagefolder", data_path=str(linked), image_size=16).train_y) == 6
+
+
+def test_report_folders_never_collide():
+    from augworth import __main__ as cli
+
+    def folder(data, augment="crop(2)+flip", **more):
+        request = config.WorthParams.from_mapping({"dataset": "imagefolder", "data_path": f"/d/{data}",
+                                                   "augment": augment, **more})
+        return cli.report_folder(data, request)
+
+    long = "a-rather-long-folder-name-of-someones-own-images-2026"
+    names = [folder(long, "crop(2)+flip"), folder(long, "trivialaugment"), folder("my data"), folder("my_data"),
+             folder("my_data", minutes=2.0)]
+    assert len(set(names)) == len(names), names
+    assert folder("my_data") == folder("my_data")  # the same command resumes in its folder
+    assert all(len(n) <= 57 for n in names) and folder("x").startswith("x-crop_2_flip-vs-none-")
+
+
+@pytest.mark.parametrize("chapter,override,name", [
+    ("exchange_rate", "sizes=[40,60,80,99999]", "sizes"),
+    ("class_level", "n_train=70000", "n_train"),
+    ("exchange_rate", "ood_images=20000", "ood_images"),
+    ("sample_complexity", "lin_n=60000", "lin_n"),
+    ("flatness", "val_size=60000", "val_size"),
+])
+def test_a_chapter_checks_its_sizes_against_the_data_before_training(chapter, override, name):
+    done = _cli("run", chapter, "--profile", "smoke", "--set", override)  # _cli: a failed run wrote nothing
+    assert done.returncode == 2 and f"parameter '{name}' of notebook '{chapter}'" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and ("training images" in done.stderr or "test images" in
+                                                           done.stderr)
+
+
+def test_worth_errors_name_the_option_the_user_gave(tmp_path):
+    done = _cli("worth", "--data", "fashion_mnist", "--augment", "crop(2)", "--resize", "1", "--no-report",
+                "--out", str(tmp_path))
+    assert done.returncode == 2 and done.stderr.startswith("error: --resize = 1 is too small"), done.stderr
+    done = _cli("worth", "--data", "fashion_mnist", "--augment", "foo(3)", "--no-report", "--out", str(tmp_path))
+    assert done.returncode == 2 and done.stderr.startswith("error: --augment (make: AUG) = 'foo(3)'"), done.stderr
+
+
+def test_a_comma_inside_a_spec_shows_the_quoting_that_works():
+    with pytest.raises(ConfigError, match=r"""split it into \['rrc\(0.5', '1.0\)', 'flip'\].*augments=\["rrc\(0.5,1.0\)", flip\]"""):
+        config.parse_overrides(["augments=[rrc(0.5,1.0), flip]"])
+    assert config.parse_overrides(['augments=["rrc(0.5,1.0)", flip]']) == {"augments": ["rrc(0.5,1.0)", "flip"]}
+    with pytest.raises(ConfigError, match="not valid YAML.*quote each spec"):
+        config.parse_overrides(["augments=[rrc(0.5"])
+
+
+def test_make_names_its_own_variable_in_a_usage_error():
+    done = _cli("replicate", "--seed-offset", "x", env={"AUGWORTH_FROM_MAKE": "1"})
+    assert done.returncode == 2 and done.stderr.startswith("error: make variable OFFSET (passed as --seed-offset)")
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -184,6 +184,7 @@ def _worth_request(args) -> "config.WorthParams":
                                  "holding class folders) or a data set name (" + ", ".join(NAMED_DATA) + ")")
     if not augment:
         raise config.ConfigError("worth needs --augment: the augmentation to measure, e.g. --augment 'crop(2)+flip'")
+    given = {"dataset", "data_path", "augment"}
     if data in NAMED_DATA:
         values.update(dataset=data, data_path=None)
     else:
@@ -192,6 +193,7 @@ def _worth_request(args) -> "config.WorthParams":
     for key in ("baseline", "minutes", "steps", "model", "width"):
         if getattr(args, key) not in (None, ""):
             values[key] = getattr(args, key)
+            given.add(key)
     for key in ("sizes", "seeds"):
         raw = getattr(args, key)
         if raw:
@@ -200,18 +202,29 @@ def _worth_request(args) -> "config.WorthParams":
             except ValueError:
                 raise config.ConfigError(f"--{key} = {raw!r} is not a comma-separated list of integers, "
                                          "e.g. 40,80,160,320") from None
+            given.add(key)
     if args.resize is not None:
         values["image_size"] = args.resize
+        given.add("image_size")
     if args.ood:
         values["ood"] = True
     config.WorthParams.check_names(values, "the command line")
-    return config.WorthParams.from_mapping(values, source="the command line")
+    try:
+        return config.WorthParams.from_mapping(values, source="the command line")
+    except config.ConfigError as err:
+        raise config.as_given(err, given) from None
 
 
-def _slug(text: str) -> str:
+def report_folder(name: str, request: "config.WorthParams") -> str:
+    """The report's folder name: readable (data, augmentation, baseline, cut to 48 characters)
+    and unique (a hash of every input of the request: two requests never share a folder)."""
+    import hashlib
+    import json
     import re
 
-    return re.sub(r"[^A-Za-z0-9.=-]+", "_", text).strip("_")[:60]
+    readable = re.sub(r"[^A-Za-z0-9.=-]+", "_", f"{name}-{request.augment}-vs-{request.baseline}").strip("_")[:48]
+    digest = hashlib.sha256(json.dumps(request.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+    return f"{readable}-{digest}"
 
 
 def _cmd_worth(args) -> None:
@@ -230,7 +243,7 @@ def _cmd_worth(args) -> None:
     _executor_env(args)
     request = _worth_request(args)
     name = request.data_path and Path(request.data_path).name or request.dataset
-    out = Path(args.out or paths.ROOT / "build" / "worth" / _slug(f"{name}-{request.augment}-vs-{request.baseline}"))
+    out = Path(args.out or paths.ROOT / "build" / "worth" / report_folder(name, request))
     saved = out / "design.json"
     start = time.perf_counter()
     previous = json.loads(saved.read_text()) if saved.is_file() and not args.redesign else None
@@ -358,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", help="architecture (default fast_cnn)")
     p.add_argument("--width", type=int, help="base width of the model (default 16)")
     p.add_argument("--ood", action="store_true", help="also measure worth on the corruption suite")
-    p.add_argument("--out", type=Path, help="folder of the report (default build/worth/<data>-<augment>-vs-<baseline>)")
+    p.add_argument("--out", type=Path, help="folder of the report (default build/worth/<data>-<augment>-vs-<baseline>-<hash of "
+                                              "the inputs>)")
     p.add_argument("--redesign", action="store_true", help="choose the design again (default: reuse the folder's)")
     p.add_argument("--no-report", action="store_true", help="train and cache only")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any other parameter (repeatable)")

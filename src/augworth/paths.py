@@ -76,3 +76,17 @@ def cache_root() -> Path:
     """Folder of the results cache (``AUGWORTH_CACHE``; safe to delete: everything in it can
     be recomputed)."""
     return _folder("AUGWORTH_CACHE", ROOT / ".cache")
+
+
+def files_under(folder: Path) -> list[Path]:
+    """Every file under ``folder``, following symbolic links to folders and files (a folder
+    reached twice, through a link cycle, is read once), sorted."""
+    found, seen = [], set()
+    for top, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        found.extend(Path(top) / f for f in files if os.path.isfile(os.path.join(top, f)))
+    return sorted(found)

@@ -28,7 +28,7 @@ __all__ = [
     "ConfigError", "Params", "param", "PROFILES", "DEFAULT_PROFILE", "NOTEBOOK_PARAMS",
     "DATASETS", "DataParams", "DataSource", "TrainConfig", "TrainCell", "class_policies", "MODEL_NAMES", "FAMILIES", "LINEAR_FAMILIES",
     "NONLINEAR_FAMILIES", "parse_augment", "is_linear", "linear_part", "WorthParams", "params_class", "profile_values", "load_params",
-    "parse_overrides", "sizes_by_profile",
+    "parse_overrides", "sizes_by_profile", "as_given",
 ]
 
 
@@ -79,6 +79,12 @@ def load_params(notebook: str, profile: str = DEFAULT_PROFILE,
         raise ConfigError(f"{err} (given {'on ' + cli if name in overrides else 'in ' + source})") from None
 
 
+def _quoting(key: str) -> str:
+    example = f'{key}=["rrc(0.5,1.0)", flip]'
+    return (f"quote each spec that holds a comma inside the list, and the whole pair for the shell: "
+            f"P='{example}' or --set '{example}'")
+
+
 def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
     """Parse ``key=value`` strings; values are YAML (``3``, ``0.5``, ``true``, ``[1, 2]``)."""
     out: dict[str, Any] = {}
@@ -87,10 +93,41 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise ConfigError(f"override '{pair}' is not of the form key=value (e.g. seed=3)")
         try:
-            out[key.strip()] = yaml.safe_load(raw)
+            value = yaml.safe_load(raw)
         except yaml.YAMLError as err:
-            raise ConfigError(f"override '{pair}': value is not valid YAML ({err})") from None
+            why = " ".join(str(err).split())
+            raise ConfigError(f"override '{pair}': the value is not valid YAML ({why})"
+                              + (f"; {_quoting(key.strip())}" if "[" in raw else "")) from None
+        if isinstance(value, list) and _split_spec(value):
+            raise ConfigError(f"override '{pair}': a comma inside a spec split it into {value!r}; "
+                              f"{_quoting(key.strip())}")
+        out[key.strip()] = value
     return out
+
+
+def _split_spec(values: list) -> bool:
+    """True when an unquoted comma inside parentheses split a list's spec in two: an item opens
+    a parenthesis that it does not close."""
+    return any(isinstance(v, str) and v.count("(") > v.count(")") for v in values)
+
+
+#: Parameters the user gives under another name: a command-line option, a make variable.
+GIVEN_AS = {"augment": "--augment (make: AUG)", "baseline": "--baseline (make: BASELINE)",
+            "data_path": "--data (make: DATA)", "dataset": "--data (make: DATA)", "image_size": "--resize", "minutes": "--minutes", "sizes": "--sizes",
+            "steps": "--steps", "seeds": "--seeds", "model": "--model", "width": "--width"}
+
+
+def as_given(err: ConfigError, given: Iterable[str]) -> ConfigError:
+    """``err`` naming the option the user gave (``--resize``), not the parameter it fed
+    (``image_size``), when the parameter is among ``given``."""
+    import re
+
+    text = str(err)
+    for name in given:
+        found = re.match(rf"parameter '{name}'( of notebook '\w+')?", text)
+        if found and name in GIVEN_AS:
+            return ConfigError(f"{GIVEN_AS[name]}{text[found.end():]} (parameter '{name}'{found.group(1) or ''})")
+    return err
 
 
 def sizes_by_profile() -> list[dict[str, Any]]:

@@ -30,14 +30,17 @@ def param(
     range: tuple[float | None, float | None] | None = None,
     choices: tuple[Any, ...] | None = None,
     finite: bool = True,
+    of: str | None = None,
 ) -> Any:
     """Declare a parameter field.
 
     ``range`` is inclusive at both ends (``None`` for an open end) and applies to a number or to
     every element of a tuple; ``choices`` lists the allowed values (of a scalar or of each
     element of a tuple); numbers must be finite (no NaN or infinity) unless ``finite`` is False.
+    ``of``: "train" or "test" for a number of images drawn from that split, checked against
+    the data before a run trains anything (:meth:`Params.check_sizes`).
     """
-    meta = {"help": help, "unit": unit, "range": range, "choices": choices, "finite": finite}
+    meta = {"help": help, "unit": unit, "range": range, "choices": choices, "finite": finite, "of": of}
     if isinstance(default, list):
         default = tuple(default)
     return dataclasses.field(default=default, metadata=meta)
@@ -163,6 +166,19 @@ class Params:
 
     def check(self) -> None:
         """Cross-field checks; subclasses override and raise :class:`ConfigError`."""
+
+    def check_sizes(self, available: Mapping[str, int], where: Mapping[str, str]) -> None:
+        """Fail, naming the parameter, when one of its image counts (fields declared with
+        ``of``) asks for more images than ``available[of]`` (``where[of]`` says of what)."""
+        for f in dataclasses.fields(self):
+            of = f.metadata.get("of")
+            if of is None:
+                continue
+            value = getattr(self, f.name)
+            too_big = [v for v in (value if isinstance(value, tuple) else (value,)) if v > available[of]]
+            if too_big:
+                held = f"holds {too_big}, more" if isinstance(value, tuple) else "is more"
+                self.fail(f.name, f"{held} than the {available[of]:,} {where[of]}")
 
     def fail(self, name: str, message: str) -> typing.NoReturn:
         """Raise a :class:`ConfigError` about field ``name`` (for use in :meth:`check`)."""

@@ -12,6 +12,7 @@ from .augment_specs import parse_augment
 from .base import ConfigError, Params, param
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "cifar100", "imagefolder")
+MIN_IMAGE_SIZE = 8  # the smallest side the models' three 2x poolings can take
 NOTEBOOK_PARAMS: dict[str, type[Params]] = {}
 
 
@@ -52,6 +53,9 @@ class DataSource(Params):
         super().check()
         if self.dataset == "imagefolder" and not self.data_path:
             self.fail("data_path", "must name a folder when dataset is 'imagefolder'")
+        if 0 < self.image_size < MIN_IMAGE_SIZE:
+            self.fail("image_size", f"is too small for the models: 0 (keep the images' size) or at least "
+                                    f"{MIN_IMAGE_SIZE} pixels")
         dev = self.device
         if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
             self.fail("device", "is not a device: use auto, cpu, cuda, cuda:N or mps")
@@ -65,7 +69,7 @@ class DataParams(DataSource):
     notebook = "data"
     n_per_class: int = param(8, "example images per class in the grid", unit="images", range=(1, 32))
     subset_sizes: tuple[int, ...] = param(
-        (1000, 4000, 16000), "training-subset sizes to draw and check", unit="images", range=(1, None)
+        (1000, 4000, 16000), "training-subset sizes to draw and check", unit="images", of="train", range=(1, None)
     )
     seeds: tuple[int, ...] = param((0, 1, 2), "seeds of the subsets", range=(0, 2**31 - 1))
 
@@ -89,7 +93,7 @@ class SampleComplexityParams(DataSource):
          "brightness(0.1)", "brightness(0.4)", "contrast(0.2)", "contrast(0.6)", "blur(0.3,1.0,5)",
          "blur(0.5,2.0,5)", "noise(0.05)", "noise(0.2)"),
         "linear augmentations to measure (each family at two strengths)")
-    n_images: int = param(12, "test images per augmentation", unit="images", range=(1, 10000))
+    n_images: int = param(12, "test images per augmentation", unit="images", of="test", range=(1, 10000))
     n_max: int = param(1024, "largest number of Monte Carlo draws of the loss per image", unit="draws",
                        range=(8, 10**6))
     grad_n_max: int = param(128, "largest number of Monte Carlo draws of the weight gradient per image",
@@ -100,12 +104,13 @@ class SampleComplexityParams(DataSource):
                             "contrast for a network's loss)", range=(3, 1024))
     quad_nodes_rrc: int = param(6, "Gauss-Legendre nodes per parameter of the random-resized crop "
                                 "(4-D: nodes^4 / 2 views)", range=(2, 16))
-    n_train: int = param(4000, "training images of the CNN", unit="images", range=(100, None))
+    n_train: int = param(4000, "training images of the CNN", unit="images", of="train", range=(100, None))
     epochs: int = param(8, "training epochs of the CNN", unit="epochs", range=(1, 1000))
     width: int = param(16, "width of the fast CNN", range=(4, 512))
     train_augment: str = param("crop(2)+flip", "augmentation the CNN is trained with")
     ridge: float = param(1e-3, "ridge penalty of the linear least-squares classifiers (per image)", range=(0.0, 10.0))
-    lin_n: int = param(1000, "training images of the no-sampling experiment", unit="images", range=(10, None))
+    lin_n: int = param(1000, "training images of the no-sampling experiment", unit="images", of="train",
+                       range=(10, None))
     lin_augment: str = param("crop(2)+flip", "augmentation of the no-sampling experiment (linear)")
     k_values: tuple[int, ...] = param((1, 2, 4, 8, 16, 32, 64, 128, 256),
                                       "sampled augmentations per image to compare with the closed form", range=(1, 10**5))
@@ -148,12 +153,12 @@ class SaliencyParams(DataSource):
                                            "training augmentations (each a model per seed)")
     probe: str = param("crop(2)", "augmentation whose covariance Sigma(x) the saliency is measured against")
     seeds: tuple[int, ...] = param((0, 1), "seeds (a model per augmentation and seed)", range=(0, 2**31 - 1))
-    n_train: int = param(3000, "training images per model", unit="images", range=(100, None))
+    n_train: int = param(3000, "training images per model", unit="images", of="train", range=(100, None))
     epochs: int = param(6, "training epochs", unit="epochs", range=(1, 1000))
     checkpoints: tuple[int, ...] = param((1, 2, 4, 6), "epochs at which the saliency is measured", unit="epochs",
                                          range=(1, None))
     width: int = param(16, "width of the fast CNN", range=(4, 512))
-    n_images: int = param(64, "test images the saliency is measured on", unit="images", range=(1, 10000))
+    n_images: int = param(64, "test images the saliency is measured on", unit="images", of="test", range=(1, 10000))
     top_k: int = param(8, "size of the top/bottom eigenspaces", range=(1, 4096))
     edge_quantile: float = param(0.8, "pixels above this quantile of the Sobel magnitude are edges", range=(0.0, 0.99))
     n_mc: int = param(256, "draws of the probe augmentation for the measured Var[L]", unit="draws", range=(16, 10**6))
@@ -180,7 +185,7 @@ class FlatnessParams(DataSource):
     augmentations: tuple[str, ...] = param(("none", "crop(1)+flip", "crop(2)+flip"), "training augmentations")
     seeds: tuple[int, ...] = param((0, 1), "seeds (a model per augmentation and seed)", range=(0, 2**31 - 1))
     n_train: int = param(800, "training images per model (the flatness loss is over all of them)",
-                         unit="images", range=(100, None))
+                         unit="images", of="train", range=(100, None))
     epochs: int = param(12, "training epochs", unit="epochs", range=(1, 1000))
     width: int = param(16, "width of the fast CNN", range=(4, 512))
     directions: int = param(5, "random filter-normalised directions per model", range=(1, 1000))
@@ -217,7 +222,7 @@ class ClassLevelParams(DataSource):
     include_none: bool = param(True, "also train without augmentation (a point of the sweep)")
     seeds: tuple[int, ...] = param((0, 1, 2), "seeds, paired across strengths (subset, initialisation, draws)",
                                    range=(0, 2**31 - 1))
-    n_train: int = param(2000, "training images per model", unit="images", range=(100, None))
+    n_train: int = param(2000, "training images per model", unit="images", of="train", range=(100, None))
     epochs: int = param(15, "training epochs", unit="epochs", range=(1, 1000))
     width: int = param(16, "width of the fast CNN", range=(4, 512))
     alpha: float = param(0.05, "family-wise error rate of the per-class tests (Holm)", range=(0.0001, 0.5))
@@ -247,7 +252,7 @@ class ExchangeRateParams(DataSource):
 
     notebook = "exchange_rate"
     sizes: tuple[int, ...] = param((250, 500, 1000, 2000, 4000), "training-set sizes n (class balanced, nested)",
-                                   unit="images", range=(20, None))
+                                   unit="images", of="train", range=(20, None))
     augmentations: tuple[str, ...] = param(
         ("none", "flip", "crop(2)", "crop(2)+flip", "trivialaugment", "randaugment", "noise(0.4)"),
         "training augmentations; the first must be 'none' (the reference curve)")
@@ -264,12 +269,13 @@ class ExchangeRateParams(DataSource):
         "corruptions of the out-of-distribution test sets (5 severities each)",
         choices=("gaussian_noise", "shot_noise", "impulse_noise", "blur", "contrast", "brightness", "pixelate", "jpeg"))
     ood_images: int = param(1000, "test images per corrupted test set (class balanced, same for every set)",
-                            unit="images", range=(10, None))
+                            unit="images", of="test", range=(10, None))
     invariance: str = param("flip-average", "flip-invariant model of C3", choices=("flip-average", "flip-canonical"))
     invariance_augments: tuple[str, ...] = param(("none", "flip"), "training augmentations of the invariant model "
                                                  "(C3 reads 'none'; 'flip' shows what flips add to a model that is "
                                                  "already invariant to them)", choices=("none", "flip"))
-    invariance_sizes: tuple[int, ...] = param((), "sizes for C3 (empty: all sizes)", unit="images", range=(20, None))
+    invariance_sizes: tuple[int, ...] = param((), "sizes for C3 (empty: all sizes)", unit="images", of="train",
+                                              range=(20, None))
     invariance_seeds: tuple[int, ...] = param((), "seeds for C3 (empty: seeds); C3 reads only its own cells (and "
                                               "plain models with flips at its sizes, trained for seeds not in "
                                               "'seeds'), so seeds here buy its power without the whole grid",
@@ -279,6 +285,7 @@ class ExchangeRateParams(DataSource):
     fixed_copies: tuple[int, ...] = param((1, 2, 4, 8, 16), "numbers k of augmented copies made once (C4)",
                                           range=(1, 1024))
     fixed_sizes: tuple[int, ...] = param((500, 2000), "sizes for C4 (each must be one of 'sizes')", unit="images",
+                                         of="train",
                                          range=(20, None))
     convergence_tol: float = param(0.005, "C1/C2 gate: largest change of the largest-n test error with "
                                    "convergence_factor x the steps for the runs to count as converged",

@@ -110,12 +110,15 @@ class MixedSizesError(ValueError):
 
 
 def image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
-    """(file, class index) of every image under ``folder/<class>/`` (any depth), sorted."""
+    """(file, class index) of every image under ``folder/<class>/`` (any depth, through symbolic
+    links), sorted."""
     from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    from .. import paths
 
     files: list[tuple[Path, int]] = []
     for idx, cls in enumerate(classes):
-        for p in sorted((Path(folder) / cls).rglob("*")):
+        for p in paths.files_under(Path(folder) / cls):  # symbolic links followed, as the cache's fingerprint does
             if p.suffix.lower() in IMG_EXTENSIONS:
                 files.append((p, idx))
     return files

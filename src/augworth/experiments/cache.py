@@ -78,12 +78,14 @@ def cache_key(runner: str, version: int, params: dict[str, Any]) -> str:
 @functools.lru_cache(maxsize=16)
 def data_fingerprint(folder: str) -> str:
     """Hash of a data folder's file list with each file's size and modification time (once per
-    process and folder): adding, removing or changing a file changes it."""
+    process and folder), following symbolic links (a class folder that is a link is read through
+    it): adding, removing or changing a file changes it. It cannot see a change that keeps a
+    file's name, size and modification time."""
     root = Path(folder).expanduser()
     if not root.exists():
         return "missing"
     h = hashlib.sha256()
-    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+    for f in paths.files_under(root):
         st = f.stat()
         h.update(f"{f.relative_to(root)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..config import ConfigError, DataParams
+from ..config import DataParams
 from ..data import balanced_indices, class_counts, load_from_params, train_val_split
 from .registry import runner
 
@@ -21,15 +21,7 @@ def data_overview(p: DataParams, device) -> dict:
     """Class counts per split, subset balance/nesting/disjointness, pixel statistics, a grid."""
     ds = load_from_params(p)
     k = ds.num_classes
-    if p.val_size >= len(ds.train_y):
-        raise ConfigError(f"parameter 'val_size' of notebook 'data' = {p.val_size} leaves no training images: "
-                          f"{ds.name} has {len(ds.train_y)}")
-    pool, val = train_val_split(ds.train_y, p.val_size, num_classes=k)
-    too_big = [n for n in p.subset_sizes if n > len(pool)]
-    if too_big:
-        raise ConfigError(f"parameter 'subset_sizes' of notebook 'data' = {list(p.subset_sizes)} holds {too_big}, more "
-                          f"than the {len(pool)} training images of {ds.name} left after the validation split "
-                          f"(val_size={p.val_size})")
+    pool, val = train_val_split(ds.train_y, p.val_size, num_classes=k)  # sizes checked by run: check_against_data
     val_set = set(val.tolist())
     subsets = []
     for seed in p.seeds:

@@ -21,6 +21,7 @@ from .. import paths, runtime
 from ..config import ConfigError, Params
 from .cache import ResultsCache, cache_key, from_jsonable, to_jsonable
 from .sweep import cell_threads
+from .training import check_against_data
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ def run(name: str, params: Params, *, cache: ResultsCache | None = None, force: 
             return Result(value, meta)
     device = runtime.resolve_device(getattr(params, "device", "auto"))
     paths.writable(cache.root, "AUGWORTH_CACHE")
+    check_against_data(params)  # sizes the data cannot give fail here, before any training
     runtime.seed_everything(getattr(params, "seed", 0))
     start = time.perf_counter()
     with cell_threads():  # a result depends on its key only: the same thread count everywhere

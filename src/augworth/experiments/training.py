@@ -32,6 +32,23 @@ def training_subset(ds: ImageDataset, val_size: int, n_train: int, seed: int) ->
     return idx.to(ds.device), val.to(ds.device)
 
 
+def check_against_data(p) -> None:
+    """Before a chapter trains anything: every image count it asks of a split (the fields
+    declared with ``of``) fits the data set, and the validation split leaves training images.
+    A :class:`ConfigError` names the parameter; parameters without such fields load nothing."""
+    import dataclasses
+
+    if not any(f.metadata.get("of") for f in dataclasses.fields(p)) or not hasattr(p, "val_size"):
+        return
+    ds = cached_dataset(p.dataset, p.data_path, p.image_size, "cpu")
+    if p.val_size >= len(ds.train_y):
+        p.fail("val_size", f"leaves no training images: {ds.name} has {len(ds.train_y):,}")
+    pool, _ = train_val_split(ds.train_y, p.val_size, num_classes=ds.num_classes)
+    p.check_sizes({"train": len(pool), "test": len(ds.test_y)},
+                  {"train": f"training images of {ds.name} left after the validation split (val_size={p.val_size})",
+                   "test": f"test images of {ds.name}"})
+
+
 def _train_config(p: TrainCell) -> TrainConfig:
     """The training hyper-parameters of a cell (its data fields left out)."""
     return TrainConfig.from_mapping({k: v for k, v in p.to_dict().items() if k in TrainConfig.__dataclass_fields__})
