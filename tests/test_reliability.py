@@ -453,3 +453,50 @@ def test_make_names_its_own_variable_in_a_usage_error():
     done = _cli("replicate", "--seed-offset", "x", env={"AUGWORTH_FROM_MAKE": "1"})
     assert done.returncode == 2 and done.stderr.startswith("error: make variable OFFSET (passed as --seed-offset)")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+# -- more bad inputs: each one line, naming the culprit -----------------------------------------
+
+@pytest.mark.parametrize("args,env,expect", [
+    (("sweep", "--set", "n_train=100", "--set", "epochs=1", "--set", "width=4"), {"AUGWORTH_DEADLINE": "abc"},
+     "AUGWORTH_DEADLINE = 'abc' must be a Unix time"),
+    (("sweep", "--set", "n_train=100", "--set", "epochs=1", "--set", "width=4"),
+     {"AUGWORTH_EXECUTOR": "slurm", "AUGWORTH_SLURM": "{a: ["}, "AUGWORTH_SLURM = '{a: [' must be a YAML mapping"),
+    (("data", "fetch", "foo"), {}, "data set 'foo' cannot be fetched"),
+    (("run", "data", "--profile", "smoke", "--set", "seeds="), {}, "parameter 'seeds' of notebook 'data' = None"),
+    (("plan", "--profile", "nope"), {}, "argument --profile: invalid choice: 'nope'"),
+], ids=["deadline", "slurm", "fetch", "empty-list", "profile"])
+def test_more_bad_inputs_are_one_named_line(args, env, expect):
+    done = _cli(*args, env=env)
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and expect in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_file_where_the_cache_needs_a_folder_is_named():
+    runner_dir = Path(os.environ["AUGWORTH_CACHE"]) / "results" / "data"
+    runner_dir.parent.mkdir(parents=True, exist_ok=True)
+    runner_dir.write_text("")
+    done = _cli("run", "data", "--profile", "smoke")
+    assert done.returncode == 3 and "a file stands where a folder must be" in done.stderr, done.stderr
+    assert str(runner_dir) in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_broken_profile_file_names_its_line(tmp_path, monkeypatch):
+    (tmp_path / "smoke").mkdir()
+    (tmp_path / "smoke" / "data.yaml").write_text("seeds: [0, 1]\nval_size: [1,\n")
+    monkeypatch.setattr(paths, "PARAMS", tmp_path)
+    with pytest.raises(ConfigError, match=r"params/smoke/data.yaml is not valid YAML \(line 3, column 1\).*git checkout"):
+        config.load_params("data", "smoke")
+
+
+def test_damaged_bookkeeping_files_heal(tmp_path):
+    """A damaged claim record is left out with a warning; a damaged executed notebook is
+    executed again (neither crashes a run)."""
+    from augworth import claims, pipeline
+
+    (tmp_path / "A1.json").write_text('{"claim": "A1", "verd')
+    with pytest.warns(UserWarning, match=r"claim record .*A1.json is damaged.*make nb"):
+        assert claims.load_records(tmp_path) == {}
+    (tmp_path / "data.ipynb").write_text('{"cells": [')
+    assert pipeline.execute("data", "smoke", out_dir=tmp_path).status == "executed"
+    assert pipeline.execute("data", "smoke", out_dir=tmp_path).status == "up to date"

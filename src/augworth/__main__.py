@@ -78,7 +78,10 @@ def _cmd_data(args) -> None:
     from .data import fetch
 
     for name in args.names:
-        print(f"{name}: {fetch(name)}")
+        try:
+            print(f"{name}: {fetch(name)}")
+        except ValueError as err:  # not a data set that can be fetched
+            raise config.ConfigError(str(err)) from None
 
 
 def _env_overrides(var: str | None) -> list[str]:
@@ -246,8 +249,16 @@ def _cmd_worth(args) -> None:
     out = Path(args.out or paths.ROOT / "build" / "worth" / report_folder(name, request))
     saved = out / "design.json"
     start = time.perf_counter()
-    previous = json.loads(saved.read_text()) if saved.is_file() and not args.redesign else None
-    if previous and previous.get("request") == request.to_dict():
+    previous = None
+    if saved.is_file() and not args.redesign:
+        try:
+            previous = json.loads(saved.read_text())
+            config.WorthParams.from_mapping(previous["resolved"])
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+            print(f"[augworth] worth: {saved} is damaged ({type(err).__name__}); choosing the design again",
+                  file=sys.stderr)
+            previous = None
+    if isinstance(previous, dict) and previous.get("request") == request.to_dict():
         p = config.WorthParams.from_mapping(previous["resolved"])
         print(f"[augworth] worth: the design of the earlier run in {out} (to choose again: --redesign)\n"
               f"[augworth]   {previous['line']}", file=sys.stderr)

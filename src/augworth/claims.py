@@ -166,11 +166,17 @@ def load_records(folder: Path | None = None) -> dict[str, Record]:
     folder = Path(folder or records_dir())
     out = {}
     for f in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        data = json.loads(f.read_text())
-        if data.get("interval") is not None:
-            data["interval"] = tuple(data["interval"])
-        data["checks"] = tuple(data.get("checks", ()))
-        if data.get("claimed") is not None:
-            data["claimed"] = tuple(data["claimed"])
-        out[data["claim"]] = Record(**data)
+        try:
+            data = json.loads(f.read_text())
+            if data.get("interval") is not None:
+                data["interval"] = tuple(data["interval"])
+            data["checks"] = tuple(data.get("checks", ()))
+            if data.get("claimed") is not None:
+                data["claimed"] = tuple(data["claimed"])
+            out[data["claim"]] = Record(**data)
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as err:
+            import warnings
+
+            warnings.warn(f"claim record {f} is damaged ({type(err).__name__}: {err}): left out; re-execute its "
+                          f"chapter (make nb NAME=<chapter>) to write it again", stacklevel=2)
     return out

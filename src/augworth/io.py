@@ -73,7 +73,9 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
 
 def _named(err: OSError, path: Path) -> OSError:
     """A :class:`WriteError` that says which file, why and what to do (other errors unchanged)."""
-    if err.errno in _NO_ROOM:
+    if err.errno in (errno.EEXIST, errno.ENOTDIR):
+        todo = "a file stands where a folder must be: move it away"
+    elif err.errno in _NO_ROOM:
         todo = "free space on that disk, or move the folder elsewhere"
     elif err.errno in _NO_WRITE:
         todo = "the disk or folder is read-only: move the folder to one you can write"

@@ -240,7 +240,11 @@ def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
     target = out_dir / f"{name}.ipynb"
     key = notebook_key(name, profile, params, records)
     if target.is_file() and not force:
-        old = nbformat.read(target, as_version=4).metadata.get("augworth", {})
+        try:
+            old = nbformat.read(target, as_version=4).metadata.get("augworth", {})
+        except Exception as err:  # noqa: BLE001 -- any damage (JSON, schema): execute it again
+            print(f"[augworth] {target} is damaged ({type(err).__name__}): executing {name} again", file=sys.stderr)
+            old = {}
         if old.get("key") == key:
             return Outcome(name, "up to date", 0.0, target)
 

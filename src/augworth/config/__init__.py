@@ -54,7 +54,14 @@ def profile_values(notebook: str, profile: str) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"no parameter file for notebook '{notebook}' in profile '{profile}': "
                           f"expected params/{profile}/{notebook}.yaml")
-    values = yaml.safe_load(path.read_text()) or {}
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
+        raise ConfigError(f"params/{profile}/{notebook}.yaml is not valid YAML{at}: "
+                          f"{getattr(err, 'problem', None) or err}; fix it, or restore it with "
+                          f"git checkout params/{profile}/{notebook}.yaml") from None
     if not isinstance(values, dict):
         raise ConfigError(f"params/{profile}/{notebook}.yaml must hold a mapping of name: value")
     return values

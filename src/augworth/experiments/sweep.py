@@ -50,6 +50,14 @@ def _check_deadline() -> None:
     import os
 
     deadline = os.environ.get("AUGWORTH_DEADLINE")
+    if deadline:
+        try:
+            float(deadline)
+        except ValueError:
+            from ..config import ConfigError
+
+            raise ConfigError(f"environment variable AUGWORTH_DEADLINE = {deadline!r} must be a Unix time in seconds "
+                              "(e.g. $(date -d '+2 hours' +%s))") from None
     if deadline and time.time() > float(deadline):
         raise DeadlineReached(f"the deadline (AUGWORTH_DEADLINE={deadline}) passed; finished cells are stored")
 
@@ -224,7 +232,15 @@ def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, v
     executor = executor or env_executor
     workers = workers if workers is not None else env_workers
     if slurm is None and os.environ.get("AUGWORTH_SLURM"):
-        slurm = yaml.safe_load(os.environ["AUGWORTH_SLURM"])
+        try:
+            slurm = yaml.safe_load(os.environ["AUGWORTH_SLURM"])
+        except yaml.YAMLError:
+            slurm = None
+        if not isinstance(slurm, dict):
+            from ..config import ConfigError
+
+            raise ConfigError(f"environment variable AUGWORTH_SLURM = {os.environ['AUGWORTH_SLURM']!r} must be a YAML "
+                              "mapping of submitit parameters, e.g. '{slurm_partition: gpu, gpus_per_node: 1}'") from None
     if executor not in EXECUTORS:
         from ..config import ConfigError
 
