@@ -8,3 +8,4 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     tiny smoke cells; tests of the executors name theirs)."""
     monkeypatch.setenv("AUGWORTH_CACHE", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("AUGWORTH_EXECUTOR", "inline")
+    monkeypatch.delenv("AUGWORTH_FROM_MAKE", raising=False)  # make test's own variable: not the tested command's

@@ -169,13 +169,7 @@ def test_stored_results_keep_their_key_order(tmp_path):
 def test_code_hash_follows_the_runner_imports(tmp_path, monkeypatch):
     from augworth.experiments import registry
 
-    deps = set()
-    todo = ["augworth.experiments.data_overview"]
-    while todo:
-        m = todo.pop()
-        if m not in deps:
-            deps.add(m)
-            todo.extend(registry._imports(m) - deps)
+    deps = registry.hashed_modules("augworth.experiments.data_overview")
     assert {"augworth.data.subsets", "augworth.data.sources", "augworth.runtime"} <= deps
     assert "augworth.train.loop" not in deps and "augworth.plotting" not in deps  # not imported: no effect
     before = registry.code_hash("augworth.experiments.data_overview")

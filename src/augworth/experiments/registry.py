@@ -108,23 +108,37 @@ def _imports(module: str) -> set[str]:
 
 
 # Modules that cannot change a result: parameter declarations (results are keyed on the
-# resolved values), the claims registry, this bookkeeping and the package's version string.
+# resolved values), the claims registry, this bookkeeping, the package's version string, where
+# folders are, how files are written and how a run stops.
 _NOT_COMPUTING = {"augworth", "augworth.config", "augworth.config.chapters", "augworth.claims",
-                  "augworth.experiments.registry"}
+                  "augworth.experiments.registry", "augworth.paths", "augworth.io", "augworth.lifecycle"}
 
 
-@functools.lru_cache(maxsize=None)
-def code_hash(module: str) -> str:
-    """Hash of a runner's module and of every augworth module it imports, transitively. A stored
-    result whose hash differs was computed by other code: its chapter says it is stale."""
-    seen, todo = set(), [module]
+#: Modules every runner computes through whatever it imports: run() seeds and sets the threads
+#: with runtime, and sweeps compute their cells through sweep.
+_AROUND_EVERY_RUNNER = ("augworth.runtime", "augworth.experiments.sweep")
+
+
+def hashed_modules(module: str) -> set[str]:
+    """The modules whose source a result of ``module``'s runner depends on: it, what it imports
+    transitively, and what runs around every runner -- not bookkeeping (:data:`_NOT_COMPUTING`),
+    nor what bookkeeping alone imports."""
+    seen, todo = set(), [module, *_AROUND_EVERY_RUNNER]
     while todo:
         m = todo.pop()
         if m not in seen:
             seen.add(m)
-            todo.extend(_imports(m) - seen)
+            if m not in _NOT_COMPUTING:
+                todo.extend(_imports(m) - seen)
+    return seen - _NOT_COMPUTING
+
+
+@functools.lru_cache(maxsize=None)
+def code_hash(module: str) -> str:
+    """Hash of the source of :func:`hashed_modules`. A stored result whose hash differs was
+    computed by other code: its chapter says it is stale."""
     h = hashlib.sha256()
-    for m in sorted(seen - _NOT_COMPUTING):
+    for m in sorted(hashed_modules(module)):
         h.update(m.encode() + _module_file(m).read_bytes())
     return h.hexdigest()[:16]
 
