@@ -43,7 +43,7 @@ ENV_STAMP := $(ENV_DIR)/.augworth-installed
 MATHJAX := book/_static/mathjax/tex-mml-chtml.js
 INDEX := book/_build/html/index.html
 
-.PHONY: help env data mathjax notebooks book nb replicate gpu plan worth test bench clean distclean
+.PHONY: help env data mathjax notebooks book nb replicate reproduce gpu plan worth test bench clean distclean
 
 help: ## this list
 	@echo "augworth: what is a data augmentation worth?"
@@ -96,6 +96,9 @@ replicate: notebooks mathjax ## rerun every chapter on disjoint seeds (default: 
 	$(PY) -m augworth notebooks scorecard --profile "$$PROFILE"
 	$(BIN)jupyter-book build book -W -n --keep-going --quiet
 	@echo "The book: $(abspath $(INDEX))"
+
+reproduce: data mathjax ## recompute the shipped results here (NAME=<chapter> for one; a cache of its own), then compare verdicts claim by claim
+	$(PY) -m augworth reproduce $${NAME:+"$$NAME"} --profile "$$PROFILE"
 
 gpu: data ## the prepared GPU run (MINUTES=8): CUDA checks, packed benchmark, full-profile cells into data/results/full
 	$(PY) -m augworth gpu --minutes "$$MINUTES"

@@ -115,6 +115,39 @@ def _cmd_replicate(args) -> None:
     replicate(args.profile, args.seed_offset, args.names or None)
 
 
+def _cmd_reproduce(args) -> None:
+    from . import paths, shipping
+    from .experiments import plan
+
+    names = args.names or None
+    shipped = shipping.shipped_dir(args.profile) / shipping.RECORDS
+    if not shipped.is_dir():
+        raise config.ConfigError(f"nothing is shipped for the profile '{args.profile}' ({shipped} does not exist): "
+                                 "reproduce compares with shipped results")
+    table = plan.profile_table(args.profile, names)
+    here = plan.sustained_tflops()
+    total = float(table["TFLOP"].iloc[-1])
+    print(f"[augworth] reproduce {args.profile} ({', '.join(names) if names else 'every chapter'}): "
+          f"{int(table['models'].iloc[-1])} models, {total:,.1f} TFLOP: about {plan.minutes(total, here * 2):.0f} min "
+          f"on this machine's 2 cores (make plan: training and evaluation only); finished cells are kept in "
+          f"{shipping.reproduce_dir(args.profile).relative_to(paths.ROOT)}, so an interrupted run resumes",
+          file=sys.stderr, flush=True)
+    reproduced = shipping.reproduce(args.profile, names)
+    shipping.print_comparison(shipping.compare(shipped, reproduced, names))
+
+
+def _cmd_ship(args) -> None:
+    from . import paths, shipping
+
+    cache = Path(args.cache or paths.cache_root() / "results")
+    records = Path(args.records or paths.CHAPTERS / "_records")
+    prov = shipping.ship(args.profile, cache, records)
+    print(f"shipped {sum(prov['entries'].values())} results and {len(prov['records'])} claim records into "
+          f"{shipping.shipped_dir(args.profile).relative_to(paths.ROOT)} ({prov['bytes'] / 1e6:.1f} MB), computed "
+          f"{prov['computed']['first']} to {prov['computed']['last']} on {prov['machine']['cpu']} (reference step "
+          f"{prov['machine']['reference_step_ms']} ms)")
+
+
 def _cmd_gpu(args) -> None:
     from . import gpu
 
@@ -353,6 +386,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed-offset", type=int, help="added to every seed (default: one more than the largest seed in "
                                                    "use, so every seed set is disjoint: 5 for seeds 0-4)")
     p.set_defaults(fn=_cmd_replicate)
+
+    p = sub.add_parser("reproduce", help="recompute the shipped results here (a cache of its own), then compare "
+                                         "the verdicts claim by claim")
+    p.add_argument("names", nargs="*", help="chapters (default: all)")
+    p.add_argument("--profile", default=config.DEFAULT_PROFILE, choices=list(config.PROFILES))
+    p.set_defaults(fn=_cmd_reproduce)
+
+    p = sub.add_parser("ship", help="copy a finished run's results and claim records into data/results/<profile> "
+                                    "with their provenance (the results the book is built from)")
+    p.add_argument("--profile", default=config.DEFAULT_PROFILE, choices=list(config.PROFILES))
+    p.add_argument("--cache", type=Path, help="the results cache the run filled (default: AUGWORTH_CACHE's results)")
+    p.add_argument("--records", type=Path, help="its claim records (default: book/chapters/_records)")
+    p.set_defaults(fn=_cmd_ship)
 
     p = sub.add_parser("gpu", help="the prepared GPU run: CUDA smoke checks, packed benchmark, full-profile cells "
                                    "in priority order until the minutes are spent")

@@ -5,6 +5,7 @@ can point them at shared or scratch storage without touching code:
 
 - ``AUGWORTH_DATA``: where data sets live (default ``<repo>/data/raw``).
 - ``AUGWORTH_CACHE``: where computed results are cached (default ``<repo>/.cache``).
+- ``AUGWORTH_RESULTS``: the shipped results read after the cache (default ``<repo>/data/results``).
 
 The repository root is found from this file's location (editable install) and falls back to
 the current directory for a non-editable install.
@@ -30,7 +31,9 @@ REPORTS: Path = ROOT / "reports"              # jupytext sources of reports on a
 PARAMS: Path = ROOT / "params"                # params/<profile>/<notebook>.yaml
 BOOK: Path = ROOT / "book"                    # Jupyter Book sources
 CHAPTERS: Path = BOOK / "chapters"            # executed notebooks (generated, git-ignored)
-COMMITTED_RESULTS: Path = ROOT / "data" / "results"   # curated results made on a GPU
+# the shipped results, computed once and committed (data/results/<profile>/); AUGWORTH_RESULTS moves
+# them (make reproduce points it at an empty folder, so that nothing is read from them)
+COMMITTED_RESULTS: Path = Path(os.environ.get("AUGWORTH_RESULTS") or ROOT / "data" / "results")
 DEBIAN_FASHION_MNIST: Path = Path("/usr/share/datasets/fashion-mnist")
 
 

@@ -163,6 +163,7 @@ class Outcome:
     status: str  # "executed" or "up to date"
     seconds: float
     path: Path
+    results: str = ""  # its runner's stored result: "current", "stale", "missing" (computed), "" (no runner)
 
 
 def _errors(nb) -> list[str]:
@@ -239,6 +240,9 @@ def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
     records = out_dir / "_records"
     target = out_dir / f"{name}.ipynb"
     key = notebook_key(name, profile, params, records)
+    from .shipping import status
+
+    results = status(name, profile, overrides)
     if target.is_file() and not force:
         try:
             old = nbformat.read(target, as_version=4).metadata.get("augworth", {})
@@ -246,8 +250,12 @@ def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
             print(f"[augworth] {target} is damaged ({type(err).__name__}): executing {name} again", file=sys.stderr)
             old = {}
         if old.get("key") == key:
-            return Outcome(name, "up to date", 0.0, target)
+            return Outcome(name, "up to date", 0.0, target, results)
 
+    if results == "missing":
+        print(f"[augworth] {name}: no stored result for these parameters: computing it here (what it costs: "
+              f"python -m augworth plan {name} --profile {profile})", file=sys.stderr,
+              flush=True)
     start = time.perf_counter()
     executed = run_notebook(paths.NOTEBOOKS / f"{name}.py", {"profile": profile, "params": params}, records)
     seconds = time.perf_counter() - start
@@ -263,7 +271,7 @@ def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
     executed.metadata["augworth"] = {"key": key, "profile": profile, "params": params,
                                      "seconds": round(seconds, 1)}
     atomic_write_text(target, nbformat.writes(executed))
-    return Outcome(name, "executed", seconds, target)
+    return Outcome(name, "executed", seconds, target, results)
 
 
 def _title(name: str) -> str:
@@ -307,6 +315,12 @@ def execute_all(names: list[str] | None, profile: str, overrides: dict[str, Any]
         outcomes.append(speed.after(outcome))
     write_stubs(out_dir)
     speed.summary(outcomes)
+    stale = [o.name for o in outcomes if o.results == "stale"]
+    if stale:
+        print(f"[augworth] stale: {', '.join(stale)}: the code that computed their stored results has changed since "
+              f"(each page says so). To refresh: make reproduce NAME=<chapter> PROFILE={profile} recomputes one here "
+              f"and compares it with what is shipped; python -m augworth ship --profile {profile} ships a run",
+              file=sys.stderr, flush=True)
     return outcomes
 
 
@@ -321,7 +335,7 @@ class _Speed:
         self.enabled = profile != "smoke"
 
     def after(self, outcome: "Outcome") -> "Outcome":
-        if self.enabled and outcome.status == "executed":
+        if self.enabled and outcome.status == "executed" and outcome.results == "missing":  # it computed
             from . import runtime
 
             self.probes.append(runtime.reference_step_ms())

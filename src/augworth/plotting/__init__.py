@@ -118,22 +118,32 @@ def provenance_box(result, profile: str, dataset: str, seeds) -> "object":
 
     m = result.meta
     source = m.get("source", "?")
+    machine_row = []
     if source.startswith("committed"):
-        origin = f"committed results ({escape(m.get('path', source))}), made on {escape(m.get('device_name', '?'))}"
+        from .. import shipping
+
+        origin = f"shipped results ({m.get('path', source)}), computed once and committed"
+        shipped = shipping.provenance(source.partition(":")[2]) or {}
+        mach = shipped.get("machine")
+        if mach:
+            machine_row = [("machine", f"{mach['cpu']}, {mach['cores']} cores, torch {mach['torch']}; reference step "
+                                       f"{mach['reference_step_ms']} ms ({mach['reference_step_ms_there']} ms on the "
+                                       f"machine the profiles are sized on)")]
     elif source == "cache":
         origin = "the results cache (computed earlier with these parameters)"
     else:
         origin = "computed while this page was built"
     seeds_txt = ", ".join(map(str, seeds)) if isinstance(seeds, (list, tuple)) else str(seeds)
     rows = [("profile", profile), ("data set", dataset), ("seeds", seeds_txt),
-            ("device", m.get("device_name", "?")), ("wall time", _wall(result)),
+            ("device", m.get("device_name", "?")), *machine_row, ("wall time", _wall(result)),
             ("commit", m.get("git_commit", "?")[:12]), ("torch", m.get("torch", "?")),
             ("results", origin), ("computed", m.get("created", "?"))]
     stale = ""
     if result.stale:
-        stale = ("<p style='color:#b00020;margin:4px 0 0'><b>Stale:</b> the package code changed since these "
-                 "results were computed; recompute with <code>python -m augworth run NAME --force</code> (for a sweep "
-                 "chapter, cells whose own code did not change stay cached), then <code>make nb NAME=...</code>.</p>")
+        stale = ("<p style='color:#b00020;margin:4px 0 0'><b>Stale:</b> the code that computes these results has "
+                 "changed since they were computed: they are shown as they were, not as the code here would give them. "
+                 "<code>make reproduce NAME=...</code> recomputes them here and compares the verdicts; "
+                 "<code>python -m augworth run NAME --force</code> replaces them in your cache.</p>")
     cells = "".join(f"<tr><th style='text-align:left;padding:1px 10px 1px 0'>{escape(k)}</th>"
                     f"<td style='padding:1px 0'>{escape(str(v))}</td></tr>" for k, v in rows)
     return HTML("<div style='border-left:4px solid #0173b2;background:#f3f7fb;padding:8px 12px;margin:8px 0;"
