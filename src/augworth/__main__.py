@@ -116,7 +116,7 @@ def _cmd_replicate(args) -> None:
 
 
 def _cmd_reproduce(args) -> None:
-    from . import paths, shipping
+    from . import shipping
     from .experiments import plan
 
     names = args.names or None
@@ -130,9 +130,11 @@ def _cmd_reproduce(args) -> None:
     print(f"[augworth] reproduce {args.profile} ({', '.join(names) if names else 'every chapter'}): "
           f"{int(table['models'].iloc[-1])} models, {total:,.1f} TFLOP: about {plan.minutes(total, here * 2):.0f} min "
           f"on this machine's 2 cores (make plan: training and evaluation only); finished cells are kept in "
-          f"{shipping.reproduce_dir(args.profile).relative_to(paths.ROOT)}, so an interrupted run resumes",
+          f"build/reproduce/{args.profile}, so an interrupted run resumes",
           file=sys.stderr, flush=True)
-    reproduced = shipping.reproduce(args.profile, names)
+    from .pipeline import reproduce
+
+    reproduced = reproduce(args.profile, names)
     shipping.print_comparison(shipping.compare(shipped, reproduced, names))
 
 

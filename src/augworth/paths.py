@@ -37,6 +37,20 @@ COMMITTED_RESULTS: Path = Path(os.environ.get("AUGWORTH_RESULTS") or ROOT / "dat
 DEBIAN_FASHION_MNIST: Path = Path("/usr/share/datasets/fashion-mnist")
 
 
+SUMMARY = ("scorecard",)  # pages built from the other chapters' records: executed last
+
+
+def notebook_names() -> list[str]:
+    """The book's notebooks in execution order: the chapters, then the summary pages."""
+    names = sorted(p.stem for p in NOTEBOOKS.glob("*.py"))
+    return [n for n in names if n not in SUMMARY] + [n for n in names if n in SUMMARY]
+
+
+def chapter_names() -> list[str]:
+    """The notebooks that compute (every one but the summary pages)."""
+    return [n for n in notebook_names() if n not in SUMMARY]
+
+
 def replication_dir(profile: str) -> Path:
     """Executed chapters (and their claim records, in ``_records``) of the replication run: the
     same chapters on a disjoint set of seeds (``make replicate``); generated, git-ignored."""

@@ -26,13 +26,7 @@ from .config import ConfigError, load_params
 from .io import atomic_write_text
 
 KERNEL = "python3"  # pinned: kernel-name drift breaks papermill
-SUMMARY = ("scorecard",)  # executed after every other notebook; keyed on the claim records too
-
-
-def notebook_names() -> list[str]:
-    """Chapters in execution order: the summary pages (built from the others' records) last."""
-    names = sorted(p.stem for p in paths.NOTEBOOKS.glob("*.py"))
-    return [n for n in names if n not in SUMMARY] + [n for n in names if n in SUMMARY]
+SUMMARY, notebook_names = paths.SUMMARY, paths.notebook_names  # summaries: executed last, keyed on the records too
 
 
 def records_hash(folder: Path) -> str:
@@ -350,3 +344,35 @@ class _Speed:
         if self.probes:
             note = runtime.machine_note(seconds, statistics.median(self.probes))
             print(f"[augworth] notebooks executed: {note}", file=sys.stderr, flush=True)
+
+
+def reproduce_dir(profile: str) -> Path:
+    """Where ``make reproduce`` keeps its executed chapters, records and results cache
+    (generated, git-ignored)."""
+    return paths.ROOT / "build" / "reproduce" / profile
+
+
+def reproduce(profile: str, names: list[str] | None = None) -> Path:
+    """Execute the chapters of ``profile`` from scratch into :func:`reproduce_dir`: a results
+    cache of its own, the shipped results hidden (``AUGWORTH_RESULTS`` points at an empty
+    folder), so every number is computed on this machine. Finished cells are kept there: an
+    interrupted reproduction resumes. Returns the folder of its claim records (compare them with
+    the shipped ones: :func:`augworth.shipping.compare`)."""
+    out = reproduce_dir(profile)
+    hidden = out / "no-shipped-results"
+    hidden.mkdir(parents=True, exist_ok=True)
+    before = {k: os.environ.get(k) for k in ("AUGWORTH_CACHE", "AUGWORTH_RESULTS")}
+    shipped_root = paths.COMMITTED_RESULTS
+    os.environ["AUGWORTH_CACHE"] = str(out / "cache")
+    os.environ["AUGWORTH_RESULTS"] = str(hidden)  # for the kernels; and for this process:
+    paths.COMMITTED_RESULTS = hidden
+    try:
+        execute_all([n for n in (names or paths.chapter_names()) if n not in SUMMARY], profile, out_dir=out)
+    finally:
+        paths.COMMITTED_RESULTS = shipped_root
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return out / "_records"

@@ -13,9 +13,9 @@ then shipped -- committed -- with what made them, and every later ``make book`` 
   parameters, and whether the code that computed it has changed since (stale): ``make book``
   prints it, so a reader is told what is stale and how to refresh it, and a missing result is
   announced with its cost before it is computed.
-- :func:`reproduce` recomputes a profile from scratch on this machine into a cache of its own
-  (shipped results hidden from it, never overwritten) and :func:`compare` sets its verdicts
-  beside the shipped ones, claim by claim.
+- :func:`augworth.pipeline.reproduce` recomputes a profile from scratch on this machine into a
+  cache of its own (shipped results hidden from it, never overwritten) and :func:`compare` sets
+  its verdicts beside the shipped ones, claim by claim.
 """
 
 from __future__ import annotations
@@ -140,41 +140,7 @@ def status(name: str, profile: str, overrides: dict | None = None) -> str:
     return "current" if hit[1].get("code_hash") == code_hash(runner.fn.__module__) else "stale"
 
 
-# -- reproduce: recompute a profile here, then compare -----------------------------------------
-
-def reproduce_dir(profile: str) -> Path:
-    """Where ``make reproduce`` keeps its executed chapters, records and results cache
-    (generated, git-ignored)."""
-    return paths.ROOT / "build" / "reproduce" / profile
-
-
-def reproduce(profile: str, names: list[str] | None = None) -> Path:
-    """Execute the chapters of ``profile`` from scratch into :func:`reproduce_dir`: a results
-    cache of its own, the shipped results hidden (``AUGWORTH_RESULTS`` points at an empty
-    folder), so every number is computed on this machine. Finished cells are kept there: an
-    interrupted reproduction resumes. Returns the folder of its claim records."""
-    from .pipeline import SUMMARY, execute_all, notebook_names
-
-    out = reproduce_dir(profile)
-    hidden = out / "no-shipped-results"
-    hidden.mkdir(parents=True, exist_ok=True)
-    before = {k: os.environ.get(k) for k in ("AUGWORTH_CACHE", "AUGWORTH_RESULTS")}
-    shipped_root = paths.COMMITTED_RESULTS
-    os.environ["AUGWORTH_CACHE"] = str(out / "cache")
-    os.environ["AUGWORTH_RESULTS"] = str(hidden)  # for the kernels; and for this process:
-    paths.COMMITTED_RESULTS = hidden
-    try:
-        chapters = [n for n in (names or notebook_names()) if n not in SUMMARY]
-        execute_all(chapters, profile, out_dir=out)
-    finally:
-        paths.COMMITTED_RESULTS = shipped_root
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return out / "_records"
-
+# -- compare a reproduction with what is shipped -----------------------------------------------
 
 def compare(shipped: Path, reproduced: Path, names: list[str] | None = None):
     """Claim by claim: the shipped and the reproduced verdict and value, whether the verdicts

@@ -106,11 +106,11 @@ def profile_table(profile: str, names: list[str] | None = None):
     """One row per chapter of ``profile``: models, training and evaluation images, TFLOPs."""
     import pandas as pd
 
+    from .. import paths
     from ..data import load_dataset
-    from ..pipeline import SUMMARY, notebook_names
 
     rows = []
-    for name in [n for n in (names or notebook_names()) if n not in SUMMARY]:
+    for name in [n for n in (names or paths.chapter_names()) if n not in paths.SUMMARY]:
         p = load_params(name, profile)
         ds = load_dataset(p.dataset, data_path=getattr(p, "data_path", None),
                           image_size=getattr(p, "image_size", 64))
