@@ -34,7 +34,7 @@
 #
 # **How our setting differs.** Paper C: ResNet-18, CIFAR-10 and CINIC-10 subsets from 1k to
 # 192k images, 60k steps, mostly one seed. Here (quick): a width-8 fast CNN on 28×28 grey
-# Fashion-MNIST, sizes 30 to 250, 300 steps of 64 images, 5 seeds (8 for C3); the full profile goes to
+# Fashion-MNIST, sizes 30 to 250, 300 steps of 64 images, 5 seeds (16 for C3); the full profile goes to
 # 32k images, 12,000 steps of 128 and 5 seeds. Fashion-MNIST is centred and uncluttered, so crops and
 # flips carry less new information than on CIFAR; severities of our corruptions apply CIFAR-10-C's
 # operations to 28×28 grey images and are not the same difficulty.

@@ -18,9 +18,9 @@
 # and **flattens the loss landscape**; late in training the gradient noise orders as random
 # augmentation > same-batch augmentation > fixed augmentation.
 #
-# **What we measure.** Fast CNNs trained without augmentation and with crop+flip at two
-# strengths (1 and 2 pixels; the full profile adds flips, more crop strengths and noise),
-# several seeds. For each final model, in eval mode (BatchNorm running statistics as
+# **What we measure.** Fast CNNs trained without augmentation and with crop+flip (the quick
+# profile: a 2-pixel crop with flips, 10 seeds; the full profile adds flips alone, 1- and 4-pixel
+# crops and noise, 5 seeds). For each final model, in eval mode (BatchNorm running statistics as
 # trained), fp32:
 #
 # - *perturb to threshold* (paper C): along random filter-normalised directions (biases and

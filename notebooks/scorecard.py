@@ -34,12 +34,12 @@ import pandas as pd
 from IPython.display import HTML
 from myst_nb import glue
 
-from augworth import claims, config, paths
+from augworth import claims, config, paths, verdicts
 
 config.load_params("scorecard", profile, params)  # validates (there is nothing to set)
 records = claims.load_records()
 replication = claims.load_records(paths.replication_dir(profile) / "_records")  # make replicate
-colour = {"supported": "#029e73", "not supported": "#d55e00", "inconclusive": "#949494"}
+colour = verdicts.COLOURS  # the book's one set of verdict colours
 
 
 def num(v: float) -> str:

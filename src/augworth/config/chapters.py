@@ -1,7 +1,8 @@
 """The parameters of each notebook (one dataclass per chapter, registered by notebook name).
 
-Defaults here are the ``quick`` profile's; ``params/<profile>/<notebook>.yaml`` overrides them
-per profile and command-line ``key=value`` pairs override both.
+Defaults here are the package's, not any profile's: ``params/<profile>/<notebook>.yaml`` sets
+each profile's values over them (``python -m augworth params`` lists both), and command-line
+``key=value`` pairs override both.
 """
 
 from __future__ import annotations

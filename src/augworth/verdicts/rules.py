@@ -15,9 +15,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ..claims import LABELS  # the verdicts' one list, where the records check them
 from ..metrics.stats import MIN_SEEDS, seeds_needed
-
-LABELS = ("supported", "not supported", "inconclusive")
 
 
 def decide(effect: float, interval: tuple[float, float] | None, threshold: float, direction: str) -> str:
