@@ -1,0 +1,99 @@
+"""The shipped results (data/results/<profile>/): the book is built from them, so they must be
+complete (every chapter's result, no training on `make book`), small, carry their provenance,
+and still follow from the code: the cheapest shipped cells are recomputed here and compared."""
+
+import json
+
+import pytest
+
+from augworth import config, paths, shipping
+
+SHIPPED = sorted(p.name for p in paths.COMMITTED_RESULTS.glob("*") if (p / shipping.PROVENANCE).is_file())
+MAX_BYTES = 20e6
+
+
+def test_the_book_profile_is_shipped():
+    assert config.DEFAULT_PROFILE in SHIPPED  # make book reads it: a fresh clone trains nothing
+
+
+@pytest.mark.parametrize("profile", SHIPPED)
+def test_every_chapter_is_shipped_with_its_records_and_provenance(profile):
+    for name in paths.chapter_names():
+        assert shipping.status(name, profile) in ("current", "stale"), f"{name}: nothing shipped for {profile}"
+    prov = shipping.provenance(profile)
+    for field in ("computed", "commits", "machine", "cells_compute_s", "chapters_wall_s", "entries", "bytes"):
+        assert field in prov, field
+    assert prov["machine"]["reference_step_ms"] > 0 and prov["machine"]["cpu"]
+    records = sorted(p.stem for p in (shipping.shipped_dir(profile) / shipping.RECORDS).glob("*.json"))
+    from augworth.claims import CLAIMS
+
+    assert records == sorted(CLAIMS), "every claim's shipped verdict"
+    size = sum(p.stat().st_size for p in shipping.shipped_dir(profile).rglob("*") if p.is_file())
+    assert size <= MAX_BYTES and abs(size - prov["bytes"]) < 4096
+
+
+@pytest.mark.parametrize("profile", SHIPPED)
+def test_every_shipped_entry_is_whole(profile):
+    """Each entry is what the cache wrote: its checksum holds (a hand edit or a broken merge fails)."""
+    from augworth.experiments.cache import ResultsCache
+
+    cache = ResultsCache(root=paths.ROOT / "build" / "no-cache-here", read_only=[shipping.shipped_dir(profile)])
+    entries = [p for p in shipping.shipped_dir(profile).glob("*/*.json") if p.parent.name != shipping.RECORDS]
+    assert entries
+    for path in entries:
+        assert cache.get(path.parent.name, path.stem) is not None, path
+
+
+@pytest.mark.parametrize("profile", SHIPPED)
+def test_shipped_cells_still_follow_from_the_code(profile):
+    """The cheapest shipped cell of every sweep runner, recomputed here, matches what is shipped
+    within the stated tolerance (another CPU's floating point differs a little; a change of what
+    the code computes, made without a new version, differs more)."""
+    rows = shipping.spot_check(profile, per_runner=1, max_s=20.0)
+    assert len(rows) >= 2, "at least two runners' cells are cheap enough to recompute"
+    failed = {f"{r['runner']}/{r['cell']}": r["differences"][:5] for r in rows if r["differences"]}
+    assert failed == {}, json.dumps(failed, indent=1)
+
+
+@pytest.mark.parametrize("profile", SHIPPED)
+def test_the_data_chapter_recomputes_to_what_is_shipped(profile, tmp_path):
+    from augworth.experiments import run
+    from augworth.experiments.cache import ResultsCache
+
+    p = config.load_params("data", profile)
+    shipped = run("data", p, cache=ResultsCache(root=tmp_path / "empty", read_only=[shipping.shipped_dir(profile)]))
+    assert shipped.meta["source"] == f"committed:{profile}"
+    again = run("data", p, cache=ResultsCache(root=tmp_path / "fresh", read_only=[]))
+    assert again.meta["source"] == "computed"
+    assert shipping.differences(shipped.value, again.value) == []
+
+
+def test_the_spot_check_sees_a_changed_number():
+    shipped = {"test_acc": 0.81, "per_class": [0.9, 0.7], "train_seconds": 3.0}
+    assert shipping.differences(shipped, {"test_acc": 0.815, "per_class": [0.9, 0.71], "train_seconds": 9.0}) == []
+    assert shipping.differences(shipped, {"test_acc": 0.7, "per_class": [0.9, 0.7], "train_seconds": 3.0}) == \
+        ["test_acc: shipped 0.81, recomputed 0.7"]
+    assert shipping.differences(shipped, {"test_acc": 0.81, "train_seconds": 3.0}) == [
+        "per_class[0]: only in the shipped result", "per_class[1]: only in the shipped result"]
+
+
+def test_ship_then_reproduce_one_chapter_side_by_side(tmp_path, monkeypatch, capsys):
+    """The round trip on the smoke profile: compute a chapter, ship it (into a scratch results
+    folder), reproduce it from scratch, and compare: the same machine and code agree."""
+    from augworth import pipeline
+
+    shipped_root = tmp_path / "results"
+    monkeypatch.setenv("AUGWORTH_RESULTS", str(shipped_root))
+    monkeypatch.setattr(paths, "COMMITTED_RESULTS", shipped_root)
+    monkeypatch.setattr(pipeline, "reproduce_dir", lambda profile: tmp_path / "reproduce" / profile)
+    run_dir = tmp_path / "run"
+    pipeline.execute_all(["flatness"], "smoke", out_dir=run_dir)
+    prov = shipping.ship("smoke", paths.cache_root() / "results", run_dir / "_records", step_ms=13.4)
+    assert prov["records"] == ["C5"] and prov["entries"]["flatness"] == 1 and prov["entries"]["flatness_cell"] >= 2
+    assert shipping.status("flatness", "smoke") == "current"
+    reproduced = pipeline.reproduce("smoke", ["flatness"])
+    assert (tmp_path / "reproduce" / "smoke" / "cache").is_dir()  # its own cache, the shipped one untouched
+    table = shipping.compare(shipped_root / "smoke" / shipping.RECORDS, reproduced, ["flatness"])
+    assert list(table["claim"]) == ["C5"] and bool(table["same verdict"].iloc[0])
+    shipping.print_comparison(table)
+    assert "1 of 1 verdicts the same" in capsys.readouterr().out
