@@ -243,7 +243,9 @@ def test_worth_report_on_a_grey_png_folder(tmp_path, capsys):
     html = (out / "report.html").read_text()
     for section in SECTIONS:
         assert f">{section}</h2>" in html, section
-    assert "On your data, crop(2)+flip is" in html and "It changes the test error at n = 180" in html
+    assert "On your data, crop(2)+flip is" in html or "On your data, what crop(2)+flip is worth" in html
+    assert "It changes the test error at n = 180" in html
+    assert "cells computed" in err and "ETA" in err  # progress lines, though stderr is not a terminal
     assert "http://" not in html and "https://" not in html and "$" not in html  # offline, no raw TeX
     assert (out / "report.ipynb").is_file() and (out / "design.json").is_file()
     found = _browser_open(out / "report.html")
@@ -297,3 +299,40 @@ def test_make_worth_passes_data_and_spec_as_words_never_as_code(tmp_path):
     done = subprocess.run(["make", "-s", "worth", f"DATA={data}", "AUG=flip"], capture_output=True, text=True,
                           cwd=paths.ROOT)
     assert done.returncode != 0 and "is not an image data set" in done.stderr and not marker.exists()
+
+
+def test_an_undecided_worth_is_not_stated_as_a_result():
+    """The lead sentence says what was decided; a strong estimate comes only after 'not decided'."""
+    p = WorthParams(augment="flip", seeds=(0, 1, 2, 3, 4), sizes=(50, 100, 200, 400), steps=100)
+    a = _analysis(v=float("inf"), status="undefined", hurt=False)
+    a["conv"].loc[1, "change"] = -0.03  # not converged: the worth is inconclusive
+    d = V.decide_all(a, p)
+    text = V.summary(a, d, p)["text"]
+    first = text.split(". ")[0]
+    assert d["worth"].verdict == "inconclusive"
+    assert "is not decided" in first and "worth more than any amount" not in first
+    assert text.index("not decided") < text.index("worth more than any amount of extra un-augmented data")
+    assert "which the verdict does not confirm (the check above failed)" in text
+
+
+@pytest.mark.parametrize("lo,hi", [(0.004, 0.3), (0.005, 0.012), (0.15, 0.6), (0.001, 0.9), (0.1, 0.12)])
+def test_log_error_axes_never_print_overlapping_labels(lo, hi):
+    """The report's and the chapter's error axes (0.01, 0.007, 0.005, ... once printed on top of
+    each other): every visible y tick label has room of its own, and the axis is labelled."""
+    import matplotlib.pyplot as plt
+
+    from augworth.plotting.exchange_rate import _plain_log_y
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([1, 2], [lo, hi])
+    ax.set_yscale("log")
+    _plain_log_y(ax)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ylo, yhi = ax.get_ylim()
+    labels = [t for t in ax.get_yticklabels() + ax.get_yticklabels(minor=True)
+              if t.get_text() and ylo <= t.get_position()[1] <= yhi]
+    boxes = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: b.y0)
+    plt.close(fig)
+    assert len(boxes) >= 2
+    assert all(a.y1 <= b.y0 + 0.5 for a, b in zip(boxes, boxes[1:])), [t.get_text() for t in labels]

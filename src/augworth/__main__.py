@@ -265,6 +265,24 @@ def report_folder(name: str, request: "config.WorthParams") -> str:
     return f"{readable}-{digest}"
 
 
+def _with_progress_lines(compute):
+    """``compute()``, its sweeps' progress (cells done, ETA) printed as lines on stderr when
+    stderr is not a terminal (a file, a CI log: no bar is drawn there)."""
+    import os
+
+    if sys.stderr.isatty() or os.environ.get("AUGWORTH_PROGRESS_FILE"):
+        return compute()
+    from .pipeline import _Tail
+
+    tail = _Tail("worth")
+    os.environ["AUGWORTH_PROGRESS_FILE"] = str(tail.path)
+    try:
+        return compute()
+    finally:
+        os.environ.pop("AUGWORTH_PROGRESS_FILE", None)
+        tail.stop()
+
+
 def _cmd_worth(args) -> None:
     import json
     import os
@@ -306,7 +324,7 @@ def _cmd_worth(args) -> None:
               file=sys.stderr, flush=True)
         atomic_write_text(saved, json.dumps({"request": request.to_dict(), "resolved": p.to_dict(),
                                              "line": design.line(), "predicted_s": design.predicted_s}, indent=1))
-    result = run("worth", p)
+    result = _with_progress_lines(lambda: run("worth", p))
     if args.no_report:
         print(f"[augworth] worth: computed in {time.perf_counter() - start:.0f} s (no report: --no-report)",
               file=sys.stderr)

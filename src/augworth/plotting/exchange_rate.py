@@ -23,13 +23,21 @@ def _n_axis(ax, sizes) -> None:
 
 
 def _plain_log_y(ax) -> None:
-    """Plain numbers (0.2, 0.3, ...) on a log y axis instead of 2 x 10^-1."""
-    from matplotlib.ticker import FuncFormatter
+    """Plain numbers (0.2, 0.3, ...) on a log y axis instead of 2 x 10^-1, that never overlap:
+    the decades are labelled, and when the axis spans less than about one decade (so that it
+    might show no decade at all) the 2x and 5x ticks too; other minor ticks stay unlabelled."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     fmt = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_locator(LogLocator(base=10))
     ax.yaxis.set_major_formatter(fmt)
-    ax.yaxis.set_minor_formatter(fmt)
-    ax.tick_params(axis="y", which="minor", labelsize=8)
+    lo, hi = ax.get_ylim()
+    if lo > 0 and hi / lo < 10 ** 1.3:
+        ax.yaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(fmt)
+        ax.tick_params(axis="y", which="minor", labelsize=8)
+    else:
+        ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def error_curves(runs: pd.DataFrame, fits: dict, metric: str = "test_err", title: str = ""):

@@ -96,8 +96,14 @@ def summary(a: dict, decisions: dict[str, Decision], p) -> dict:
         else:
             what = (f"worth about {_samples(row.v)} extra samples (95% CI {_samples(row.lo)} to {_samples(row.hi)})"
                     + (", extrapolated beyond the largest size measured" if row.status == "extrapolated" else ""))
-        parts.append(f"On your data, {p.augment} is {what} at n = {n:,} (against {p.baseline}); verdict: "
-                     f"{PLAIN[d_w.verdict]}" + (f" ({'; '.join(d_w.reasons)})" if d_w.reasons else "") + ".")
+        verdict = f"verdict: {PLAIN[d_w.verdict]}" + (f" ({'; '.join(d_w.reasons)})" if d_w.reasons else "")
+        if d_w.verdict == "inconclusive":  # lead with what was decided: nothing; the estimate only after it
+            why = "the check above failed" if d_w.reasons else "its interval reaches both sides of the threshold"
+            parts.append(f"On your data, what {p.augment} is worth in samples at n = {n:,} (against {p.baseline}) "
+                         f"is not decided: {verdict}. The estimate, which the verdict does not confirm ({why}), is "
+                         f"that it is {what}.")
+        else:
+            parts.append(f"On your data, {p.augment} is {what} at n = {n:,} (against {p.baseline}); {verdict}.")
     else:
         parts.append(f"On your data, the worth of {p.augment} in samples is not measurable: {a['fit_problem']}.")
     parts.append(f"It changes the test error at n = {n:,} from {_pct(nums['error_base'])} to {_pct(nums['error_aug'])}: "
