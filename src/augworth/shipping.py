@@ -257,12 +257,14 @@ def differences(shipped, recomputed) -> list[str]:
     return out
 
 
-def cheapest_cells(profile: str, per_runner: int = 1, max_s: float = 20.0) -> list[tuple[str, dict, dict, Path]]:
-    """The ``per_runner`` cheapest shipped cells of each sweep runner (by the seconds they took
-    when computed, at most ``max_s``): (runner, cell, stored meta, path)."""
+def cheapest_cells(profile: str, per_runner: int = 1, max_s: float = 20.0,
+                   runners: tuple[str, ...] | None = None) -> list[tuple[str, dict, dict, Path]]:
+    """The ``per_runner`` cheapest shipped cells of each sweep runner (of ``runners``, default
+    all; by the seconds they took when computed, at most ``max_s``): (runner, cell, stored meta,
+    path)."""
     found: dict[str, list] = {}
     for path in sorted(shipped_dir(profile).glob("*/*.json")):
-        if path.parent.name not in SWEEP_CELLS:
+        if path.parent.name not in SWEEP_CELLS or (runners and path.parent.name not in runners):
             continue
         meta = json.loads(path.read_text())["meta"]
         if float(meta.get("wall_s", 1e9)) <= max_s:
@@ -274,7 +276,8 @@ def cheapest_cells(profile: str, per_runner: int = 1, max_s: float = 20.0) -> li
     return out
 
 
-def spot_check(profile: str, per_runner: int = 1, max_s: float = 20.0) -> list[dict]:
+def spot_check(profile: str, per_runner: int = 1, max_s: float = 20.0,
+               runners: tuple[str, ...] | None = None) -> list[dict]:
     """Recompute the cheapest shipped cells of every sweep runner with the code here and compare
     them with what is shipped: one row per cell (runner, seconds, version then and now,
     differences). A change that moves numbers without a new version (and so without a new
@@ -286,7 +289,7 @@ def spot_check(profile: str, per_runner: int = 1, max_s: float = 20.0) -> list[d
     from .experiments.sweep import cell_threads
 
     rows = []
-    for runner, cell, meta, path in cheapest_cells(profile, per_runner, max_s):
+    for runner, cell, meta, path in cheapest_cells(profile, per_runner, max_s, runners):
         module, fn_name, version_name = SWEEP_CELLS[runner]
         mod = importlib.import_module(module)
         version = getattr(mod, version_name)
