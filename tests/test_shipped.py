@@ -100,3 +100,17 @@ def test_ship_then_reproduce_one_chapter_side_by_side(tmp_path, monkeypatch, cap
     assert list(table["claim"]) == ["C5"] and bool(table["same verdict"].iloc[0])
     shipping.print_comparison(table)
     assert "1 of 1 verdicts the same" in capsys.readouterr().out
+
+
+def test_make_book_names_stale_chapters_and_how_to_refresh(tmp_path, monkeypatch, capsys):
+    """When the code that computed a shipped result changes, make book says so (and trains nothing)."""
+    from augworth import pipeline
+    from augworth.experiments import registry
+
+    assert shipping.status("data", config.DEFAULT_PROFILE) == "current"
+    monkeypatch.setattr(registry, "code_hash", lambda module: "changed-code")
+    assert shipping.status("data", config.DEFAULT_PROFILE) == "stale"
+    outcomes = pipeline.execute_all(["data"], config.DEFAULT_PROFILE, out_dir=tmp_path)
+    assert outcomes[0].results == "stale"
+    err = capsys.readouterr().err
+    assert "stale: data" in err and "make reproduce NAME=<chapter>" in err and "no stored result" not in err
