@@ -315,7 +315,7 @@ def test_an_undecided_worth_is_not_stated_as_a_result():
     assert "which the verdict does not confirm (the check above failed)" in text
 
 
-@pytest.mark.parametrize("lo,hi", [(0.004, 0.3), (0.005, 0.012), (0.15, 0.6), (0.001, 0.9), (0.1, 0.12)])
+@pytest.mark.parametrize("lo,hi", [(0.004, 0.3), (0.005, 0.012), (0.15, 0.6), (0.001, 0.9), (0.1, 0.12), (0.03, 0.35)])
 def test_log_error_axes_never_print_overlapping_labels(lo, hi):
     """The report's and the chapter's error axes (0.01, 0.007, 0.005, ... once printed on top of
     each other): every visible y tick label has room of its own, and the axis is labelled."""

@@ -24,16 +24,18 @@ def _n_axis(ax, sizes) -> None:
 
 def _plain_log_y(ax) -> None:
     """Plain numbers (0.2, 0.3, ...) on a log y axis instead of 2 x 10^-1, that never overlap:
-    the decades are labelled, and when the axis spans less than about one decade (so that it
-    might show no decade at all) the 2x and 5x ticks too; other minor ticks stay unlabelled."""
+    the decades are labelled; within one decade also 2, 3, 4, 5, 6 and 8 times them, up to 1.3
+    decades 2 and 5 times them; on longer axes no minor tick is labelled."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     fmt = FuncFormatter(lambda v, _: f"{v:g}")
     ax.yaxis.set_major_locator(LogLocator(base=10))
     ax.yaxis.set_major_formatter(fmt)
     lo, hi = ax.get_ylim()
-    if lo > 0 and hi / lo < 10 ** 1.3:
-        ax.yaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+    decades = np.log10(hi / lo) if lo > 0 else np.inf
+    if decades < 1.3:  # within a decade: 2, 3, 4, 5, 6, 8 (x 10^k) have room; up to 1.3 decades 2 and 5 do
+        subs = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0) if decades < 1.0 else (2.0, 5.0)
+        ax.yaxis.set_minor_locator(LogLocator(base=10, subs=subs))
         ax.yaxis.set_minor_formatter(fmt)
         ax.tick_params(axis="y", which="minor", labelsize=8)
     else:
