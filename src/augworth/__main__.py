@@ -272,15 +272,10 @@ def _with_progress_lines(compute):
 
     if sys.stderr.isatty() or os.environ.get("AUGWORTH_PROGRESS_FILE"):
         return compute()
-    from .pipeline import _Tail
+    from .pipeline import progress_lines
 
-    tail = _Tail("worth")
-    os.environ["AUGWORTH_PROGRESS_FILE"] = str(tail.path)
-    try:
+    with progress_lines("worth"):
         return compute()
-    finally:
-        os.environ.pop("AUGWORTH_PROGRESS_FILE", None)
-        tail.stop()
 
 
 def _cmd_worth(args) -> None:
@@ -302,17 +297,16 @@ def _cmd_worth(args) -> None:
     out = Path(args.out or paths.ROOT / "build" / "worth" / report_folder(name, request))
     saved = out / "design.json"
     start = time.perf_counter()
-    previous = None
+    previous, p = None, None
     if saved.is_file() and not args.redesign:
         try:
             previous = json.loads(saved.read_text())
-            config.WorthParams.from_mapping(previous["resolved"])
+            p, _ = config.WorthParams.from_mapping(previous["resolved"]), previous["line"]
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
             print(f"[augworth] worth: {saved} is damaged ({type(err).__name__}); choosing the design again",
                   file=sys.stderr)
             previous = None
-    if isinstance(previous, dict) and previous.get("request") == request.to_dict():
-        p = config.WorthParams.from_mapping(previous["resolved"])
+    if previous is not None and previous.get("request") == request.to_dict():
         print(f"[augworth] worth: the design of the earlier run in {out} (to choose again: --redesign)\n"
               f"[augworth]   {previous['line']}", file=sys.stderr)
     else:

@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,34 @@ class _Tail:
         self.path.unlink(missing_ok=True)
 
 
+@contextmanager
+def environment(values: dict[str, str]):
+    """The body runs with these environment variables set (for this process and what it
+    starts); what was there before is restored afterwards."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextmanager
+def progress_lines(name: str):
+    """The progress lines (:func:`augworth.runtime.report`: cells done, ETA) written in the body
+    -- by this process or a kernel it starts -- printed on this process's stderr."""
+    tail = _Tail(name)
+    try:
+        with environment({"AUGWORTH_PROGRESS_FILE": str(tail.path)}):
+            yield
+    finally:
+        tail.stop()
+
+
 class NotebookFailed(RuntimeError):
     """A chapter's cell raised: the message names the notebook, the exception and the saved log."""
 
@@ -181,39 +210,27 @@ def run_notebook(source: Path, parameters: dict[str, Any], records: Path | None 
     name = source.stem
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
-    env_before = {k: os.environ.get(k) for k in ("AUGWORTH_PROGRESS", "AUGWORTH_RECORDS", "AUGWORTH_PROGRESS_FILE",
-                                                 "AUGWORTH_PARENT_PID")}
-    os.environ["AUGWORTH_PROGRESS"] = "0"  # bars in executed notebooks would be noise in the book
-    os.environ["AUGWORTH_PARENT_PID"] = str(os.getpid())  # the kernel stops when this process does (lifecycle)
+    settings = {"AUGWORTH_PROGRESS": "0",  # bars in executed notebooks would be noise in the book
+                "AUGWORTH_PARENT_PID": str(os.getpid())}  # the kernel stops when this process does (lifecycle)
     if records is not None:
-        os.environ["AUGWORTH_RECORDS"] = str(records.resolve())  # verdict records, read by the scorecard
-    progress = _Tail(name)  # the sweeps' progress, from the kernel to this terminal
-    os.environ["AUGWORTH_PROGRESS_FILE"] = str(progress.path)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            src = Path(tmp) / f"{name}.ipynb"
-            nbformat.write(nb, src)
-            try:
-                return papermill.execute_notebook(
-                    str(src), str(Path(tmp) / "out.ipynb"), parameters=parameters,
-                    kernel_name=KERNEL, cwd=str(paths.ROOT), progress_bar=sys.stderr.isatty(),
-                    execution_timeout=None, report_mode=False,
-                )
-            except papermill.PapermillExecutionError as err:
-                log = paths.ROOT / "build" / "failed" / f"{name}.ipynb"
-                log.parent.mkdir(parents=True, exist_ok=True)
-                if (Path(tmp) / "out.ipynb").is_file():
-                    log.write_bytes((Path(tmp) / "out.ipynb").read_bytes())
-                where = log.relative_to(paths.ROOT) if log.is_file() else "(no log)"
-                raise NotebookFailed(f"notebook '{name}' failed in cell {err.exec_count}: {err.ename}: {err.evalue} "
-                                     f"(the executed notebook with the full traceback: {where})") from None
-    finally:
-        progress.stop()
-        for k, v in env_before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        settings["AUGWORTH_RECORDS"] = str(records.resolve())  # verdict records, read by the scorecard
+    with progress_lines(name), environment(settings), tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / f"{name}.ipynb"
+        nbformat.write(nb, src)
+        try:
+            return papermill.execute_notebook(
+                str(src), str(Path(tmp) / "out.ipynb"), parameters=parameters,
+                kernel_name=KERNEL, cwd=str(paths.ROOT), progress_bar=sys.stderr.isatty(),
+                execution_timeout=None, report_mode=False,
+            )
+        except papermill.PapermillExecutionError as err:
+            log = paths.ROOT / "build" / "failed" / f"{name}.ipynb"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            if (Path(tmp) / "out.ipynb").is_file():
+                log.write_bytes((Path(tmp) / "out.ipynb").read_bytes())
+            where = log.relative_to(paths.ROOT) if log.is_file() else "(no log)"
+            raise NotebookFailed(f"notebook '{name}' failed in cell {err.exec_count}: {err.ename}: {err.evalue} "
+                                 f"(the executed notebook with the full traceback: {where})") from None
 
 
 def execute(name: str, profile: str, overrides: dict[str, Any] | None = None,
@@ -361,18 +378,11 @@ def reproduce(profile: str, names: list[str] | None = None) -> Path:
     out = reproduce_dir(profile)
     hidden = out / "no-shipped-results"
     hidden.mkdir(parents=True, exist_ok=True)
-    before = {k: os.environ.get(k) for k in ("AUGWORTH_CACHE", "AUGWORTH_RESULTS")}
     shipped_root = paths.COMMITTED_RESULTS
-    os.environ["AUGWORTH_CACHE"] = str(out / "cache")
-    os.environ["AUGWORTH_RESULTS"] = str(hidden)  # for the kernels; and for this process:
-    paths.COMMITTED_RESULTS = hidden
+    paths.COMMITTED_RESULTS = hidden  # for this process; AUGWORTH_RESULTS for the kernels
     try:
-        execute_all([n for n in (names or paths.chapter_names()) if n not in SUMMARY], profile, out_dir=out)
+        with environment({"AUGWORTH_CACHE": str(out / "cache"), "AUGWORTH_RESULTS": str(hidden)}):
+            execute_all([n for n in (names or paths.chapter_names()) if n not in SUMMARY], profile, out_dir=out)
     finally:
         paths.COMMITTED_RESULTS = shipped_root
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return out / "_records"
