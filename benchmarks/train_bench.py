@@ -188,12 +188,14 @@ def sweep_utilisation(workers: int, cells: int) -> tuple[float, float]:
 
     from augworth.experiments.cache import ResultsCache
     from augworth.experiments.sweep import expand_grid, run_sweep
+    from augworth.config import TrainCell
     from augworth.experiments.training import train_cell
 
-    grid = expand_grid({"seed": list(range(cells))}, base={"n_train": 4000, "epochs": 5, "width": 32, "val_size": 5000})
+    grid = [TrainCell.from_mapping(c) for c in
+            expand_grid({"seed": list(range(cells))}, base={"n_train": 4000, "epochs": 5, "width": 32, "val_size": 5000})]
     with tempfile.TemporaryDirectory() as tmp, GpuSampler() as gpu:
         start = time.perf_counter()
-        run_sweep(train_cell, grid, name=f"bench{workers}", version=1, executor="process" if workers > 1 else "inline",
+        run_sweep(train_cell, grid, name=f"bench{workers}", executor="process" if workers > 1 else "inline",
                   workers=workers, cache=ResultsCache(tmp, read_only=[]))
         wall = time.perf_counter() - start
     return gpu.mean, wall
@@ -206,13 +208,14 @@ def exchange_cells_per_minute(cells: int = 8, workers: int = 2) -> float:
 
     from augworth.config import load_params
     from augworth.experiments.cache import ResultsCache
-    from augworth.experiments.exchange_rate import cells_of, exchange_cell
+    from augworth.experiments.exchange_rate import cells as exchange_cells
+    from augworth.experiments.exchange_rate import exchange_cell
     from augworth.experiments.sweep import run_sweep
 
-    grid = [c for c in cells_of(load_params("exchange_rate", "quick")) if c["kind"] == "main"][:cells]
+    grid = [c for kind, c in exchange_cells(load_params("exchange_rate", "quick")) if kind == "main"][:cells]
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        run_sweep(exchange_cell, grid, name="bench_exchange", version=1, executor="process", workers=workers,
+        run_sweep(exchange_cell, grid, name="bench_exchange", executor="process", workers=workers,
                   cache=ResultsCache(tmp, read_only=[]))
         return 60 * cells / (time.perf_counter() - start)
 

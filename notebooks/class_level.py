@@ -60,7 +60,7 @@ from myst_nb import glue
 
 from augworth import config, plotting, verdicts
 from augworth.data import load_dataset
-from augworth.experiments import class_level as cl
+from augworth.analysis import class_level as cl
 from augworth.experiments import run
 from augworth.plotting import class_level as figs
 from augworth.verdicts import class_level as rules

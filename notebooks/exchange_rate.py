@@ -56,7 +56,7 @@ import numpy as np
 from myst_nb import glue
 
 from augworth import config, plotting, verdicts
-from augworth.experiments import exchange_rate as er
+from augworth.analysis import exchange_rate as er
 from augworth.experiments import run
 from augworth.plotting import exchange_rate as figs
 from augworth.verdicts import exchange_rate as rules

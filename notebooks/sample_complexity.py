@@ -61,7 +61,7 @@ import pandas as pd
 
 from augworth import config, plotting
 from augworth.experiments import run
-from augworth.experiments import sample_complexity as sc
+from augworth.analysis import sample_complexity as sc
 from augworth.plotting import sample_complexity as figs
 
 p = config.load_params("sample_complexity", profile, params)

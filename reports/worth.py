@@ -34,7 +34,7 @@ import matplotlib.pyplot as plt
 from augworth import plotting, verdicts
 from augworth.config import WorthParams, linear_part
 from augworth.experiments import run
-from augworth.experiments import worth as W
+from augworth.analysis import worth as W
 from augworth.plotting import exchange_rate as ex_plots
 from augworth.plotting import worth as wp
 from augworth.verdicts import worth as V

@@ -167,7 +167,7 @@ def test_stored_results_keep_their_key_order(tmp_path):
 
 
 def test_code_hash_follows_the_runner_imports(tmp_path, monkeypatch):
-    from augworth.experiments import registry
+    from augworth.experiments import versions as registry
 
     deps = registry.hashed_modules("augworth.experiments.data_overview")
     assert {"augworth.data.subsets", "augworth.data.sources", "augworth.runtime"} <= deps
@@ -187,6 +187,20 @@ def test_code_hash_follows_the_runner_imports(tmp_path, monkeypatch):
     registry.code_hash.cache_clear()
     assert registry.code_hash("augworth.experiments.data_overview") != before
     registry.code_hash.cache_clear()
+
+
+def test_no_runner_or_cell_depends_on_the_analysis_layer():
+    """An edit of an analysis module never makes a stored result stale, nor a cell's key change:
+    no runner imports the analysis layer (nor the verdicts, plots or notebooks' helpers)."""
+    import augworth.experiments  # noqa: F401  registers the runners
+    from augworth.experiments import registry, versions
+    from augworth.shipping import SWEEP_CELLS
+
+    modules = {r.fn.__module__ for r in registry.RUNNERS.values()} | {m for m, _ in SWEEP_CELLS.values()}
+    for module in modules:
+        deps = versions.hashed_modules(module)
+        above = sorted(d for d in deps if d.split(".")[1] in ("analysis", "verdicts", "plotting", "report", "pipeline"))
+        assert not above, f"{module} computes through {above}"
 
 
 def test_pipeline_prefers_committed_full_results(tmp_path, monkeypatch):

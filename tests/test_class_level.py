@@ -8,6 +8,7 @@ import pytest
 
 from augworth.config import ClassLevelParams, ConfigError
 from augworth.data.labels import CIFAR100_FINE_TO_COARSE, FINE_GROUPS, group_of, load_real_labels, real_labels_for
+from augworth.analysis import class_level as cla
 from augworth.experiments import class_level as cl
 from augworth.metrics import classwise
 
@@ -97,8 +98,8 @@ def test_choice_on_validation_and_b4_table():
              for s in range(3)]
     b4 = [{"seed": s, "test_per_class": [0.86, 0.86, 0.88, 0.86], "test_acc": 0.865} for s in range(3)]
     r = {"cells": cells, "b4": {"class": {"policy": {"2": "none"}, "runs": b4}}, "choice": {"optimum": "mild"}}
-    t, info = cl.b4_table(r, "class")
-    assert cl.b4_table(r, "group")[1] == {}  # that scope was not run: nothing to show
+    t, info = cla.b4_table(r, "class")
+    assert cla.b4_table(r, "group")[1] == {}  # that scope was not run: nothing to show
     assert info["hurt"] == [2] and info["gain"].estimate == pytest.approx(0.08)
     assert info["avg_diff"].estimate == pytest.approx(0.02) and len(t) == 3
     # group scope: the hurt class's fine-grained partners share its policy (one strength for all)
@@ -112,9 +113,9 @@ def test_pair_bias_and_its_change():
     def cm(ab):
         return np.array([[100 - ab, ab], [5, 95]])
     conf = {"none": np.stack([cm(10)] * 3), "0.5": np.stack([cm(20)] * 3), "0.08": np.stack([cm(30)] * 3)}
-    t = cl.pair_bias(conf, 0, 1)
+    t = cla.pair_bias(conf, 0, 1)
     assert t[t.strength == "0.08"].bias.iloc[0] == pytest.approx(0.30 - 0.05)
-    mean, lo, hi = cl.b3_effect(conf, 0, 1)
+    mean, lo, hi = cla.b3_effect(conf, 0, 1)
     assert mean == pytest.approx(0.20) and lo == pytest.approx(0.20)
 
 
@@ -141,7 +142,7 @@ def test_class_level_runs_on_a_fake_cifar10(tmp_path, monkeypatch):
     r = run("class_level", p).value
     assert r["strengths"] == ["none", "0.5"] and len(r["cells"]) == 4
     assert np.asarray(r["cells"][0]["test_confusion"]).shape == (10, 10)
-    a = cl.analyse(r, "cifar10")
+    a = cla.analyse(r, "cifar10")
     assert a["groups"] == ((3, 5), (1, 9)) and len(a["b1"]) == 10
 
 
@@ -152,6 +153,6 @@ def test_b3_pair_is_chosen_on_validation_and_oriented():
     cells = [{"strength": s, "seed": seed, "val_confusion": cm(x)}
              for s, x in (("none", 5), ("0.5", 15), ("0.08", 30)) for seed in (0, 1)]
     r = {"strengths": ["none", "0.5", "0.08"], "cells": cells, "choice": {"optimum": "0.5", "hurt": {"1": "none"}}}
-    assert cl.b3_pair(r) == (1, 0)
+    assert cla.b3_pair(r) == (1, 0)
     r["choice"]["hurt"] = {}  # no hurt class: every pair is a candidate, same answer
-    assert cl.b3_pair(r) == (1, 0)
+    assert cla.b3_pair(r) == (1, 0)

@@ -8,7 +8,7 @@ import torch
 from augworth.augment import build
 from augworth.config import ConfigError, TrainConfig
 from augworth.data.corruptions import CORRUPTIONS, SEVERITIES, corrupt, corrupted_test_set
-from augworth.experiments.exchange_rate import paired_difference
+from augworth.analysis.exchange_rate import paired_difference
 from augworth.metrics import exchange as ex
 from augworth.models import build_model
 from augworth.models.invariant import FlipInvariant, horizontal_moment
@@ -166,10 +166,10 @@ def test_paired_difference_pairs_by_size_and_seed():
 def test_the_invariant_model_trains_with_the_augmentations_it_is_given():
     """invariance_augments chooses the invariant model's cells; C3's own arm ('none') is required."""
     from augworth.config import load_params
-    from augworth.experiments.exchange_rate import cells_of
+    from augworth.experiments.exchange_rate import cells
 
     def invariant(p):
-        return {c["augment"] for c in cells_of(p) if c["kind"] == "invariant"}
+        return {c.augment for kind, c in cells(p) if kind == "invariant"}
 
     full = load_params("exchange_rate", "full")
     assert invariant(full) == {"none", "flip"}

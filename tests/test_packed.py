@@ -66,13 +66,15 @@ def test_packed_executor_groups_compatible_cells_and_stores_each(tmp_path):
     a rerun computes nothing; incompatible cells form their own groups."""
     from augworth.experiments.cache import ResultsCache
     from augworth.experiments.sweep import run_sweep
-    from augworth.experiments.training import TRAIN_CELL_VERSION, train_cell
+    from augworth.config import TrainCell
+    from augworth.experiments.training import train_cell
 
     base = {"n_train": 200, "steps": 3, "batch_size": 32, "width": 4, "val_size": 200, "device": "cpu"}
-    cells = [{**base, "augment": "noise(0.05)", "seed": s} for s in (0, 1, 2)] + [{**base, "steps": 4, "seed": 5}]
+    cells = [TrainCell.from_mapping(c) for c in
+             [{**base, "augment": "noise(0.05)", "seed": s} for s in (0, 1, 2)] + [{**base, "steps": 4, "seed": 5}]]
     cache = ResultsCache(tmp_path, read_only=[])
-    res = run_sweep(train_cell, cells, name="t", version=TRAIN_CELL_VERSION, executor="packed", cache=cache)
+    res = run_sweep(train_cell, cells, name="t", executor="packed", cache=cache)
     assert res.computed == 4 and [m.get("packed", 1) for m in res.meta] == [3, 3, 3, 1]
     assert all(0 <= r["test_acc"] <= 1 for r in res.results) and len({r["test_acc"] for r in res.results[:3]}) > 1
-    again = run_sweep(train_cell, cells, name="t", version=TRAIN_CELL_VERSION, executor="packed", cache=cache)
+    again = run_sweep(train_cell, cells, name="t", executor="packed", cache=cache)
     assert again.computed == 0 and again.results[1]["test_acc"] == res.results[1]["test_acc"]

@@ -3,7 +3,7 @@ model by fit's rules, evaluation images from the sets the exchange cells really 
 
 import pytest
 
-from augworth.config import load_params
+from augworth.config import TrainCell, load_params
 from augworth.experiments import plan
 
 
@@ -27,20 +27,20 @@ def test_fast_cnn_forward_flops_match_a_hand_count():
     ({"n_train": 125, "steps": 0, "epochs": 2, "batch_size": 64, "fixed_copies": 4}, 2 * (500 // 64) * 64),
 ])
 def test_training_images_follow_fits_rules(cell, images):
-    assert plan.train_images({"dataset": "fashion_mnist", **cell}) == images
+    assert plan.train_images(TrainCell.from_mapping({"dataset": "fashion_mnist", **cell})) == images
 
 
 def test_exchange_models_and_evaluation_images_are_the_cells_sets():
-    from augworth.experiments.exchange_rate import _split_cell, cells_of
+    from augworth.experiments.exchange_rate import _eval_sets, cells
 
     p = load_params("exchange_rate", "smoke")
-    cells = cells_of(p)
+    todo = cells(p)
     models = plan.chapter_models("exchange_rate", p, test_images=10_000)
-    assert len(models) == len(cells)
-    for cell, model in zip(cells, models):
-        _, sets = _split_cell(cell)
-        assert model.eval_images == 10_000 + sum(len(y) for _, y in sets.values())
-        assert model.passes == (2 if cell.get("invariance", "none") == "flip-average" else 1)
+    assert len(models) == len(todo) and {kind for kind, _ in todo} >= {"main", "invariant", "fixed"}
+    for (_, cell), model in zip(todo, models):
+        assert model.cell == cell  # the plan counts the runner's own cells
+        assert model.eval_images == 10_000 + sum(len(y) for _, y in _eval_sets(cell).values())
+        assert model.passes == (2 if cell.invariance == "flip-average" else 1)
 
 
 def test_profile_table_totals_and_minutes():

@@ -2,6 +2,8 @@ import os
 
 import pytest
 
+import dataclasses
+
 from augworth.experiments.cache import ResultsCache
 from augworth.experiments.sweep import echo_cell, expand_grid, run_sweep
 
@@ -87,19 +89,20 @@ def test_a_training_cell_is_the_same_inline_and_in_the_process_pool(tmp_path):
     (every cell trains on sweep.CELL_THREADS threads), even when the caller runs more threads."""
     import torch
 
-    from augworth.experiments.training import TRAIN_CELL_VERSION, train_cell
+    from augworth.config import TrainCell
+    from augworth.experiments.training import train_cell
 
-    cell = {"n_train": 256, "epochs": 2, "width": 4, "val_size": 200, "augment": "crop(1)+flip", "seed": 3,
-            "device": "cpu"}
+    cell = TrainCell.from_mapping({"n_train": 256, "epochs": 2, "width": 4, "val_size": 200, "augment": "crop(1)+flip",
+                                   "seed": 3, "device": "cpu"})
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        inline = run_sweep(train_cell, [cell], name="t", version=TRAIN_CELL_VERSION, executor="inline",
+        inline = run_sweep(train_cell, [cell], name="t", executor="inline",
                            cache=ResultsCache(tmp_path / "a", read_only=[])).results[0]
         assert torch.get_num_threads() == 2  # the caller's setting is restored
     finally:
         torch.set_num_threads(before)
-    pooled = run_sweep(train_cell, [cell, {**cell, "seed": 4}], name="t", version=TRAIN_CELL_VERSION,
+    pooled = run_sweep(train_cell, [cell, dataclasses.replace(cell, seed=4)], name="t",
                        executor="process", workers=2, cache=ResultsCache(tmp_path / "b", read_only=[])).results[0]
     assert inline["test_acc"] == pooled["test_acc"] and inline["test_loss"] == pooled["test_loss"]
     assert inline["history"]["train_loss"].tolist() == pooled["history"]["train_loss"].tolist()
@@ -111,12 +114,14 @@ import torch
 from augworth import runtime
 from augworth.experiments.cache import ResultsCache
 from augworth.experiments.sweep import run_sweep
-from augworth.experiments.training import TRAIN_CELL_VERSION, train_cell
+from augworth.config import TrainCell
+from augworth.experiments.training import train_cell
 from augworth.models import build_model
 
-cell = {"n_train": 256, "epochs": 2, "width": 4, "val_size": 200, "augment": "crop(1)+flip", "seed": 3, "device": "cpu"}
+cell = TrainCell.from_mapping({"n_train": 256, "epochs": 2, "width": 4, "val_size": 200, "augment": "crop(1)+flip",
+                               "seed": 3, "device": "cpu"})
 with tempfile.TemporaryDirectory() as tmp:
-    r = run_sweep(train_cell, [cell], name="t", version=TRAIN_CELL_VERSION, executor="inline",
+    r = run_sweep(train_cell, [cell], name="t", executor="inline",
                   cache=ResultsCache(tmp, read_only=[])).results[0]
 torch.manual_seed(0)
 model = build_model("fast_cnn", in_channels=1, num_classes=10, image_size=28, width=16).eval()

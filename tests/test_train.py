@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from augworth.config import ConfigError, TrainConfig
+from augworth.config import ConfigError, TrainCell, TrainConfig
 from augworth.experiments.training import train_cell
 from augworth.metrics import accuracy, confusion_matrix, per_class_accuracy
 from augworth.train import lr_at
@@ -29,7 +29,7 @@ def test_learning_rate_schedule():
 
 
 def test_tiny_model_learns_on_512_images():
-    r = train_cell(TINY)
+    r = train_cell(TrainCell.from_mapping(TINY))
     h = r["history"]
     assert h.train_loss.iloc[-1] < 0.7 * h.train_loss.iloc[0]
     assert r["val_acc"] > 0.45 and r["test_acc"] > 0.45  # chance is 0.10
@@ -38,11 +38,11 @@ def test_tiny_model_learns_on_512_images():
 
 
 def test_training_is_deterministic_on_cpu():
-    a = train_cell(dict(TINY, epochs=2))
-    b = train_cell(dict(TINY, epochs=2))
+    a = train_cell(TrainCell.from_mapping(dict(TINY, epochs=2)))
+    b = train_cell(TrainCell.from_mapping(dict(TINY, epochs=2)))
     assert a["history"].train_loss.tolist() == b["history"].train_loss.tolist()
     assert a["val_loss"] == b["val_loss"] and np.array_equal(a["test_confusion"], b["test_confusion"])
-    c = train_cell(dict(TINY, epochs=2, seed=1))
+    c = train_cell(TrainCell.from_mapping(dict(TINY, epochs=2, seed=1)))
     assert c["history"].train_loss.tolist() != a["history"].train_loss.tolist()
 
 
@@ -62,8 +62,8 @@ def test_fixed_step_budget_and_checkpoints(tmp_path):
 
 def test_bad_training_input_is_refused_with_a_clear_message():
     with pytest.raises(ConfigError, match="parameter 'batch_size'.* = 0 is out of range"):
-        train_cell(dict(TINY, batch_size=0))
+        train_cell(TrainCell.from_mapping(dict(TINY, batch_size=0)))
     with pytest.raises(ConfigError, match="parameter 'n_train' = 60000 is larger than the 59000 training images"):
-        train_cell(dict(TINY, n_train=60000))
+        train_cell(TrainCell.from_mapping(dict(TINY, n_train=60000)))
     with pytest.raises(ConfigError, match="unknown parameter 'widht'.*Did you mean 'width'"):
-        train_cell(dict(TINY, widht=8))
+        train_cell(TrainCell.from_mapping(dict(TINY, widht=8)))

@@ -80,7 +80,7 @@ def exchange_runs(aug_factor: float, seeds=SEEDS5, noise=0.01, conv_change=0.0, 
 
 
 def exchange_analysis(runs, p):
-    from augworth.experiments import exchange_rate as er
+    from augworth.analysis import exchange_rate as er
 
     a = {"n_max": 500, "conv": er.convergence_table(runs)}
     for metric, tag in (("test_err", "id"), ("ood_err", "ood")):
@@ -160,7 +160,7 @@ def test_c3_c4_labels(diffs, label):
 def class_analysis(drop: float, gain: float = 0.02, seeds=SEEDS5, noise=0.005):
     """Strengths none and 'mild' (s*): mild beats none by ``gain`` on average, except class 2,
     which loses ``drop`` at mild (its own best: none)."""
-    from augworth.experiments import class_level as cl
+    from augworth.analysis import class_level as cl
 
     rng = np.random.default_rng(0)
     n = len(seeds)

@@ -62,7 +62,7 @@ def test_the_design_fits_the_budget_and_grows_with_it():
     assert W.predict_seconds(4, 3, 100, 2, 0.01, 0.0, 1)[1] == pytest.approx((25 * 100 + 2 * 200) * 0.01)
     big = W.choose_design(f, replace(p, minutes=30.0), sec_per_step=0.01, eval_s=0.2, workers=2)
     assert len(big.seeds) >= len(small.seeds) and big.steps >= small.steps and big.predicted_s <= 1800
-    assert len(big.seeds) == W.MAX_SEEDS
+    assert len(big.seeds) == W.DESIGN_SEEDS_MAX
     assert small.chosen == ("sizes", "steps", "seeds")
     fixed = W.choose_design(f, replace(p, minutes=30.0, steps=100, seeds=(4, 7, 9)), 0.01, 0.2)
     assert fixed.steps == 100 and fixed.seeds == (4, 7, 9) and fixed.chosen == ("sizes",)
@@ -257,7 +257,9 @@ def test_worth_report_on_a_grey_png_folder(tmp_path, capsys):
 
     res = run("worth", p)
     assert res.meta["source"] == "cache"  # the command computed it; nothing twice
-    a = W.analyse(res.value, p)
+    from augworth.analysis.worth import analyse
+
+    a = analyse(res.value, p)
     s = V.summary(a, V.decide_all(a, p), p)
     runs = res.value["runs"]
     main = runs[(runs.kind == "main") & (runs.n == 180)]

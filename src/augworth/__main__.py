@@ -55,16 +55,15 @@ def _cmd_sweep(args) -> None:
 
     from .config import TrainCell
     from .experiments.sweep import expand_grid, print_summary, run_sweep
-    from .experiments.training import TRAIN_CELL_VERSION, train_cell
+    from .experiments.training import train_cell
 
     _executor_env(args)
     values = config.parse_overrides(args.set)
-    grid = {k: v for k, v in values.items() if isinstance(v, list) and k != "checkpoints"}
+    grid = {k: v for k, v in values.items() if isinstance(v, list) and k not in ("checkpoints", "class_augment")}
     base = {k: v for k, v in values.items() if k not in grid}
-    cells = expand_grid(grid or {"seed": [base.pop("seed", 0)]}, base)
-    for cell in cells:  # every cell is validated before the first one trains
-        TrainCell.from_mapping(cell)
-    res = run_sweep(train_cell, cells, name="train_cell", version=TRAIN_CELL_VERSION)
+    # every cell is validated before the first one trains
+    cells = [TrainCell.from_mapping(c) for c in expand_grid(grid or {"seed": [base.pop("seed", 0)]}, base)]
+    res = run_sweep(train_cell, cells, name="train_cell")
     print_summary(res)
     table = pd.DataFrame(res.rows())
     shown = [c for c in table.columns if c in grid] + ["val_acc", "test_acc", "train_seconds", "images_per_s"]

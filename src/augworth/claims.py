@@ -34,6 +34,11 @@ class Claim:
 PAPER_A = "Balestriero, Misra & LeCun (2022)"
 PAPER_B = "Kirichenko et al. (NeurIPS 2023)"
 PAPER_C = "Geiping et al. (ICLR 2023)"
+
+# Paper A's numbers that A3 reads: its "common DAs" (the usual training recipes) and "tens of
+# thousands of samples"
+COMMON = ("crop(2)+flip", "rrc(0.08)")
+PAPER_N = 10_000
 CLAIMS: dict[str, Claim] = {c.id: c for c in [
     Claim("A1", PAPER_A, "For a DA linear in the pixels, the mean and covariance of the augmented image are exact "
           "in closed form.", "exact", "sample_complexity",

@@ -96,7 +96,7 @@ def bench_packed(device, ks=(1, 8, 32, 128), steps: int = 30, width: int = 8, ba
 
     from .experiments.plan import TRAIN_PASSES, forward_flops
 
-    train_flops = TRAIN_PASSES * forward_flops("fast_cnn", width, 1, 28, 10)  # per training image
+    train_flops = TRAIN_PASSES * forward_flops("fast_cnn", width, *runtime.REFERENCE_INPUT)  # per training image
     alone = rate(0)
     rows = [{"models": "1 alone (train loop)", "images/s": alone, "x one model": 1.0, "TFLOP/s": alone * train_flops / 1e12}]
     for k in ks:

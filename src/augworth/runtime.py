@@ -154,6 +154,7 @@ def provenance(device) -> dict[str, Any]:
 #: nominal kind have measured 10.5 to 27 ms here, so a time is comparable only once scaled.
 REFERENCE_STEP_MS = 13.4
 REFERENCE_WIDTH, REFERENCE_BATCH = 8, 64  # the fast CNN and the batch of that step (28x28 grey images)
+REFERENCE_INPUT = (1, 28, 10)  # channels, side and classes of that step's images (Fashion-MNIST's)
 
 
 def reference_step_ms(steps: int = 10, blocks: int = 7, warmup: int = 2) -> float:
@@ -176,11 +177,13 @@ def reference_step_ms(steps: int = 10, blocks: int = 7, warmup: int = 2) -> floa
     torch.set_num_threads(1)
     try:
         gen = torch.Generator().manual_seed(0)
-        model = build_model("fast_cnn", in_channels=1, num_classes=10, image_size=28, width=REFERENCE_WIDTH, seed=0)
+        channels, side, classes = REFERENCE_INPUT
+        model = build_model("fast_cnn", in_channels=channels, num_classes=classes, image_size=side, width=REFERENCE_WIDTH,
+                            seed=0)
         model = model.to(memory_format=torch.channels_last)
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
-        x = torch.randn(REFERENCE_BATCH, 1, 28, 28, generator=gen).contiguous(memory_format=torch.channels_last)
-        y = torch.randint(0, 10, (REFERENCE_BATCH,), generator=gen)
+        x = torch.randn(REFERENCE_BATCH, channels, side, side, generator=gen).contiguous(memory_format=torch.channels_last)
+        y = torch.randint(0, classes, (REFERENCE_BATCH,), generator=gen)
         times = []
         for block in range(warmup + blocks):
             start = time.perf_counter()

@@ -195,13 +195,13 @@ def print_comparison(table, file=None) -> None:
 
 # -- the spot-check: do shipped cells still follow from the code? ------------------------------
 
-#: Every sweep cell the chapters store: (module, cell function, its version constant).
+#: Every sweep cell the chapters store: (module, cell function).
 SWEEP_CELLS = {
-    "train_cell": ("augworth.experiments.training", "train_cell", "TRAIN_CELL_VERSION"),
-    "exchange_cell": ("augworth.experiments.exchange_rate", "exchange_cell", "CELL_VERSION"),
-    "saliency_cell": ("augworth.experiments.saliency", "saliency_cell", "CELL_VERSION"),
-    "flatness_cell": ("augworth.experiments.flatness", "flatness_cell", "CELL_VERSION"),
-    "sample_complexity_cell": ("augworth.experiments.sample_complexity", "chapter_cell", "CHAPTER_CELL_VERSION"),
+    "train_cell": ("augworth.experiments.training", "train_cell"),
+    "exchange_cell": ("augworth.experiments.exchange_rate", "exchange_cell"),
+    "saliency_cell": ("augworth.experiments.saliency", "saliency_cell"),
+    "flatness_cell": ("augworth.experiments.flatness", "flatness_cell"),
+    "sample_complexity_cell": ("augworth.experiments.sample_complexity", "chapter_cell"),
 }
 #: How far a recomputed number may lie from the shipped one: another CPU takes other floating-
 #: point paths (vector widths, summation orders), which a few hundred SGD steps amplify; a change
@@ -277,31 +277,32 @@ def cheapest_cells(profile: str, per_runner: int = 1, max_s: float = 20.0,
 def spot_check(profile: str, per_runner: int = 1, max_s: float = 20.0,
                runners: tuple[str, ...] | None = None) -> list[dict]:
     """Recompute the cheapest shipped cells of every sweep runner with the code here and compare
-    them with what is shipped: one row per cell (runner, seconds, version then and now,
-    differences). A change that moves numbers without a new version (and so without a new
-    key) shows up here."""
+    them with what is shipped: one row per cell (runner, seconds, code version then and now,
+    differences). Code that moves numbers shows up here, whatever its version says."""
     import importlib
     import time
 
-    from .experiments.cache import cache_key, from_jsonable, to_jsonable
-    from .experiments.sweep import cell_threads
+    from .experiments.cache import from_jsonable, to_jsonable
+    from .experiments.sweep import cell_threads, code_version
 
     rows = []
-    for runner, cell, meta, path in cheapest_cells(profile, per_runner, max_s, runners):
-        module, fn_name, version_name = SWEEP_CELLS[runner]
-        mod = importlib.import_module(module)
-        version = getattr(mod, version_name)
-        row = {"runner": runner, "cell": path.stem, "version shipped": meta.get("version"), "version now": version}
-        if meta.get("version") != version or cache_key(runner, version, cell) != path.stem:
-            row.update(seconds=0.0, differences=[f"shipped by version {meta.get('version')}, the code is version "
-                                                 f"{version}: its key no longer matches; compute and ship the profile "
-                                                 "again"])
+    for runner, fields, meta, path in cheapest_cells(profile, per_runner, max_s, runners):
+        module, fn_name = SWEEP_CELLS[runner]
+        fn = getattr(importlib.import_module(module), fn_name)
+        row = {"runner": runner, "cell": path.stem, "version shipped": meta.get("version"),
+               "version now": code_version(fn)}
+        types = {t.__name__: t for t in (fn.cell_type if isinstance(fn.cell_type, tuple) else (fn.cell_type,))}
+        try:
+            cell = types[meta["cell_type"]].from_mapping(fields)
+        except (KeyError, ValueError) as err:
+            row.update(seconds=0.0, differences=[f"a cell of another shape ({type(err).__name__}: {err}): shipped by "
+                                                 "other code; compute and ship the profile again"])
             rows.append(row)
             continue
         shipped = from_jsonable(json.loads(path.read_text())["result"])
         start = time.perf_counter()
         with cell_threads():
-            value = getattr(mod, fn_name)(cell)
+            value = fn(cell)
         row.update(seconds=time.perf_counter() - start, differences=differences(shipped, from_jsonable(to_jsonable(value))))
         rows.append(row)
     return rows

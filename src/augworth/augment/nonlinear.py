@@ -15,7 +15,6 @@ from .stages import Stage
 
 class TorchvisionPolicy(Stage):
     exact = False
-    is_atomic = False
     linear = False
 
     def __init__(self, name: str, **kwargs):

@@ -56,7 +56,6 @@ class Stage:
     name = ""
     exact = True       # atoms give the exact mean and covariance of the image
     discrete = False   # atoms are theta's exact support: expectations of any function are exact
-    is_atomic = True   # has atoms (noise: no)
 
     def draw(self, n: int, gen: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
@@ -293,7 +292,6 @@ class Noise(Stage):
     """x + sigma * eps, eps ~ N(0, I). Adds sigma^2 I to the covariance (exactly)."""
 
     name = "noise"
-    is_atomic = False
 
     def __init__(self, sigma: float = 0.1):
         self.sigma = float(sigma)

@@ -14,6 +14,9 @@ from .base import ConfigError, Params, param
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "cifar100", "imagefolder")
 MIN_IMAGE_SIZE = 8  # the smallest side the models' three 2x poolings can take
+DEFAULT_IMAGE_SIZE = 64  # side length of a user's images unless image_size says otherwise
+#: The corruptions of the out-of-distribution test sets (augworth.data.corruptions implements them)
+CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "blur", "contrast", "pixelate", "jpeg", "brightness")
 NOTEBOOK_PARAMS: dict[str, type[Params]] = {}
 
 
@@ -32,7 +35,7 @@ class DataSource(Params):
         "holding class folders"
     )
     image_size: int = param(
-        64, "side length images are resized to (dataset=imagefolder only); 0: keep their own size (one size for "
+        DEFAULT_IMAGE_SIZE, "side length images are resized to (dataset=imagefolder only); 0: keep their own size (one size for "
         "all)", unit="px", range=(0, 512)
     )
     val_size: int = param(
@@ -266,9 +269,7 @@ class ExchangeRateParams(DataSource):
     convergence_factor: int = param(2, "the largest-n runs (first seed) are repeated with this many times the "
                                     "steps, to check they had converged; 1: no check", range=(1, 16))
     corruptions: tuple[str, ...] = param(
-        ("gaussian_noise", "shot_noise", "impulse_noise", "blur", "contrast", "pixelate", "jpeg", "brightness"),
-        "corruptions of the out-of-distribution test sets (5 severities each)",
-        choices=("gaussian_noise", "shot_noise", "impulse_noise", "blur", "contrast", "brightness", "pixelate", "jpeg"))
+        CORRUPTIONS, "corruptions of the out-of-distribution test sets (5 severities each)", choices=CORRUPTIONS)
     ood_images: int = param(1000, "test images per corrupted test set (class balanced, same for every set)",
                             unit="images", of="test", range=(10, None))
     invariance: str = param("flip-average", "flip-invariant model of C3", choices=("flip-average", "flip-canonical"))

@@ -93,3 +93,5 @@ class TrainCell(DataSource, TrainConfig):
     notebook = "train cell"
     n_train: int = param(2000, "training-subset size (class balanced, nested in n for a seed)",
                          unit="images", range=(2, None))
+    evaluate_val: bool = param(True, "evaluate the final model on the validation split too (cells that read no "
+                               "validation numbers skip it)")

@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .base import param
-from .chapters import DataSource
+from .chapters import CORRUPTIONS, DataSource
 from .training import MODEL_NAMES
-
-CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "blur", "contrast", "pixelate", "jpeg", "brightness")
 
 
 @dataclass(frozen=True)

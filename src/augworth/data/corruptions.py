@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from ..io import atomic_write
 
 from .. import paths
+from ..seeds import seed_stream
 
 SEVERITIES = (1, 2, 3, 4, 5)
 
@@ -110,7 +111,7 @@ def corrupt(x: torch.Tensor, name: str, severity: int, seed: int = 0) -> torch.T
         raise ValueError(f"unknown corruption '{name}': known are {', '.join(CORRUPTIONS)}")
     if severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {SEVERITIES}, got {severity}")
-    gen = torch.Generator(device=x.device).manual_seed(seed * 1000 + 10 * list(CORRUPTIONS).index(name) + severity)
+    gen = torch.Generator(device=x.device).manual_seed(seed_stream(seed, "corruptions") + 10 * list(CORRUPTIONS).index(name) + severity)
     return CORRUPTIONS[name](x.float(), severity, gen).clamp(0, 1)
 
 

@@ -128,8 +128,6 @@ def _common_size(files: list[Path]) -> tuple[int, int]:
     """The (width, height) every image has; :class:`MixedSizesError` when they differ."""
     from collections import Counter
 
-    from PIL import Image
-
     sizes: Counter = Counter()
     example: dict = {}
     for p in files:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import torch
 
+from ..seeds import seed_stream
+
 VALIDATION_SEED = 20_221_115  # fixed forever: changing it changes every validation number
 
 
@@ -46,7 +48,7 @@ def balanced_indices(labels: torch.Tensor, n: int, seed: int, pool: torch.Tensor
     # One permutation per class per seed; nesting comes from always reading from the front.
     by_class = [idx[torch.randperm(len(idx), generator=gen)] for idx in by_class]
     available = torch.tensor([len(idx) for idx in by_class])
-    counts = _per_class_counts(n, num_classes, available, torch.Generator().manual_seed(seed + 1))
+    counts = _per_class_counts(n, num_classes, available, torch.Generator().manual_seed(seed_stream(seed, "subset counts")))
     picked = [idx[: int(k)] for idx, k in zip(by_class, counts)]
     return torch.sort(torch.cat(picked)).values
 

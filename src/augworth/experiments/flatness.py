@@ -22,15 +22,32 @@ import torch
 import torch.nn.functional as F
 
 from ..augment import build
-from ..config import FlatnessParams
+from ..config import FlatnessParams, param
 from ..metrics import hessian, landscape
 from ..models import Normalised
+from ..seeds import seed_stream
+from .cells import cell_type, make_cell
 from .registry import runner
 from .sweep import run_sweep
-from .training import cell_params, chapter_cells, train_fields, train_on_cell
+from .training import train_on_cell
 
-CELL_VERSION = 4  # 2: adds the 1-D loss slice; 3: a 2-D slice too (batched); 4: channels_last on the CPU, one thread
 MODES = ("fresh", "same-batch", "fixed", "none")
+SLICE_POINTS = 21  # points of the 1-D loss slice over [-1, 1] (the figures' curve)
+
+#: One model of the chapter: a fast CNN (its training fields) and what is measured on it.
+FlatnessCell = cell_type(
+    "FlatnessCell", __name__, FlatnessParams,
+    ("directions", "step", "threshold", "bisections", "hessian_images", "power_iters", "power_tol", "probes",
+     "noise_augment", "noise_passes", "grid"),
+    extra={"slice_2d": (bool, param(True, "compute the 2-D loss slice (the chapter draws it for its first seed)"))})
+
+
+def cells(p: FlatnessParams) -> list:
+    """One cell per (training augmentation, seed); the 2-D slice (49 loss evaluations over the
+    training subset at grid 7, the largest part of a cell after training on the CPU) only where the
+    chapter draws it: the first seed."""
+    return [make_cell(FlatnessCell, p, augment=aug, seed=s, evaluate_val=False, slice_2d=s == p.seeds[0])
+            for aug in p.augmentations for s in p.seeds]
 
 
 def _batch_gradients(model, x, y, pipe, mode: str, gen, passes: int, batch: int = 128) -> list[torch.Tensor]:
@@ -55,13 +72,10 @@ def _batch_gradients(model, x, y, pipe, mode: str, gen, passes: int, batch: int 
     return grads
 
 
-def flatness_cell(cell: dict) -> dict:
-    """Train one model (cell: params + 'augment' + 'seed' + 'slice_2d', whether to compute the
-    2-D slice, which the chapter draws for its first seed only) and measure its landscape."""
-    cell = dict(cell)
-    with_2d = cell.pop("slice_2d", True)
-    p = cell_params(FlatnessParams, cell)
-    _, ds, idx, res = train_on_cell(train_fields(p, cell["augment"], cell["seed"]), val=False)
+def flatness_cell(cell) -> dict:
+    """Train one model (a :data:`FlatnessCell`) and measure its landscape."""
+    p = cell
+    ds, idx, res = train_on_cell(cell)
     device = ds.device
     mean, std = res.normalisation
     model = Normalised(res.model, mean, std).eval().float()
@@ -73,17 +87,18 @@ def flatness_cell(cell: dict) -> dict:
                                     for i in range(0, len(x), 1024)]).mean())
 
     start = train_loss()
-    alphas = torch.linspace(-1.0, 1.0, 21)
-    d1 = landscape.filter_normalised_direction(model, seed=1000 * cell["seed"])
+    alphas = torch.linspace(-1.0, 1.0, SLICE_POINTS)
+    direction_seed = seed_stream(cell.seed, "directions")  # direction k: this + k
+    d1 = landscape.filter_normalised_direction(model, seed=direction_seed)
     slice_1d = landscape.loss_grid(model, x, y, [d1], alphas)
     alphas_2d = torch.linspace(-1.0, 1.0, p.grid)
     slice_2d = None
-    if with_2d:
-        d2 = landscape.filter_normalised_direction(model, seed=1000 * cell["seed"] + 1)
+    if cell.slice_2d:
+        d2 = landscape.filter_normalised_direction(model, seed=direction_seed + 1)
         slice_2d = landscape.loss_grid(model, x, y, [d1, d2], alphas_2d).numpy()
     flat = []
     for k in range(p.directions):
-        d = landscape.filter_normalised_direction(model, seed=1000 * cell["seed"] + k)
+        d = landscape.filter_normalised_direction(model, seed=direction_seed + k)
         walked = {0: start}  # both thresholds walk the same steps (from the start): each loss computed once
         for name, thr in (("absolute", p.threshold), ("relative", start + p.threshold)):
             out = landscape.perturb_to_threshold(model, train_loss, d, step=p.step, threshold=thr,
@@ -92,10 +107,10 @@ def flatness_cell(cell: dict) -> dict:
                          "steps": out["steps"]})
     hx, hy = x[: p.hessian_images], y[: p.hessian_images]
     h_loss = lambda: F.cross_entropy(model(hx), hy)  # noqa: E731
-    top, history = hessian.top_eigenvalue(model, h_loss, iters=p.power_iters, tol=p.power_tol, seed=cell["seed"])
-    trace, trace_se = hessian.hutchinson_trace(model, h_loss, probes=p.probes, seed=cell["seed"])
+    top, history = hessian.top_eigenvalue(model, h_loss, iters=p.power_iters, tol=p.power_tol, seed=cell.seed)
+    trace, trace_se = hessian.hutchinson_trace(model, h_loss, probes=p.probes, seed=cell.seed)
     pipe = build(p.noise_augment)
-    gen = torch.Generator(device=device).manual_seed(cell["seed"] + 7)
+    gen = torch.Generator(device=device).manual_seed(seed_stream(cell.seed, "gradient noise"))
     noise = {mode: landscape.gradient_noise(_batch_gradients(model, x, y, pipe, mode, gen, p.noise_passes))
              for mode in MODES}
     return {"flatness": flat, "start_loss": start, "slice_alphas": alphas.numpy(), "slice_1d": slice_1d.numpy(),
@@ -107,9 +122,10 @@ def flatness_cell(cell: dict) -> dict:
 @runner("flatness", version=1, params=FlatnessParams)
 def flatness(p: FlatnessParams, device) -> dict:
     """Sweep (augmentation x seed) of flatness_cell."""
-    # the 2-D slice (49 loss evaluations over the training subset at grid 7, the largest part of
-    # a cell after training on the CPU) only where the chapter draws it: the first seed
-    cells = [{**c, "slice_2d": c["seed"] == p.seeds[0]} for c in chapter_cells(p)]
-    res = run_sweep(flatness_cell, cells, name="flatness_cell", version=CELL_VERSION)
+    todo = cells(p)
+    res = run_sweep(flatness_cell, todo, name="flatness_cell")
     return {"compute_s": res.compute_s,
-            "cells": [{"augment": c["augment"], "seed": c["seed"], **r} for c, r in zip(cells, res.results)]}
+            "cells": [{"augment": c.augment, "seed": c.seed, **r} for c, r in zip(todo, res.results)]}
+
+
+flatness_cell.cell_type = FlatnessCell

@@ -24,7 +24,8 @@ import functools
 from dataclasses import dataclass
 
 from ..config import TrainCell, load_params
-from ..data.corruptions import SEVERITIES
+from ..config.chapters import DEFAULT_IMAGE_SIZE
+from .cells import evaluated_images
 
 TRAIN_PASSES = 3  # forward-pass equivalents of one training image (forward, backward ~2x)
 
@@ -46,60 +47,43 @@ def forward_flops(model: str, width: int, in_channels: int, image_size: int, num
 @dataclass
 class Model:
     """One model a chapter trains: the cell, the images it trains on and is evaluated on."""
-    cell: dict
+    cell: TrainCell
     train_images: int
     eval_images: int
     passes: int  # network passes per image (2 for the flip-average invariant model)
 
     def flops(self, test_shape: tuple[int, int, int], num_classes: int) -> float:
         c, h, _ = test_shape
-        p = TrainCell.from_mapping(self.cell)
-        fwd = forward_flops(p.model, p.width, c, h, num_classes)
+        fwd = forward_flops(self.cell.model, self.cell.width, c, h, num_classes)
         return float(fwd * self.passes * (TRAIN_PASSES * self.train_images + self.eval_images))
 
 
-def train_images(cell: dict) -> int:
+def train_images(cell: TrainCell) -> int:
     """Images a cell's model trains on: steps x batch, with fit's rules (the last incomplete batch
     of an epoch dropped; fixed copies multiply the set)."""
     from ..train.loop import schedule
 
-    p = TrainCell.from_mapping(cell)
-    bs, steps = schedule(p, p.n_train * max(1, p.fixed_copies))
+    bs, steps = schedule(cell, cell.n_train * max(1, cell.fixed_copies))
     return steps * bs
 
 
-def _model(cell: dict, test_images: int, extra_eval: int = 0, val: bool = False) -> Model:
-    p = TrainCell.from_mapping(cell)
-    evals = test_images + extra_eval + (p.val_size if val else 0)
-    return Model(cell, train_images(cell), evals, 2 if p.invariance == "flip-average" else 1)
+def model_of(cell: TrainCell, test_images: int) -> Model:
+    """What a cell costs: the images its model trains and is evaluated on, and its passes."""
+    return Model(cell, train_images(cell), evaluated_images(cell, test_images),
+                 2 if cell.invariance == "flip-average" else 1)
 
 
 def chapter_models(name: str, p, test_images: int) -> list[Model]:
-    """The models chapter ``name`` trains with parameters ``p`` (see the module doc)."""
-    from .training import chapter_cells, train_fields
+    """The models chapter ``name`` trains with parameters ``p``: the cells its runner module
+    gives (``cells(p)``; for a runner with a second stage, the most it may train)."""
+    import importlib
 
-    if name == "exchange_rate":
-        from .exchange_rate import cells_of
+    from .registry import get_runner
 
-        out = []
-        for c in cells_of(p):
-            train = {k: v for k, v in c.items() if k not in ("corruptions", "ood_images", "kind")}
-            ood = c["ood_images"] * (1 + len(SEVERITIES) * len(c["corruptions"]))  # the clean subset and every corruption
-            out.append(_model(train, test_images, ood))
-        return out
-    if name == "class_level":
-        from .class_level import B4_SCOPES, _base, spec_of, strengths
-
-        cells = [{**_base(p), "augment": spec_of(s), "seed": seed} for s in strengths(p) for seed in p.seeds]
-        b4 = [{**_base(p), "augment": "none", "seed": seed} for _ in B4_SCOPES for seed in p.seeds]  # upper bound
-        return [_model(c, test_images, val=True) for c in cells + b4]
-    if name in ("flatness", "saliency"):
-        extra = {"checkpoints": list(p.checkpoints)} if name == "saliency" else {}
-        return [_model(train_fields(p, c["augment"], c["seed"], **extra), test_images) for c in chapter_cells(p)]
-    if name == "sample_complexity":
-        seeds = [p.seed, *p.verdict_seeds]
-        return [_model(train_fields(p, p.train_augment, s), test_images) for s in seeds]
-    return []  # data, scorecard: no training
+    module = importlib.import_module(get_runner(name).fn.__module__)
+    if not hasattr(module, "cells"):
+        return []  # data, scorecard: no training
+    return [model_of(c[1] if isinstance(c, tuple) else c, test_images) for c in module.cells(p)]
 
 
 def profile_table(profile: str, names: list[str] | None = None):
@@ -113,7 +97,7 @@ def profile_table(profile: str, names: list[str] | None = None):
     for name in [n for n in (names or paths.chapter_names()) if n not in paths.SUMMARY]:
         p = load_params(name, profile)
         ds = load_dataset(p.dataset, data_path=getattr(p, "data_path", None),
-                          image_size=getattr(p, "image_size", 64))
+                          image_size=getattr(p, "image_size", DEFAULT_IMAGE_SIZE))
         models = chapter_models(name, p, len(ds.test_y))
         shape = tuple(ds.test_x.shape[1:])
         rows.append({"chapter": name, "models": len(models),
@@ -130,7 +114,7 @@ def sustained_tflops(step_ms: float | None = None) -> float:
     from .. import runtime
 
     step_ms = runtime.reference_step_ms() if step_ms is None else step_ms
-    flops = TRAIN_PASSES * forward_flops("fast_cnn", runtime.REFERENCE_WIDTH, 1, 28, 10) * runtime.REFERENCE_BATCH
+    flops = TRAIN_PASSES * forward_flops("fast_cnn", runtime.REFERENCE_WIDTH, *runtime.REFERENCE_INPUT) * runtime.REFERENCE_BATCH
     return flops / (step_ms / 1e3) / 1e12
 
 

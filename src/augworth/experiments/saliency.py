@@ -29,13 +29,25 @@ from ..config import SaliencyParams
 from ..data import balanced_indices, load_dataset
 from ..metrics import saliency as sal
 from ..models import Normalised
+from ..seeds import seed_stream
+from .cells import cell_type, make_cell
 from .registry import runner
 from .sweep import run_sweep
-from .training import cached_dataset, cell_params, chapter_cells, train_fields, train_on_cell
+from .training import cached_dataset, train_on_cell
 
-CELL_VERSION = 2  # 2: channels_last on the CPU, one thread per cell
 N_SHOWN = 3  # images whose maps are kept for the figures
 TEST_IMAGES_SEED = 12345  # the class-balanced test images every model is measured on
+
+
+#: One model of the chapter: a fast CNN saved at its checkpoints, and what is measured at each.
+SaliencyCell = cell_type("SaliencyCell", __name__, SaliencyParams,
+                         ("probe", "n_images", "top_k", "edge_quantile", "n_mc"))
+
+
+def cells(p: SaliencyParams) -> list:
+    """One cell per (training augmentation, seed)."""
+    return [make_cell(SaliencyCell, p, augment=aug, seed=s, evaluate_val=False)
+            for aug in p.augmentations for s in p.seeds]
 
 
 @functools.lru_cache(maxsize=2)
@@ -60,16 +72,14 @@ def _geometry(probe: str, images: torch.Tensor):
     return m, vals, vecs
 
 
-def saliency_cell(cell: dict) -> dict:
-    """Train one model (cell: params + 'augment' + 'seed') and measure its saliency over training."""
-    p = cell_params(SaliencyParams, cell)
+def saliency_cell(cell) -> dict:
+    """Train one model (a :data:`SaliencyCell`) and measure its saliency over training."""
     with tempfile.TemporaryDirectory() as tmp:
-        train = train_fields(p, cell["augment"], cell["seed"], checkpoints=list(p.checkpoints))
-        _, ds, _, res = train_on_cell(train, checkpoint_dir=Path(tmp), val=False)
-        return _measure(p, cell, ds, res, Path(tmp))
+        ds, _, res = train_on_cell(cell, checkpoint_dir=Path(tmp))
+        return _measure(cell, ds, res, Path(tmp))
 
 
-def _measure(p: SaliencyParams, cell: dict, ds, res, ckpt_dir: Path) -> dict:
+def _measure(p, ds, res, ckpt_dir: Path) -> dict:
     device = ds.device
     images, labels, m, vals, vecs = _probe_geometry(p.probe, p.dataset, p.data_path, p.image_size, p.n_images,
                                                     str(device))
@@ -89,7 +99,7 @@ def _measure(p: SaliencyParams, cell: dict, ds, res, ckpt_dir: Path) -> dict:
                           "rho": rho.cpu().numpy(), "edge": edge.cpu().numpy(), "edge_frac": edge_frac.cpu().numpy(),
                           "grad_norm": g.flatten(1).norm(dim=1).cpu().numpy()})
     # final model: the theory step, Var[L] under the probe by Monte Carlo against g^T Sigma g at mu
-    gen = torch.Generator(device=device).manual_seed(cell["seed"] + 99)
+    gen = torch.Generator(device=device).manual_seed(seed_stream(p.seed, "probe draws"))
     pipe = build(p.probe)
     mc_var, gsg = [], []
     for i in range(len(images)):
@@ -107,13 +117,16 @@ def _measure(p: SaliencyParams, cell: dict, ds, res, ckpt_dir: Path) -> dict:
 @runner("saliency", version=1, params=SaliencyParams)
 def saliency(p: SaliencyParams, device) -> dict:
     """Sweep (augmentation x seed) of saliency_cell; plus the probe's eigenvectors for the figures."""
-    cells = chapter_cells(p)
-    res = run_sweep(saliency_cell, cells, name="saliency_cell", version=CELL_VERSION)
+    todo = cells(p)
+    res = run_sweep(saliency_cell, todo, name="saliency_cell")
     ds = load_dataset(p.dataset, data_path=p.data_path, image_size=p.image_size)
     images = measured_images(ds, p.n_images)[0][:N_SHOWN]
     _, vals, vecs = _geometry(p.probe, images)
     rank = int((vals[0] > 1e-10 * vals[0].max()).sum())
     return {"compute_s": res.compute_s,
-            "cells": [{"augment": c["augment"], "seed": c["seed"], **r} for c, r in zip(cells, res.results)],
+            "cells": [{"augment": c.augment, "seed": c.seed, **r} for c, r in zip(todo, res.results)],
             "images": images.numpy(), "top_vecs": vecs[:, :, -2:].numpy(),
             "low_vec": vecs[:, :, -rank].numpy(), "eigvals": vals.numpy(), "rank": rank}
+
+
+saliency_cell.cell_type = SaliencyCell

@@ -27,16 +27,37 @@ from torch import nn
 
 from .. import runtime
 from ..augment import build
-from ..config import SampleComplexityParams
+from ..config import SampleComplexityParams, param
 from ..data import balanced_indices, train_val_split
-from ..metrics.da_moments import delta_moments, linear_sq_loss_grad, linear_sq_loss_moments
+from ..metrics.da_moments import atom_moments, delta_moments, linear_sq_loss_grad, linear_sq_loss_moments, monte_carlo
 from ..metrics.grads import per_sample_grads
 from ..models import Normalised
+from ..seeds import seed_stream
+from .cells import cell_type, make_cell
 from .registry import runner
 from .sweep import run_sweep
-from .training import train_fields, train_on_cell
+from .training import train_on_cell
 
-EPSILONS = (0.01, 0.05)
+EPSILONS = (0.01, 0.05)  # relative accuracies whose draws are counted (A3 reads the first)
+VIEW_CHUNK = 2048        # views of one image evaluated per batch
+
+_MEASURED = ("augmentations", "n_images", "n_ref", "quad_nodes", "quad_nodes_rrc")
+#: The main seed's CNN and linear model, and every measurement of the chapter on them.
+MainCell = cell_type("MainCell", __name__, SampleComplexityParams,
+                     (*_MEASURED, "n_max", "grad_n_max", "ridge", "lin_n", "lin_augment", "k_values"))
+#: One more seed's CNN, and the verdicts' numbers on it (the main seed's test images).
+SeedCell = cell_type("SeedCell", __name__, SampleComplexityParams, _MEASURED,
+                     extra={"image_seed": (int, param(0, "seed whose test images are measured (the chapter's main "
+                                                         "seed: every seed measures the same images)",
+                                                      range=(0, 2**31 - 1)))})
+
+
+def cells(p: SampleComplexityParams) -> list:
+    """The main seed's cell first (the longest), then one cell per verdict seed; each CNN is
+    trained with the chapter's training augmentation."""
+    return [make_cell(MainCell, p, augment=p.train_augment, seed=p.seed, evaluate_val=False)] + \
+        [make_cell(SeedCell, p, augment=p.train_augment, seed=s, image_seed=p.seed, evaluate_val=False)
+         for s in p.verdict_seeds]
 
 
 def per_image_ce(out, y):
@@ -91,15 +112,15 @@ def truth(model, loss, pipe, x, y, p, device, gen, grads: bool = True):
     ``quad_nodes_rrc``, ``n_ref`` (and ``grad_n_max`` with ``grads``)."""
     noisy = any(s.name == "noise" for s in pipe.stages)
     nodes = p.quad_nodes_rrc if any(s.name == "rrc" for s in pipe.stages) else p.quad_nodes
+    def f(z):
+        return loss(model(z), y.expand(len(z)))
+
     if not noisy:
         views, w = pipe.views(x[None], nodes, functions=True)
         views = views[0].float()
         w = w.to(device, torch.float64)
         with torch.no_grad():
-            vals = torch.cat([loss(model(views[i:i + 2048]), y.expand(len(views[i:i + 2048])))
-                              for i in range(0, len(views), 2048)]).double()
-        mean = (w * vals).sum()
-        var = (w * (vals - mean) ** 2).sum()
+            mean, var = atom_moments(f, views, w, chunk=VIEW_CHUNK)
         how = "exact (views)" if pipe.discrete else f"quadrature ({len(w)} views)"
         if not grads:
             return float(mean), float(var), None, None, how
@@ -109,36 +130,32 @@ def truth(model, loss, pipe, x, y, p, device, gen, grads: bool = True):
             g_mean = g_mean + (w[i:i + 1024, None] * g).sum(0)
             g_sq = g_sq + (w[i:i + 1024] * g.pow(2).sum(1)).sum()
         return float(mean), float(var), g_mean, float(g_sq - g_mean.pow(2).sum()), how
-    xs = x[None].expand(p.n_ref, *x.shape)
-    with torch.no_grad():
-        vals = torch.cat([loss(model(pipe.sample(xs[i:i + 4096].contiguous(), gen)), y.expand(len(xs[i:i + 4096])))
-                          for i in range(0, p.n_ref, 4096)]).double()
+    vals = monte_carlo(f, pipe, x, p.n_ref, gen)
     how = f"Monte Carlo reference ({p.n_ref} draws)"
     if not grads:
         return float(vals.mean()), float(vals.var()), None, None, how
     n_g = min(p.n_ref, 4 * p.grad_n_max)
-    g = per_sample_grads(model, loss, pipe.sample(xs[:n_g].contiguous(), gen), y.expand(n_g)).double()
+    g = per_sample_grads(model, loss, pipe.sample(x[None].expand(n_g, *x.shape).contiguous(), gen), y.expand(n_g)).double()
     g_mean = g.mean(0)
     return float(vals.mean()), float(vals.var()), g_mean, float(g.pow(2).sum(1).mean() - g_mean.pow(2).sum()), how
 
 
 def _mc_curves(model, loss, pipe, x, y, p, gen, truth_mean, truth_grad):
-    xs = x[None].expand(p.n_max, *x.shape)
-    with torch.no_grad():
-        vals = torch.cat([loss(model(pipe.sample(xs[i:i + 4096].contiguous(), gen)), y.expand(len(xs[i:i + 4096])))
-                          for i in range(0, p.n_max, 4096)]).double()
+    vals = monte_carlo(lambda z: loss(model(z), y.expand(len(z))), pipe, x, p.n_max, gen)
     running = torch.cumsum(vals, 0) / torch.arange(1, p.n_max + 1, dtype=torch.float64, device=vals.device)
     loss_err = (running - truth_mean).abs() / abs(truth_mean)
-    g = per_sample_grads(model, loss, pipe.sample(xs[:p.grad_n_max].contiguous(), gen), y.expand(p.grad_n_max)).double()
+    g = per_sample_grads(model, loss, pipe.sample(x[None].expand(p.grad_n_max, *x.shape).contiguous(), gen),
+                         y.expand(p.grad_n_max)).double()
     run_g = torch.cumsum(g, 0) / torch.arange(1, p.grad_n_max + 1, dtype=torch.float64, device=g.device)[:, None]
     grad_err = (run_g - truth_grad).norm(dim=1) / truth_grad.norm()
     return loss_err.cpu().numpy(), grad_err.cpu().numpy()
 
 
-def _no_sampling(p: SampleComplexityParams, ds, pool, device, gen) -> dict:
+def _no_sampling(p, ds, pool, device, gen) -> dict:
     """Linear least squares on the closed-form expected loss versus on k sampled views per image."""
     k_cls = ds.num_classes
-    idx = balanced_indices(ds.train_y, p.lin_n, p.seed + 7, pool=pool, num_classes=k_cls).to(ds.device)
+    idx = balanced_indices(ds.train_y, p.lin_n, seed_stream(p.seed, "no-sampling subset"), pool=pool,
+                           num_classes=k_cls).to(ds.device)
     x = ds.train_x[idx].to(device).double() / 255.0
     y = ds.train_y[idx].to(device)
     n, d = len(x), x[0].numel()
@@ -195,8 +212,7 @@ def moment_map(spec: str, x: torch.Tensor, nodes: int, n_mc: int, gen: torch.Gen
     relative to the largest closed-form one."""
     pipe = build(spec)
     m = pipe.moments(x[None].double(), nodes)
-    draws = torch.cat([pipe.sample(x[None].expand(min(4096, n_mc - i), *x.shape).contiguous(), gen).double()
-                       for i in range(0, n_mc, 4096)]).reshape(n_mc, -1)
+    draws = monte_carlo(lambda z: z.reshape(len(z), -1), pipe, x, n_mc, gen)
     mc_mean, mc_std = draws.mean(0), draws.std(0)
     se = mc_std / n_mc**0.5
     ok = se > 1e-9
@@ -214,7 +230,7 @@ def nodes_for(p, spec: str) -> int:
     return p.quad_nodes_rrc if "rrc" in spec else p.quad_nodes
 
 
-def _a1_maps(p: SampleComplexityParams, x: torch.Tensor, gen: torch.Generator) -> dict:
+def _a1_maps(p, x: torch.Tensor, gen: torch.Generator) -> dict:
     """Claim A1 on one image, for every augmentation of the chapter (:func:`moment_map`)."""
     out = {"image": x.cpu().numpy()}
     for spec in p.augmentations:
@@ -222,7 +238,7 @@ def _a1_maps(p: SampleComplexityParams, x: torch.Tensor, gen: torch.Generator) -
     return out
 
 
-def reference_error(how: str, e: float, v: float, p: SampleComplexityParams) -> float:
+def reference_error(how: str, e: float, v: float, p) -> float:
     """Relative error of the truth itself: 0 over exact views, the Monte Carlo reference's
     standard error sqrt(Var / n_ref) / E, NaN for quadrature on the CNN (not measured)."""
     if how.startswith("exact"):
@@ -232,22 +248,24 @@ def reference_error(how: str, e: float, v: float, p: SampleComplexityParams) -> 
     return float("nan")
 
 
-CHAPTER_CELL_VERSION = 1  # chapter_cell (main_cell and seed_cell): bump when either changes what it computes
+def _test_images(ds, p, image_seed: int, device):
+    """The chapter's measured test images (class balanced, the same for every seed) and labels."""
+    idx = balanced_indices(ds.test_y, p.n_images, seed_stream(image_seed, "test images"),
+                           num_classes=ds.num_classes).to(device)
+    return ds.test_x[idx].float() / 255.0, ds.test_y[idx]
 
 
-def seed_cell(cell: dict) -> dict:
+def seed_cell(cell) -> dict:
     """The verdict's numbers for one more seed: a CNN trained with that seed (its own subset,
     initialisation and draws) and, on the chapter's test images, E[L], Var[L] (truth), the
     delta-method Var[L] = g^T Sigma g and the draws a 1%-accurate loss needs, per augmentation."""
-    seed = cell["verdict_seed"]
-    p = SampleComplexityParams.from_mapping({k: v for k, v in cell.items() if k != "verdict_seed"})
-    _, ds, _, res = train_on_cell(train_fields(p, p.train_augment, seed), val=False)
+    p, seed = cell, cell.seed
+    ds, _, res = train_on_cell(cell)
     device = ds.device
     mean, std = res.normalisation
     cnn = Normalised(res.model, mean, std).eval()
-    test_idx = balanced_indices(ds.test_y, p.n_images, p.seed + 1, num_classes=ds.num_classes).to(device)
-    images, labels = ds.test_x[test_idx].float() / 255.0, ds.test_y[test_idx]
-    gen = torch.Generator(device=device).manual_seed(seed + 2)
+    images, labels = _test_images(ds, p, p.image_seed, device)
+    gen = torch.Generator(device=device).manual_seed(seed_stream(seed, "draws"))
     records = []
     for spec in p.augmentations:
         pipe = build(spec)
@@ -259,27 +277,25 @@ def seed_cell(cell: dict) -> dict:
             g = torch.func.grad(lambda z, y=y: per_image_ce(cnn(z[None]), y[None])[0])(m.mean[0].reshape(x.shape).float())
             records.append({"seed": seed, "augment": spec, "image": i, "E_L": e, "Var_L": v,
                             "delta_Var_L": float(m.quad(g.detach().reshape(1, -1).to(m.mean.dtype))[0]),
-                            "ref_rel_err": reference_error(how, e, v, p), "N_pred_loss_0.01": v / (0.01**2 * e**2)})
+                            "ref_rel_err": reference_error(how, e, v, p), f"N_pred_loss_{EPSILONS[0]}": v / (EPSILONS[0]**2 * e**2)})
     return {"records": records, "test_acc": res.final["test"]["accuracy"]}
 
 
-def main_cell(cell: dict) -> dict:
+def main_cell(cell) -> dict:
     """The chapter's measurements on the main seed's CNN and linear model (see the module doc):
     MC error versus N and predicted/observed N for 1% and 5%, per augmentation; A1's maps; the
     no-sampling fit."""
-    p = SampleComplexityParams.from_mapping(cell)
+    p = cell
     device = runtime.resolve_device(p.device)
-    _, ds, idx, res = train_on_cell(train_fields(p, p.train_augment, p.seed), val=False)
+    ds, idx, res = train_on_cell(cell)
     pool, _ = train_val_split(ds.train_y, p.val_size, num_classes=ds.num_classes)
     mean, std = res.normalisation
     cnn = Normalised(res.model, mean, std).eval()
     lin = Flat(_ridge(ds.train_x[idx].float() / 255.0, ds.train_y[idx], ds.num_classes, p.ridge)).eval()
     lin_acc = float((lin(ds.test_x.float() / 255.0).argmax(1) == ds.test_y).float().mean())
 
-    test_idx = balanced_indices(ds.test_y, p.n_images, p.seed + 1, num_classes=ds.num_classes).to(ds.device)
-    images = ds.test_x[test_idx].float() / 255.0
-    labels = ds.test_y[test_idx]
-    gen = torch.Generator(device=device).manual_seed(p.seed + 2)
+    images, labels = _test_images(ds, p, p.seed, ds.device)
+    gen = torch.Generator(device=device).manual_seed(seed_stream(p.seed, "draws"))
     grid_l, grid_g = _grid(p.n_max), _grid(p.grad_n_max)
     records, curves = [], {}
     models = {"cnn": (cnn, per_image_ce), "linear": (lin, _sq)}
@@ -333,57 +349,24 @@ def main_cell(cell: dict) -> dict:
         "grid_loss": grid_l, "grid_grad": grid_g,
         "cnn_test_acc": res.final["test"]["accuracy"], "linear_test_acc": lin_acc,
         "n_test": len(ds.test_y),
-        "no_sampling": _no_sampling(p, ds, pool, device, torch.Generator(device=device).manual_seed(p.seed + 3)),
+        "no_sampling": _no_sampling(p, ds, pool, device,
+                                    torch.Generator(device=device).manual_seed(seed_stream(p.seed, "no-sampling draws"))),
         "seed": p.seed,
     }
 
 
-def chapter_cell(cell: dict) -> dict:
+def chapter_cell(cell) -> dict:
     """One cell of the chapter's sweep: the main seed's measurements, or one more seed's."""
-    role = cell["role"]
-    rest = {k: v for k, v in cell.items() if k != "role"}
-    return main_cell(rest) if role == "main" else seed_cell(rest)
+    return main_cell(cell) if isinstance(cell, MainCell) else seed_cell(cell)
+
+
+chapter_cell.cell_type = (MainCell, SeedCell)
 
 
 @runner("sample_complexity", version=3, params=SampleComplexityParams)
 def sample_complexity(p: SampleComplexityParams, device) -> dict:
     """The main seed's measurements and the verdicts' extra seeds, as ONE sweep: the cells run in
     parallel (the main cell first, being the longest), each on one thread like every cell."""
-    base = {**p.to_dict(), "verdict_seeds": []}  # a cell's result never depends on the other seeds
-    cells = [{**base, "role": "main"}] + [{**base, "role": "seed", "verdict_seed": s} for s in p.verdict_seeds]
-    res = run_sweep(chapter_cell, cells, name="sample_complexity_cell", version=CHAPTER_CELL_VERSION)
+    res = run_sweep(chapter_cell, cells(p), name="sample_complexity_cell")
     main, seeds = res.results[0], res.results[1:]
     return {**main, "seed_records": [r for run in seeds for r in run["records"]], "compute_s": res.compute_s}
-
-
-# --- summaries and verdict (pure functions of the runner's result) -----------------------------
-
-COMMON = ("crop(2)+flip", "rrc(0.08)")  # the usual training recipes: the paper's "common DAs"
-PAPER_N = 10_000                         # "tens of thousands of samples"
-
-
-def n_table(result: dict, model: str = "cnn") -> "pd.DataFrame":
-    """Per augmentation: draws needed for 1% and 5% relative error of the per-image loss and its
-    weight gradient, predicted (median, quartiles, p90 and worst over the images of the main
-    seed's model: a description of the images, not an interval over seeds) and observed
-    (median), and for the loss averaged over the whole test set."""
-    import pandas as pd
-
-    df = pd.DataFrame(result["records"])
-    df = df[df.model == model]
-    rows = []
-    for spec, g in df.groupby("augment", sort=False):
-        row = {"augment": spec, "truth": g.truth.iloc[0]}
-        for what in ("loss", "grad"):
-            for eps in EPSILONS:
-                pred = g[f"N_pred_{what}_{eps}"].to_numpy()
-                row[f"{what} {eps:.0%} pred median"] = float(np.median(pred))
-                row[f"{what} {eps:.0%} pred quartiles"] = tuple(np.quantile(pred, [0.25, 0.75]).tolist())
-                row[f"{what} {eps:.0%} pred p90"] = float(np.quantile(pred, 0.9))
-                row[f"{what} {eps:.0%} pred max"] = float(pred.max())
-                row[f"{what} {eps:.0%} obs median"] = float(np.median(g[f"N_obs_{what}_{eps}"]))
-        # the data-set average: Var of the mean of n per-image estimates is mean(Var) / n per draw
-        for eps in EPSILONS:
-            row[f"dataset loss {eps:.0%} pred"] = float(g.Var_L.mean() / (result["n_test"] * eps**2 * g.E_L.mean() ** 2))
-        rows.append(row)
-    return pd.DataFrame(rows)

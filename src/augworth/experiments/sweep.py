@@ -39,8 +39,12 @@ from typing import Any
 
 from .. import paths, runtime
 from .cache import ResultsCache, cache_key, from_jsonable, to_jsonable
+from .cells import cell_fields
+from .versions import code_hash
 
 EXECUTORS = ("inline", "process", "packed", "submitit-local", "slurm")
+
+
 class DeadlineReached(RuntimeError):
     """A sweep stopped before its next cell because ``AUGWORTH_DEADLINE`` (a Unix time) passed;
     every finished cell is stored, so running it again resumes."""
@@ -112,7 +116,7 @@ class SweepResult:
         """One flat dict per cell: its parameters and its scalar results (for a DataFrame)."""
         out = []
         for cell, res in zip(self.cells, self.results):
-            out.append({**cell, **{k: v for k, v in res.items() if isinstance(v, (int, float, str, bool))}})
+            out.append({**cell_fields(cell), **{k: v for k, v in res.items() if isinstance(v, (int, float, str, bool))}})
         return out
 
 
@@ -160,7 +164,7 @@ def _process_pool(workers: int):
         forget()
 
 
-def _compute_cell(fn: Callable[[dict], dict], name: str, version: int, cell: dict, cache_root: str) -> dict:
+def _compute_cell(fn: Callable, name: str, version: str, cell, cache_root: str) -> dict:
     """Compute one cell and store it (runs in the worker: the result survives the parent)."""
     start = time.perf_counter()
     with cell_threads():
@@ -168,10 +172,12 @@ def _compute_cell(fn: Callable[[dict], dict], name: str, version: int, cell: dic
     return _store(name, version, cell, value, time.perf_counter() - start, cache_root)
 
 
-def _store(name: str, version: int, cell: dict, value: dict, wall: float, cache_root: str, **extra) -> dict:
+def _store(name: str, version: str, cell, value: dict, wall: float, cache_root: str, **extra) -> dict:
     """Write one computed cell with its meta; return it as a cached read would give it."""
-    key = cache_key(name, version, cell)
-    meta = {"runner": name, "version": version, "key": key, "params": cell, "wall_s": wall, **extra,
+    fields = cell_fields(cell)
+    key = cache_key(name, version, fields)
+    meta = {"runner": name, "version": version, "key": key, "params": fields, "cell_type": type(cell).__name__,
+            "wall_s": wall, **extra,
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "git_commit": runtime.git_commit()}
     ResultsCache(Path(cache_root), read_only=[]).put(name, key, value, meta)
     return from_jsonable(to_jsonable(value))
@@ -192,7 +198,7 @@ def _env_int(var: str, default: int) -> int:
     return value
 
 
-def _compute_packed(fn, name: str, version: int, cells: list[dict], cache_root: str) -> list[dict]:
+def _compute_packed(fn, name: str, version: str, cells: list, cache_root: str) -> list[dict]:
     """Compute compatible cells as one packed program; each is stored (its wall time: the
     group's divided by its size) the moment the group finishes."""
     if len(cells) == 1:
@@ -212,35 +218,133 @@ def parallelism() -> tuple[str, int]:
     return os.environ.get("AUGWORTH_EXECUTOR", "inline"), _env_int("AUGWORTH_WORKERS", 2)
 
 
-def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, version: int,
-              executor: str | None = None, workers: int | None = None, cache: ResultsCache | None = None,
-              slurm: Mapping[str, Any] | None = None, log_folder: Path | None = None) -> SweepResult:
-    """Results of ``fn(cell)`` for every cell, computing only the cells not already stored.
-
-    ``name``/``version`` key the cache like a runner's (bump ``version`` when ``fn`` changes what
-    it computes). How cells are computed never enters the key: ``executor`` and ``workers``
-    default to the environment (``AUGWORTH_EXECUTOR``, ``AUGWORTH_WORKERS``; else inline, 2),
-    so a chapter's runner runs unchanged on a laptop or a cluster. ``slurm``: extra submitit
-    parameters (default: the YAML mapping in ``AUGWORTH_SLURM``), e.g.
-    ``{"slurm_partition": "gpu", "gpus_per_node": 1, "timeout_min": 60}``.
-    """
+def _slurm_from_environment() -> dict | None:
+    """The submitit parameters in ``AUGWORTH_SLURM`` (a YAML mapping), or None."""
     import os
 
     import yaml
 
+    raw = os.environ.get("AUGWORTH_SLURM")
+    if not raw:
+        return None
+    try:
+        slurm = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        slurm = None
+    if not isinstance(slurm, dict):
+        from ..config import ConfigError
+
+        raise ConfigError(f"environment variable AUGWORTH_SLURM = {raw!r} must be a YAML mapping of submitit "
+                          "parameters, e.g. '{slurm_partition: gpu, gpus_per_node: 1}'") from None
+    return slurm
+
+
+def code_version(fn: Callable) -> str:
+    """The version of the code that computes ``fn``'s cells: the hash of its module's source and
+    of everything that runs under it (:func:`augworth.experiments.versions.code_hash`)."""
+    return code_hash(fn.__module__)
+
+
+def _check_cells(fn: Callable, cells: Sequence) -> None:
+    """A cell function that declares its cell type(s) (``fn.cell_type``) gets only cells of those
+    types: a cell carries exactly the fields its function reads, nothing riding along."""
+    types = getattr(fn, "cell_type", None)
+    if types is None:
+        return
+    types = types if isinstance(types, tuple) else (types,)
+    for cell in cells:
+        if type(cell) not in types:  # exactly: a subtype would carry fields fn does not read
+            names = " or ".join(t.__name__ for t in types)
+            raise TypeError(f"{fn.__name__} computes cells of type {names}, got {type(cell).__name__}: build "
+                            "cells with augworth.experiments.cells.make_cell")
+
+
+class _Progress:
+    """A sweep's progress: a bar on a terminal, and a line per finished cell (cells done, ETA)."""
+
+    def __init__(self, name: str, todo: int, total: int):
+        self.name, self.todo, self.done, self.start = name, todo, 0, time.perf_counter()
+        self.bar = runtime.progress(range(todo), desc=f"sweep {name}: {todo} of {total} cells to compute",
+                                    total=todo) if todo else None
+        if todo:
+            runtime.report(f"sweep {name}: {todo} of {total} cells to compute ({total - todo} cached)")
+
+    def tick(self) -> None:
+        self.done += 1
+        if hasattr(self.bar, "update"):
+            self.bar.update(1)
+        spent = time.perf_counter() - self.start
+        runtime.report(f"sweep {self.name}: {self.done}/{self.todo} cells computed, {spent:.0f} s, "
+                       f"ETA {runtime.eta(self.done, self.todo, spent)}")
+
+    def close(self) -> None:
+        if hasattr(self.bar, "close"):
+            self.bar.close()
+
+
+def _run_inline(fn, name, version, cells, todo, root, results, tick, **_) -> None:
+    for i in todo:
+        _check_deadline()
+        results[i] = _compute_cell(fn, name, version, cells[i], root)
+        tick()
+
+
+def _run_packed(fn, name, version, cells, todo, root, results, tick, **_) -> None:
+    pack = _env_int("AUGWORTH_PACK", 64)
+    groups: dict[tuple, list[int]] = {}
+    for i in todo:
+        groups.setdefault(fn.pack_key(cells[i]), []).append(i)
+    for members in groups.values():
+        for j in range(0, len(members), pack):
+            chunk = members[j : j + pack]
+            _check_deadline()
+            for i, value in zip(chunk, _compute_packed(fn, name, version, [cells[i] for i in chunk], root)):
+                results[i] = value
+                tick()
+
+
+def _run_pool(fn, name, version, cells, todo, root, results, tick, workers, **_) -> None:
+    with _process_pool(workers) as pool:
+        futures: dict[Future, int] = {pool.submit(_compute_cell, fn, name, version, cells[i], root): i for i in todo}
+        for fut in as_completed(futures):
+            results[futures[fut]] = fut.result()
+            tick()
+
+
+def _run_submitit(fn, name, version, cells, todo, root, results, tick, executor, slurm, log_folder, **_) -> None:
+    import submitit
+
+    folder = Path(log_folder or paths.cache_root() / "submitit" / name)
+    ex = submitit.AutoExecutor(folder=folder, cluster="local" if executor == "submitit-local" else "slurm")
+    ex.update_parameters(**{"timeout_min": 60, **(slurm or {})})
+    pending = {i: ex.submit(_compute_cell, fn, name, version, cells[i], root) for i in todo}
+    while pending:
+        for i, job in list(pending.items()):
+            if job.done():
+                results[i] = job.result()  # raises with the job's traceback if it failed
+                del pending[i]
+                tick()
+        if pending:
+            time.sleep(0.5)
+
+
+def run_sweep(fn: Callable[[Any], dict], cells: Sequence, *, name: str, version: str | int | None = None,
+              executor: str | None = None, workers: int | None = None, cache: ResultsCache | None = None,
+              slurm: Mapping[str, Any] | None = None, log_folder: Path | None = None) -> SweepResult:
+    """Results of ``fn(cell)`` for every cell, computing only the cells not already stored.
+
+    A cell's key is ``name``, its fields (:func:`augworth.experiments.cells.cell_fields`) and
+    ``version``, by default the version of the code that computes it (:func:`code_version`).
+    How cells are computed never enters the key: ``executor`` and ``workers`` default to the
+    environment (``AUGWORTH_EXECUTOR``, ``AUGWORTH_WORKERS``; else inline, 2), so a chapter's
+    runner runs unchanged on a laptop or a cluster. ``slurm``: extra submitit parameters
+    (default: the YAML mapping in ``AUGWORTH_SLURM``), e.g.
+    ``{"slurm_partition": "gpu", "gpus_per_node": 1, "timeout_min": 60}``.
+    """
     env_executor, env_workers = parallelism()
     executor = executor or env_executor
     workers = workers if workers is not None else env_workers
-    if slurm is None and os.environ.get("AUGWORTH_SLURM"):
-        try:
-            slurm = yaml.safe_load(os.environ["AUGWORTH_SLURM"])
-        except yaml.YAMLError:
-            slurm = None
-        if not isinstance(slurm, dict):
-            from ..config import ConfigError
-
-            raise ConfigError(f"environment variable AUGWORTH_SLURM = {os.environ['AUGWORTH_SLURM']!r} must be a YAML "
-                              "mapping of submitit parameters, e.g. '{slurm_partition: gpu, gpus_per_node: 1}'") from None
+    slurm = slurm if slurm is not None else _slurm_from_environment()
     if executor not in EXECUTORS:
         from ..config import ConfigError
 
@@ -248,76 +352,29 @@ def run_sweep(fn: Callable[[dict], dict], cells: Sequence[dict], *, name: str, v
                           f"{', '.join(EXECUTORS)}")
     if workers < 1:
         raise ValueError(f"workers={workers} must be >= 1")
+    _check_cells(fn, cells)
+    version = code_version(fn) if version is None else version
     cache = cache or ResultsCache()
     paths.writable(cache.root, "AUGWORTH_CACHE")
     start = time.perf_counter()
+    keys = [cache_key(name, version, cell_fields(c)) for c in cells]
     results: list[dict | None] = [None] * len(cells)
     metas: list[dict] = [{} for _ in cells]
     todo = []
-    for i, cell in enumerate(cells):
-        hit = cache.get(name, cache_key(name, version, cell))
+    for i, key in enumerate(keys):
+        hit = cache.get(name, key)
         if hit is None:
             todo.append(i)
         else:
             results[i], metas[i] = hit
-    bar = runtime.progress(range(len(todo)), desc=f"sweep {name}: {len(todo)} of {len(cells)} cells to compute",
-                           total=len(todo)) if todo else None
-    done = [0]
-    if todo:
-        runtime.report(f"sweep {name}: {len(todo)} of {len(cells)} cells to compute ({len(cells) - len(todo)} cached)")
-
-    def tick():
-        done[0] += 1
-        if hasattr(bar, "update"):
-            bar.update(1)
-        runtime.report(f"sweep {name}: {done[0]}/{len(todo)} cells computed, "
-                       f"{time.perf_counter() - start:.0f} s, ETA {runtime.eta(done[0], len(todo), time.perf_counter() - start)}")
-    root = str(cache.root)
-    if executor == "packed" and hasattr(fn, "packed"):
-        pack = _env_int("AUGWORTH_PACK", 64)
-        groups: dict[tuple, list[int]] = {}
-        for i in todo:
-            groups.setdefault(fn.pack_key(cells[i]), []).append(i)
-        for members in groups.values():
-            for j in range(0, len(members), pack):
-                chunk = members[j : j + pack]
-                _check_deadline()
-                for i, value in zip(chunk, _compute_packed(fn, name, version, [cells[i] for i in chunk], root)):
-                    results[i] = value
-                    tick()
-    elif executor in ("inline", "packed"):
-        for i in todo:
-            _check_deadline()
-            results[i] = _compute_cell(fn, name, version, cells[i], root)
-            tick()
-    elif executor == "process":
-        with _process_pool(workers) as pool:
-            futures: dict[Future, int] = {pool.submit(_compute_cell, fn, name, version, cells[i], root): i for i in todo}
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                tick()
-    else:
-        import submitit
-
-        folder = Path(log_folder or paths.cache_root() / "submitit" / name)
-        ex = submitit.AutoExecutor(folder=folder, cluster="local" if executor == "submitit-local" else "slurm")
-        params = {"timeout_min": 60}
-        params.update(slurm or {})
-        ex.update_parameters(**params)
-        jobs = [(i, ex.submit(_compute_cell, fn, name, version, cells[i], root)) for i in todo]
-        pending = dict(jobs)
-        while pending:
-            for i, job in list(pending.items()):
-                if job.done():
-                    results[i] = job.result()  # raises with the job's traceback if it failed
-                    del pending[i]
-                    tick()
-            if pending:
-                time.sleep(0.5)
-    if hasattr(bar, "close"):
-        bar.close()
+    progress = _Progress(name, len(todo), len(cells))
+    run = (_run_packed if executor == "packed" and hasattr(fn, "packed") else
+           _run_inline if executor in ("inline", "packed") else _run_pool if executor == "process" else _run_submitit)
+    run(fn, name, version, list(cells), todo, str(cache.root), results, progress.tick, workers=workers,
+        executor=executor, slurm=slurm, log_folder=log_folder)
+    progress.close()
     for i in todo:
-        hit = cache.get(name, cache_key(name, version, cells[i]))
+        hit = cache.get(name, keys[i])
         metas[i] = hit[1] if hit else {}
     return SweepResult(list(cells), results, computed=len(todo), cached=len(cells) - len(todo),  # type: ignore[arg-type]
                        seconds=time.perf_counter() - start, meta=metas)

@@ -8,13 +8,9 @@ import functools
 import pandas as pd
 
 from .. import runtime
-from ..config import ConfigError, TrainCell, TrainConfig
+from ..config import ConfigError, TrainCell
 from ..data import ImageDataset, balanced_indices, load_dataset, train_val_split
 from ..train import fit
-
-TRAIN_CELL_VERSION = 2  # bump when train_cell (or the training loop) changes what it computes
-# 2: channels_last on the CPU too, and every cell trains on one thread (see sweep.CELL_THREADS)
-
 
 @functools.lru_cache(maxsize=4)
 def cached_dataset(name: str, data_path: str | None, image_size: int, device: str) -> ImageDataset:
@@ -49,64 +45,50 @@ def check_against_data(p) -> None:
                    "test": f"test images of {ds.name}"})
 
 
-def _train_config(p: TrainCell) -> TrainConfig:
-    """The training hyper-parameters of a cell (its data fields left out)."""
-    return TrainConfig.from_mapping({k: v for k, v in p.to_dict().items() if k in TrainConfig.__dataclass_fields__})
-
-
-def train_on_cell(cell: dict, extra_eval: dict | None = None, checkpoint_dir=None, val: bool = True):
-    """THE road into training: every chapter trains through here. Train one model as the cell
-    (a :class:`TrainCell` mapping) says and return (params, data set, subset indices, fit
-    result), evaluated at the end on the validation split (unless ``val`` is False), the test
-    set and ``extra_eval`` {name: (x, y)}; ``checkpoint_dir`` receives the cell's checkpoints."""
-    p = TrainCell.from_mapping(cell)
-    device = runtime.resolve_device(p.device)
-    ds = cached_dataset(p.dataset, p.data_path, p.image_size, str(device))
-    idx, val_idx = training_subset(ds, p.val_size, p.n_train, p.seed)
-    train_cfg = _train_config(p)
-    evals = {"val": (ds.train_x[val_idx], ds.train_y[val_idx])} if val and len(val_idx) else {}
-    evals.update({"test": (ds.test_x, ds.test_y), **(extra_eval or {})})
-    res = fit(train_cfg, ds.train_x[idx], ds.train_y[idx], ds.num_classes, evals, device=device,
+def train_on_cell(cell: TrainCell, extra_eval: dict | None = None, checkpoint_dir=None):
+    """THE road into training: every chapter trains through here. Train one model as the cell (a
+    :class:`TrainCell`, or a cell type built on it) says and return (data set, subset indices,
+    fit result), evaluated at the end on the validation split (when ``cell.evaluate_val``), the
+    test set and ``extra_eval`` {name: (x, y)}; ``checkpoint_dir`` receives the cell's
+    checkpoints. The cell is its own training configuration (a TrainCell is a TrainConfig)."""
+    device = runtime.resolve_device(cell.device)
+    ds, idx, evals = _data_of(cell, device, extra_eval)
+    res = fit(cell, ds.train_x[idx], ds.train_y[idx], ds.num_classes, evals, device=device,
               checkpoint_dir=checkpoint_dir)
-    return p, ds, idx, res
+    return ds, idx, res
 
 
-def train_on_cells_packed(cells: list[dict], extra_eval: dict | None = None, val: bool = True) -> list[tuple]:
+def _data_of(cell: TrainCell, device, extra_eval: dict | None) -> tuple:
+    """(data set, training-subset indices, evaluation sets) of a cell."""
+    ds = cached_dataset(cell.dataset, cell.data_path, cell.image_size, str(device))
+    idx, val_idx = training_subset(ds, cell.val_size, cell.n_train, cell.seed)
+    evals = {"val": (ds.train_x[val_idx], ds.train_y[val_idx])} if cell.evaluate_val and len(val_idx) else {}
+    evals.update({"test": (ds.test_x, ds.test_y), **(extra_eval or {})})
+    return ds, idx, evals
+
+
+def train_on_cells_packed(cells: list[TrainCell], extra_eval: dict | None = None) -> list[tuple]:
     """:func:`train_on_cell` for compatible cells trained as one packed program (see
-    :mod:`augworth.train.packed`): one (params, data set, subset indices, fit result) per cell."""
+    :mod:`augworth.train.packed`): one (data set, subset indices, fit result) per cell."""
     from ..train.packed import fit_packed
 
-    ps = [TrainCell.from_mapping(c) for c in cells]
-    device = runtime.resolve_device(ps[0].device)
+    device = runtime.resolve_device(cells[0].device)
     data, evals, subsets = [], [], []
-    for p in ps:
-        ds = cached_dataset(p.dataset, p.data_path, p.image_size, str(device))
-        idx, val_idx = training_subset(ds, p.val_size, p.n_train, p.seed)
+    for cell in cells:
+        ds, idx, ev = _data_of(cell, device, extra_eval)
         subsets.append((ds, idx))
         data.append((ds.train_x[idx], ds.train_y[idx]))
-        evals.append({**({"val": (ds.train_x[val_idx], ds.train_y[val_idx])} if val and len(val_idx) else {}),
-                      "test": (ds.test_x, ds.test_y), **(extra_eval or {})})
-    cfgs = [_train_config(p) for p in ps]
-    results = fit_packed(cfgs, data, subsets[0][0].num_classes, evals, device=device)
-    return [(p, ds, idx, res) for p, (ds, idx), res in zip(ps, subsets, results)]
+        evals.append(ev)
+    results = fit_packed(list(cells), data, subsets[0][0].num_classes, evals, device=device)
+    return [(ds, idx, res) for (ds, idx), res in zip(subsets, results)]
 
 
-def cell_pack_key(cell: dict) -> tuple:
+def cell_pack_key(cell: TrainCell) -> tuple:
     """Cells with equal keys can be trained as one packed program."""
     from ..train.packed import pack_key
 
-    p = TrainCell.from_mapping(cell)
-    train_cfg = _train_config(p)
-    return (p.dataset, p.data_path, p.image_size, p.val_size, p.device, p.fixed_copies > 0) + \
-        pack_key(train_cfg, p.n_train)
-
-
-def train_fields(p, augment: str, seed: int, **extra) -> dict:
-    """The TrainCell of a chapter's fast CNN (its data fields, n_train, epochs, width) for one
-    augmentation and seed."""
-    d = p.to_dict()
-    keys = ("dataset", "data_path", "image_size", "val_size", "device", "n_train", "epochs", "width")
-    return {**{k: d[k] for k in keys if k in d}, "model": "fast_cnn", "augment": augment, "seed": seed, **extra}
+    return (cell.dataset, cell.data_path, cell.image_size, cell.val_size, cell.device, cell.fixed_copies > 0,
+            cell.evaluate_val) + pack_key(cell, cell.n_train)
 
 
 def summarise(res) -> dict:
@@ -119,31 +101,17 @@ def summarise(res) -> dict:
     return out
 
 
-def train_cell(cell: dict) -> dict:
+def train_cell(cell: TrainCell) -> dict:
     """Train one model as the cell says; return its validation/test metrics and history."""
-    _, ds, _, res = train_on_cell(cell)
+    ds, _, res = train_on_cell(cell)
     return {"device": str(ds.device), **summarise(res)}
 
 
-def _train_cells_packed(cells: list[dict]) -> list[dict]:
-    return [{"device": str(ds.device), **summarise(res)} for _, ds, _, res in train_on_cells_packed(cells)]
+def _train_cells_packed(cells: list[TrainCell]) -> list[dict]:
+    return [{"device": str(ds.device), **summarise(res)} for ds, _, res in train_on_cells_packed(cells)]
 
 
 # the packed executor (experiments.sweep) trains groups of compatible cells as one program
 train_cell.packed = _train_cells_packed
 train_cell.pack_key = cell_pack_key
-
-
-def cell_params(cls, cell: dict):
-    """A chapter's parameters for ONE sweep cell: the cell's 'augment' and 'seed' become the
-    single-element 'augmentations' and 'seeds' (validated like the chapter's own)."""
-    rest = {k: v for k, v in cell.items() if k not in ("augment", "seed")}
-    return cls.from_mapping({**rest, "augmentations": [cell["augment"]], "seeds": [cell["seed"]]})
-
-
-def chapter_cells(p, exclude=("augmentations", "seeds")) -> list[dict]:
-    """The (augmentation x seed) grid of a chapter whose other parameters are shared by all cells."""
-    from .sweep import expand_grid
-
-    base = {k: v for k, v in p.to_dict().items() if k not in exclude}
-    return expand_grid({"augment": list(p.augmentations), "seed": list(p.seeds)}, base=base)
+train_cell.cell_type = TrainCell

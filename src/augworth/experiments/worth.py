@@ -14,11 +14,13 @@ of a few test images and the draws a 1%-accurate loss estimate needs
 
 :func:`choose_design` sizes the run from the data set and the time budget (a pure function of
 measured step times, tested); :func:`resolve` measures those step times and returns the
-parameters with every design field set; :func:`analyse` builds every table the report shows.
+parameters with every design field set; :func:`augworth.analysis.worth.analyse` builds every
+table the report shows.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -29,29 +31,28 @@ import pandas as pd
 import torch
 
 from .. import runtime
-from ..config import ConfigError, linear_part
+from ..config import ConfigError, linear_part, param
 from ..config.worth import WorthParams
 from ..data import class_counts, train_val_split
-from ..metrics import classwise
-from ..metrics.stats import paired, t_interval
-from .exchange_rate import CELL_VERSION as EXCHANGE_CELL_VERSION
-from .exchange_rate import by_seed, convergence_table, exchange_cell, fit_reference, runs_frame, worth_table
+from ..metrics.stats import MIN_SEEDS
+from ..seeds import seed_stream
+from .cells import cell_type, make_cell
+from .exchange_rate import ExchangeCell, exchange_cell, runs_frame
 from .registry import runner
+from .sample_complexity import EPSILONS
 from .sweep import cell_threads, parallelism, run_sweep
 from .training import cached_dataset
 
-CELL_VERSION = 1
 STEP_LADDER = (25, 50, 100, 200, 400, 800, 1600, 3200, 6400)  # steps are chosen from these (stable on resume)
 MIN_STEPS = 50            # the smallest design trains every model for this many steps
-MIN_SEEDS, GOOD_SEEDS, MAX_SEEDS = 3, 5, 8
+DESIGN_SEEDS_MIN, DESIGN_SEEDS_GOOD, DESIGN_SEEDS_MAX = MIN_SEEDS, 5, 8  # seeds a design starts at, aims for, stops at
 N_SIZES = 4               # sizes chosen: the fewest a 3-parameter power law plus a held-out size needs
 SMALLEST_SHARE = 8        # chosen sizes run from the largest / 8 (at least 2 per class) to the largest
 EPOCHS_FIRST, EPOCHS_MAX = 30, 120  # passes over the largest subset: steps grow to the first, then the second
 EPOCHS_MIN = 10           # chosen sizes stop where the largest subset would be seen fewer times than this
 CALIBRATION_STEPS = 12    # steps of the timing runs that size the design
 DRAW_IMAGES = 16          # test images the draws-needed distribution is read on
-EPS = 0.01                # relative accuracy of the loss estimate whose draws are counted
-MOMENTS_SEED = 3          # seed of the Monte Carlo draws of the moments cell (plus the run's seed)
+EPS = EPSILONS[0]         # relative accuracy of the loss estimate whose draws are counted (1%)
 MC_DRAWS = 4096           # Monte Carlo draws that check the closed-form moments of each shown image
 
 
@@ -177,7 +178,7 @@ def choose_design(facts: DataFacts, p: WorthParams, sec_per_step: float, eval_s:
     def cost(seeds, steps):
         return predict_seconds(len(sizes), seeds, steps, p.convergence_factor, sec_per_step, eval_s, workers, moments)
 
-    seeds = len(p.seeds) or MIN_SEEDS
+    seeds = len(p.seeds) or DESIGN_SEEDS_MIN
     steps = p.steps or next(s for s in STEP_LADDER if s >= MIN_STEPS)
     models, t = cost(seeds, steps)
     if t > budget:
@@ -201,7 +202,7 @@ def choose_design(facts: DataFacts, p: WorthParams, sec_per_step: float, eval_s:
             return s, next(v for v in STEP_LADDER if v > k)
         return move
 
-    for move in (grow_seeds(GOOD_SEEDS), grow_steps(EPOCHS_FIRST), grow_seeds(MAX_SEEDS), grow_steps(EPOCHS_MAX)):
+    for move in (grow_seeds(DESIGN_SEEDS_GOOD), grow_steps(EPOCHS_FIRST), grow_seeds(DESIGN_SEEDS_MAX), grow_steps(EPOCHS_MAX)):
         while (nxt := move(seeds, steps)) is not None and cost(*nxt)[1] <= budget:
             seeds, steps = nxt
     if not p.sizes and epochs(steps) < EPOCHS_MIN:  # a large data set: the budget trains small subsets well
@@ -227,8 +228,7 @@ def calibrate(p: WorthParams, sizes: Sequence[int]) -> tuple[float, float]:
     per_step, evals = [], []
     with cell_threads():
         for aug in (p.augment, p.baseline):
-            cell = {**base_cell(p), "kind": "main", "n_train": max(sizes), "augment": aug, "seed": 0,
-                    "steps": CALIBRATION_STEPS}
+            cell = _exchange_cell(p, max(sizes), aug, 0, steps=CALIBRATION_STEPS)
             start = time.perf_counter()
             r = exchange_cell(cell)
             wall = time.perf_counter() - start
@@ -251,56 +251,63 @@ def resolve(p: WorthParams, timing: tuple[float, float] | None = None) -> tuple[
 
 # --- the cells and the runner -----------------------------------------------------------------
 
-TRAIN_FIELDS = ("dataset", "data_path", "image_size", "val_size", "device", "steps", "batch_size", "width", "model")
+#: The model of the first seed at the largest n, and the closed-form section measured on it.
+MomentsCell = cell_type("MomentsCell", __name__, WorthParams, ("moment_images", "quad_nodes", "quad_nodes_rrc", "n_ref"),
+                        extra={"linear": (str, param("none", "the augmentation's linear stages, whose moments are "
+                                                             "measured"))})
 
 
-def base_cell(p: WorthParams) -> dict:
-    d = p.to_dict()
-    return {**{k: d[k] for k in TRAIN_FIELDS}, "corruptions": list(p.corruptions) if p.ood else [],
-            "ood_images": p.ood_images}
+def _exchange_cell(p: WorthParams, n: int, augment: str, seed: int, **fields):
+    """A model of the worth sweep: the exchange chapter's cell (evaluated corrupted when ``p.ood``)."""
+    return make_cell(ExchangeCell, p, n_train=n, augment=augment, seed=seed, evaluate_val=False,
+                     corruptions=list(p.corruptions) if p.ood else [], ood_images=p.ood_images, **fields)
 
 
-def cells_of(p: WorthParams) -> list[dict]:
-    """Both policies x sizes x seeds (``main``), and the largest-n runs of the first seed with
-    ``convergence_factor`` x the steps (``convergence``)."""
-    base = base_cell(p)
-    cells = [{**base, "kind": "main", "n_train": n, "augment": aug, "seed": s}
-             for n in p.sizes for aug in (p.baseline, p.augment) for s in p.seeds]
+def cells(p: WorthParams) -> list[tuple[str, object]]:
+    """(kind, cell): both policies x sizes x seeds (``main``), and the largest-n runs of the first
+    seed with ``convergence_factor`` x the steps (``convergence``) -- the exchange chapter's
+    cells."""
+    cell = functools.partial(_exchange_cell, p)
+    out = [("main", cell(n, aug, s)) for n in p.sizes for aug in (p.baseline, p.augment) for s in p.seeds]
     if p.convergence_factor > 1:
-        cells += [{**base, "kind": "convergence", "n_train": max(p.sizes), "augment": aug,
-                   "steps": p.steps * p.convergence_factor, "seed": p.seeds[0]} for aug in (p.baseline, p.augment)]
-    return cells
+        out += [("convergence", cell(max(p.sizes), aug, p.seeds[0], steps=p.steps * p.convergence_factor))
+                for aug in (p.baseline, p.augment)]
+    return out
 
 
-def moments_cell(cell: dict) -> dict:
+def moments_cells(p: WorthParams) -> list:
+    """The moments cell, when the augmentation has linear stages and the report asks for them."""
+    spec = linear_part(p.augment)
+    if not (p.moments and spec is not None):
+        return []
+    return [make_cell(MomentsCell, p, n_train=max(p.sizes), augment=p.augment, seed=p.seeds[0], linear=spec,
+                      evaluate_val=False)]
+
+
+def moments_cell(cell) -> dict:
     """For the spec's linear stages ``linear``, on the model a training cell trains: the
     closed-form mean and sd of ``moment_images`` test images (each checked against a Monte Carlo),
     and on ``DRAW_IMAGES`` test images E[L], Var[L] of the cross-entropy under the stages and the
     draws a 1%-accurate Monte Carlo estimate of E[L] needs, Var / (eps^2 E^2)."""
-    from types import SimpleNamespace
-
     from ..augment import build
     from ..data import balanced_indices
     from ..models import Normalised
     from .sample_complexity import per_image_ce, moment_map, nodes_for, reference_error, truth
     from .training import train_on_cell
 
-    q = SimpleNamespace(**{k: cell[k] for k in ("quad_nodes", "quad_nodes_rrc", "n_ref")})
-    spec = cell["linear"]
-    train = {k: v for k, v in cell.items() if k not in ("linear", "moment_images", "quad_nodes", "quad_nodes_rrc",
-                                                        "n_ref")}
-    _, ds, _, res = train_on_cell(train, val=False)
+    q, spec = cell, cell.linear
+    ds, _, res = train_on_cell(cell)
     device = ds.device
     mean, std = res.normalisation
     model = Normalised(res.model, mean, std).eval()
     k = min(DRAW_IMAGES, len(ds.test_y))
-    idx = balanced_indices(ds.test_y, k, cell["seed"], num_classes=ds.num_classes).to(device)
+    idx = balanced_indices(ds.test_y, k, cell.seed, num_classes=ds.num_classes).to(device)
     images, labels = ds.test_x[idx].float() / 255.0, ds.test_y[idx]
-    gen = torch.Generator(device=device).manual_seed(MOMENTS_SEED + cell["seed"])
+    gen = torch.Generator(device=device).manual_seed(seed_stream(cell.seed, "moments draws"))
     pipe = build(spec)
     maps = [{"label": int(labels[i]), "image": images[i].cpu().numpy(),
              **moment_map(spec, images[i], nodes_for(q, spec), MC_DRAWS, gen)}
-            for i in range(min(cell["moment_images"], k))]
+            for i in range(min(cell.moment_images, k))]
     draws = []
     for i in range(k):
         e, v, _, _, how = truth(model, per_image_ce, pipe, images[i], labels[i], q, device, gen, grads=False)
@@ -317,90 +324,19 @@ def worth(p: WorthParams, device) -> dict:
                           "`python -m augworth worth`, or give --sizes, --steps and --seeds")
     facts = data_facts(p)
     check_sizes(p.sizes, facts)
-    cells = cells_of(p)
-    sweep = run_sweep(exchange_cell, cells, name="exchange_cell", version=EXCHANGE_CELL_VERSION)
-    classwise_rows = [{"augment": c["augment"], "n": c["n_train"], "seed": c["seed"],
+    todo = cells(p)
+    sweep = run_sweep(exchange_cell, [c for _, c in todo], name="exchange_cell")
+    classwise_rows = [{"augment": c.augment, "n": c.n_train, "seed": c.seed,
                        "per_class": list(map(float, r["test_per_class"])), "confusion": np.asarray(r["test_confusion"]).tolist()}
-                      for c, r in zip(cells, sweep.results) if c["kind"] == "main"]
+                      for (kind, c), r in zip(todo, sweep.results) if kind == "main"]
     compute = sweep.compute_s
-    spec = linear_part(p.augment)
     moments = None
-    if p.moments and spec is not None:
-        cell = {**cells[0], "n_train": max(p.sizes), "augment": p.augment, "seed": p.seeds[0], "linear": spec,
-                "moment_images": p.moment_images, "quad_nodes": p.quad_nodes, "quad_nodes_rrc": p.quad_nodes_rrc,
-                "n_ref": p.n_ref}
-        cell = {k: v for k, v in cell.items() if k not in ("kind", "corruptions", "ood_images")}
-        m = run_sweep(moments_cell, [cell], name="worth_moments", version=CELL_VERSION)
+    extra = moments_cells(p)
+    if extra:
+        m = run_sweep(moments_cell, extra, name="worth_moments")
         moments, compute = m.results[0], compute + m.compute_s
-    return {"runs": runs_frame(cells, sweep.results), "classwise": classwise_rows, "moments": moments,
+    return {"runs": runs_frame(todo, sweep.results), "classwise": classwise_rows, "moments": moments,
             "facts": facts.as_dict(), "compute_s": compute}
 
 
-# --- analysis ---------------------------------------------------------------------------------
-
-def _arm(rows: list[dict], augment: str, n: int, key: str) -> tuple[list[int], np.ndarray]:
-    sel = sorted((r for r in rows if r["augment"] == augment and r["n"] == n), key=lambda r: r["seed"])
-    return [r["seed"] for r in sel], np.array([r[key] for r in sel], dtype=float)
-
-
-def analyse(value: dict, p: WorthParams) -> dict:
-    """Every table the report shows and its verdicts read (see the module doc): the baseline's
-    fits (all sizes; the largest held out), the convergence table, the worth tables, the paired
-    error gain at the largest n, the per-class effects there with the most-hurt class's
-    confusion flows, and the closed-form section."""
-    runs, facts = value["runs"], value["facts"]
-    names = list(facts["classes"])
-    n_test, n_max = facts["n_test"], max(p.sizes)
-    image = 1.0 / n_test  # one test image, in error units
-    out = {"n_max": n_max, "n_test": n_test, "names": names, "facts": facts,
-           "conv": convergence_table(runs), "conv_tol": max(p.convergence_tol, 2 * image),
-           "holdout_tol": max(p.holdout_tol, 2 * image), "fit_problem": None}
-    metrics = (("test_err", "id"), ("ood_err", "ood")) if p.ood else (("test_err", "id"),)
-    for metric, tag in metrics:
-        try:
-            out[f"fit_{tag}"] = fit_reference(runs, metric, reference=p.baseline)[0]
-            out[f"held_{tag}"] = fit_reference(runs, metric, reference=p.baseline, holdout=1)[2]
-            out[f"w_{tag}"] = worth_table(runs, metric, [p.augment], reference=p.baseline)
-        except ValueError as err:  # e.g. an error of 0: a power law in log-error is not defined
-            out[f"fit_{tag}"] = out[f"held_{tag}"] = out[f"w_{tag}"] = None
-            what = metric.replace("_err", " error").replace("ood", "corrupted-test")
-            ref = runs[(runs.kind == "main") & (runs.augment == p.baseline)].groupby("n")[metric].mean()
-            zero = [int(n) for n, e in ref.items() if e <= 0]
-            out["fit_problem"] = (f"{p.baseline} makes no {what} at n = {zero} (mean over seeds, {n_test} test images): "
-                                  "a power law in log-error is not defined there; use a harder task, more test images "
-                                  "or smaller sizes (--sizes)" if zero else f"the baseline's {what} cannot be fitted: {err}")
-    main = runs[runs.kind == "main"]
-    at = main[main.n == n_max]
-    base = by_seed(at[at.augment == p.baseline], "test_err")
-    aug = by_seed(at[at.augment == p.augment], "test_err")
-    out["gain"] = t_interval(paired({s: v[n_max] for s, v in base.items()}, {s: v[n_max] for s, v in aug.items()}))
-    out["errors"] = main.groupby(["augment", "n"]).test_err.agg(["mean", "std", "count"]).reset_index()
-
-    rows = value["classwise"]
-    seeds_a, acc_a = _arm(rows, p.augment, n_max, "per_class")
-    seeds_b, acc_b = _arm(rows, p.baseline, n_max, "per_class")
-    if seeds_a != seeds_b:
-        raise ValueError(f"per-class results are not paired: seeds {seeds_a} vs {seeds_b}")
-    effects = pd.DataFrame(classwise.paired_class_effects(acc_a, acc_b, p.alpha))
-    effects.insert(1, "name", [names[c] for c in effects["class"]])
-    effects["test_images"] = np.asarray(rows[0]["confusion"]).sum(1).astype(int)  # a confusion row: a class's test images
-    out["classes"] = effects
-    worst = int(effects.sort_values(["effect", "p"]).iloc[0]["class"])
-    out["worst"] = worst
-    flows = []
-    for arm in (p.baseline, p.augment):
-        conf = np.array(_arm(rows, arm, n_max, "confusion")[1])
-        share = classwise.confusion_flow(conf, worst).mean(0)
-        flows += [{"policy": arm, "to": t, "to_name": names[t], "share": float(share[t])} for t in range(len(names))]
-    out["flows"] = pd.DataFrame(flows)
-
-    m = value.get("moments")
-    out["moments"] = m
-    if m is not None:
-        d = pd.DataFrame(m["draws"])
-        out["draws"] = d
-        q = np.quantile(d.draws, [0.25, 0.5, 0.75])
-        out["draws_summary"] = {"median": float(q[1]), "quartiles": (float(q[0]), float(q[2])), "images": len(d),
-                                "max": float(d.draws.max()), "how": sorted(set(d.how))}
-    return out
-
+moments_cell.cell_type = MomentsCell

@@ -17,7 +17,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +27,7 @@ from .. import runtime
 from ..io import atomic_write
 from ..augment import build as build_augment
 from ..config import TrainConfig, class_policies
+from ..seeds import seed_stream
 from ..metrics import accuracy, confusion_matrix, per_class_accuracy
 from ..models import build_model
 from ..models.invariant import make_invariant
@@ -119,6 +120,104 @@ class TrainResult:
         return self.images_seen / self.train_seconds if self.train_seconds else float("nan")
 
 
+@dataclass
+class _Run:
+    """What one training run holds while it trains: the model, its optimiser, the data's
+    normalisation, the augmentation policies and generators, and the schedule."""
+    model: nn.Module
+    forward: Callable
+    opt: torch.optim.Optimizer
+    mean: torch.Tensor
+    std: torch.Tensor
+    policy: Any
+    per_class: list
+    aug_gen: torch.Generator
+    shuffle_gen: torch.Generator
+    autocast: bool
+    batch: int
+    total: int
+    steps_per_epoch: int
+
+
+def _normalisation(train_x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std (floored at 1e-3) of the un-augmented training images."""
+    c = train_x.shape[1]
+    xf = train_x.float() / 255.0
+    return xf.mean(dim=(0, 2, 3)).view(1, c, 1, 1), xf.std(dim=(0, 2, 3)).clamp_min(1e-3).view(1, c, 1, 1)
+
+
+def _prepare(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int, device):
+    """(run, training images, labels): the model built and placed, the augmentation policies (a
+    fixed data set of augmented copies drawn once when ``cfg.fixed_copies``), the optimiser and
+    the schedule."""
+    c, h, _ = train_x.shape[1:]
+    model = build_model(cfg.model, in_channels=c, num_classes=num_classes, image_size=h, width=cfg.width,
+                        seed=cfg.seed)
+    model = make_invariant(model, cfg.invariance).to(device, memory_format=MEMORY_FORMAT)
+    forward = torch.compile(model) if cfg.compile else model
+    mean, std = _normalisation(train_x)
+    policy = build_augment(cfg.augment)
+    per_class = [(build_augment(spec), torch.tensor(classes, device=device))
+                 for spec, classes in class_policies(cfg.class_augment).items()]
+    aug_gen = torch.Generator(device=device).manual_seed(seed_stream(cfg.seed, "augmentation"))
+    if cfg.fixed_copies:
+        # a fixed data set: k augmented copies of every image, drawn once, then no augmentation
+        train_x, train_y = _fixed_copies(train_x, train_y, cfg.fixed_copies, policy, per_class, aug_gen)
+        policy, per_class = build_augment("none"), []
+    bs, total = schedule(cfg, len(train_x))
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0,
+                          weight_decay=cfg.weight_decay)
+    shuffle_gen = torch.Generator(device="cpu").manual_seed(seed_stream(cfg.seed, "shuffle"))
+    autocast = cfg.amp == "bf16" or (cfg.amp == "auto" and device.type == "cuda")
+    # the incomplete last batch of an epoch is dropped (a new permutation each epoch)
+    run = _Run(model, forward, opt, mean, std, policy, per_class, aug_gen, shuffle_gen, autocast, bs, total,
+               len(train_x) // bs)
+    return run, train_x, train_y
+
+
+def _epoch(run: _Run, cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, step: int, tick) -> tuple:
+    """One pass over a new permutation (or what is left of the step budget): (summed loss,
+    correct predictions, images seen, the step reached)."""
+    device = train_x.device
+    perm = torch.randperm(len(train_x), generator=run.shuffle_gen).to(device)
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device)
+    seen, bs = 0, run.batch
+    for b in range(run.steps_per_epoch):
+        if step >= run.total:
+            break
+        idx = perm[b * bs : (b + 1) * bs]
+        yb = train_y[idx]
+        xb = _augment(train_x[idx].float() / 255.0, yb, run.policy, run.per_class, run.aug_gen)  # per-image draws, on the device
+        xb = ((xb - run.mean) / run.std).contiguous(memory_format=MEMORY_FORMAT)
+        for group in run.opt.param_groups:
+            group["lr"] = lr_at(step, run.total, cfg.lr, cfg.warmup_frac)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=run.autocast):
+            logits = run.forward(xb)
+            loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
+        run.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        run.opt.step()
+        loss_sum += loss.detach() * len(yb)
+        correct += (logits.detach().argmax(1) == yb).sum()
+        seen += len(yb)
+        step += 1
+        tick()
+    return loss_sum, correct, seen, step
+
+
+def _log_header(log) -> None:
+    if log:
+        log(f"{'epoch':>5} {'step':>7} {'train loss':>10} {'train acc':>9} {'val acc':>8} {'lr':>8} {'time s':>7}")
+
+
+def _log_row(log, row: dict) -> None:
+    if log:
+        val = f"{row['val_acc']:.4f}" if "val_acc" in row else "-"
+        log(f"{row['epoch']:>5} {row['step']:>7} {row['train_loss']:>10.4f} {row['train_acc']:>9.4f} {val:>8} "
+            f"{row['lr']:>8.4f} {row['seconds']:>7.2f}")
+
+
 def fit(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int,
         eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None, *, device=None,
         checkpoint_dir: Path | None = None, log: Callable[[str], None] | None = None,
@@ -132,73 +231,21 @@ def fit(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_clas
     device = torch.device(device) if device is not None else train_x.device
     eval_sets = {k: (x.to(device), y.to(device)) for k, (x, y) in (eval_sets or {}).items()}
     train_x, train_y = train_x.to(device), train_y.to(device)
-    n = len(train_x)
-    if n < 2:
-        raise ValueError(f"training needs at least 2 images, got {n}")
-    cuda = device.type == "cuda"
-    autocast = cfg.amp == "bf16" or (cfg.amp == "auto" and cuda)
-    memory_format = MEMORY_FORMAT
-
-    c, h, w = train_x.shape[1:]
-    model = build_model(cfg.model, in_channels=c, num_classes=num_classes, image_size=h, width=cfg.width,
-                        seed=cfg.seed)
-    model = make_invariant(model, cfg.invariance).to(device, memory_format=memory_format)
-    forward = torch.compile(model) if cfg.compile else model
-    xf = train_x.float() / 255.0
-    mean = xf.mean(dim=(0, 2, 3)).view(1, c, 1, 1)
-    std = xf.std(dim=(0, 2, 3)).clamp_min(1e-3).view(1, c, 1, 1)
-    del xf
-
-    policy = build_augment(cfg.augment)
-    per_class = [(build_augment(spec), torch.tensor(classes, device=device))
-                 for spec, classes in class_policies(cfg.class_augment).items()]
-    aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-    if cfg.fixed_copies:
-        # a fixed data set: k augmented copies of every image, drawn once, then no augmentation
-        train_x, train_y = _fixed_copies(train_x, train_y, cfg.fixed_copies, policy, per_class, aug_gen)
-        policy, per_class, n = build_augment("none"), [], len(train_x)
-
-    bs, total = schedule(cfg, n)
-    steps_per_epoch = n // bs  # the incomplete last batch is dropped (a new permutation each epoch)
-    epochs = math.ceil(total / steps_per_epoch)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0,
-                          weight_decay=cfg.weight_decay)
-    shuffle_gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
-
+    if len(train_x) < 2:
+        raise ValueError(f"training needs at least 2 images, got {len(train_x)}")
+    run, train_x, train_y = _prepare(cfg, train_x, train_y, num_classes, device)
+    model, mean, std, total = run.model, run.mean, run.std, run.total
+    epochs = math.ceil(total / run.steps_per_epoch)
     result = TrainResult(model)
-    if log:
-        log(f"{'epoch':>5} {'step':>7} {'train loss':>10} {'train acc':>9} {'val acc':>8} {'lr':>8} {'time s':>7}")
-    bar = runtime.progress(range(total), desc=f"{cfg.model} w{cfg.width} n={n}", total=total, leave=False)
+    _log_header(log)
+    bar = runtime.progress(range(total), desc=f"{cfg.model} w{cfg.width} n={len(train_x)}", total=total, leave=False)
     bar_iter = iter(bar)
     step = 0
     model.train()
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=shuffle_gen).to(device)
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device)
-        seen = 0
-        for b in range(steps_per_epoch):
-            if step >= total:
-                break
-            idx = perm[b * bs : (b + 1) * bs]
-            yb = train_y[idx]
-            xb = _augment(train_x[idx].float() / 255.0, yb, policy, per_class, aug_gen)  # per-image draws, on the device
-            xb = ((xb - mean) / std).contiguous(memory_format=memory_format)
-            for group in opt.param_groups:
-                group["lr"] = lr_at(step, total, cfg.lr, cfg.warmup_frac)
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
-                logits = forward(xb)
-                loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.detach() * len(yb)
-            correct += (logits.detach().argmax(1) == yb).sum()
-            seen += len(yb)
-            step += 1
-            next(bar_iter, None)
-        if cuda:
+        loss_sum, correct, seen, step = _epoch(run, cfg, train_x, train_y, step, lambda: next(bar_iter, None))
+        if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - t0
         result.train_seconds += seconds
@@ -208,24 +255,19 @@ def fit(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_clas
                "seconds": seconds}
         last = epoch == epochs or step >= total
         if "val" in eval_sets and (last or (cfg.eval_every and epoch % cfg.eval_every == 0)):
-            ev = evaluate(model, *eval_sets["val"], num_classes, mean, std, tta_flip=cfg.tta_flip, autocast=autocast)
+            ev = evaluate(model, *eval_sets["val"], num_classes, mean, std, tta_flip=cfg.tta_flip, autocast=run.autocast)
             row.update(val_loss=ev["loss"], val_acc=ev["accuracy"])
         result.history.append(row)
-        if log:
-            val = f"{row['val_acc']:.4f}" if "val_acc" in row else "-"
-            log(f"{epoch:>5} {step:>7} {row['train_loss']:>10.4f} {row['train_acc']:>9.4f} {val:>8} "
-                f"{row['lr']:>8.4f} {seconds:>7.2f}")
+        _log_row(log, row)
         if checkpoint_dir is not None and epoch in cfg.checkpoints:
             _atomic_save({"model": model.state_dict(), "epoch": epoch, "step": step, "config": cfg.to_dict(),
                           "mean": mean.cpu(), "std": std.cpu()}, Path(checkpoint_dir) / f"epoch{epoch:04d}.pt")
-        if stop_when is not None and stop_when(row):
-            break
-        if step >= total:
+        if (stop_when is not None and stop_when(row)) or step >= total:
             break
     if hasattr(bar, "close"):
         bar.close()
     for name, (x, y) in eval_sets.items():
-        result.final[name] = evaluate(model, x, y, num_classes, mean, std, tta_flip=cfg.tta_flip, autocast=autocast)
+        result.final[name] = evaluate(model, x, y, num_classes, mean, std, tta_flip=cfg.tta_flip, autocast=run.autocast)
     result.model = model
     result.normalisation = (mean, std)
     return result

@@ -1,5 +1,5 @@
 """Verdicts of the `class_level` chapter (paper B, B1-B4), from
-:func:`augworth.experiments.class_level.analyse` and the runner's B4 tables.
+:func:`augworth.analysis.class_level.analyse` and the runner's B4 tables.
 
 Gates: B1 is about the strength that is best on average, so it needs an augmentation that
 beats no augmentation on average (paired t interval over seeds above 0); B2 needs at least one

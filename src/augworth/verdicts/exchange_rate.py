@@ -1,5 +1,5 @@
 """Verdicts of the `exchange_rate` chapter (paper C, C1-C4), from
-:func:`augworth.experiments.exchange_rate.analyse`.
+:func:`augworth.analysis.exchange_rate.analyse`.
 
 Gates: C1 and C2 read worth at the largest size, so they need runs that had converged there
 (the runs repeated with ``convergence_factor`` times the steps change the test error by at most

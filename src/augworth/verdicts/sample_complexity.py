@@ -16,12 +16,11 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..analysis.sample_complexity import COMMON, EPSILONS, PAPER_N
 from ..metrics.stats import LEVEL, t_interval
 from .rules import Check, Decision, conclude, decide, decide_within
 
-COMMON = ("crop(2)+flip", "rrc(0.08)")  # the usual training recipes: the paper's "common DAs"
-PAPER_N = 10_000                         # "tens of thousands of samples"
-EPS = 0.01                               # A3's relative accuracy of the loss estimate
+EPS = EPSILONS[0]                        # A3's relative accuracy of the loss estimate (1%)
 REFERENCE_TOL = 0.1 * EPS                # A3 gate: the truth's own relative error
 Z_MAX = 5.0                              # A1: largest |z| of the closed-form mean against Monte Carlo
 RATIO_LOW, RATIO_HIGH = 0.5, 2.0         # A2: delta-method Var[L] within a factor 2 of the truth

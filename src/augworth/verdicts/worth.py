@@ -1,5 +1,5 @@
 """Verdicts of `worth` (a user's augmentation on a user's data), from
-:func:`augworth.experiments.worth.analyse`, through the same rules and gates as the book's
+:func:`augworth.analysis.worth.analyse`, through the same rules and gates as the book's
 claims: the exchange chapter's convergence and held-out-fit checks, the seed-count rule, Student
 t intervals over seeds and the leave-one-seed-out jackknife for the worth in samples.
 

@@ -1,0 +1,129 @@
+"""Analysis of the `exchange_rate` chapter (paper C, C1-C4): pure functions of the runner's
+runs table -- the reference power laws, worth in samples with intervals, the convergence
+table, the C3/C4 paired differences and the C2 asymptote gap. Nothing here trains; an edit
+here never makes a stored result stale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..config import ExchangeRateParams
+from ..metrics import exchange
+from ..metrics.stats import t_interval
+
+
+def by_seed(runs: pd.DataFrame, metric: str) -> dict[int, dict[int, float]]:
+    """{seed: {n: metric}} for a selection of runs (one run per seed and size)."""
+    return {int(seed): {int(n): float(v) for n, v in zip(g.n, g[metric])} for seed, g in runs.groupby("seed")}
+
+
+def reference_runs(runs: pd.DataFrame, metric: str, reference: str = "none") -> dict[int, dict[int, float]]:
+    """The reference curve's data: ``by_seed`` of the main runs with the reference augmentation."""
+    return by_seed(runs[(runs.kind == "main") & (runs.augment == reference)], metric)
+
+
+def worth_table(runs: pd.DataFrame, metric: str, augmentations, reference: str = "none",
+                kind_of: dict | None = None) -> pd.DataFrame:
+    """Worth in samples of each augmentation at each size (leave-one-seed-out jackknife, see
+    :func:`augworth.metrics.exchange.worth_interval`), against the power law fitted to the
+    reference's ``metric`` (test_err or ood_err) over the main runs. ``kind_of`` maps extra row
+    labels to selections of runs (DataFrames), e.g. the C3 and C4 runs."""
+    main = runs[runs.kind == "main"]
+    ref = reference_runs(runs, metric, reference)
+    fits: dict = {}  # the reference's fit per seed subset, made once for every row
+    out = []
+    selections = {a: main[main.augment == a] for a in augmentations if a != reference}
+    selections.update(kind_of or {})
+    for label, sel in selections.items():
+        for n, g in sel.groupby("n"):
+            aug = {int(s): float(v) for s, v in zip(g.seed, g[metric])}
+            v = exchange.worth_interval(ref, aug, int(n), fits)
+            out.append({"augment": label, "n": int(n), "err": float(g[metric].mean()), **v, "rel": v["v"] / n,
+                        "rel_lo": v["lo"] / n, "rel_hi": v["hi"] / n, "rel_sd": v["sd"] / n})
+    return pd.DataFrame(out)
+
+
+def fit_reference(runs: pd.DataFrame, metric: str, reference: str = "none", holdout: int = 0):
+    """The reference power law (fitted to the seed-mean error at each size, as the worth
+    intervals fit it) on the main runs, leaving out the ``holdout`` largest sizes; returns (fit,
+    sizes used, held-out table: measured mean/sd vs predicted)."""
+    ref = runs[(runs.kind == "main") & (runs.augment == reference)]
+    sizes = sorted(ref.n.unique())
+    used = sizes[: len(sizes) - holdout] if holdout else sizes
+    per_seed = by_seed(ref[ref.n.isin(used)], metric)
+    fit_ = exchange.seed_fit(per_seed, sorted(per_seed))
+    held = ref[~ref.n.isin(used)].groupby("n")[metric].agg(["mean", "std"]).reset_index()
+    held["predicted"] = fit_(held.n.to_numpy()) if len(held) else []
+    return fit_, used, held
+
+
+def convergence_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Largest-n runs of the first seed: error at the budget vs at factor x the budget."""
+    conv = runs[runs.kind == "convergence"]
+    if conv.empty:
+        return pd.DataFrame()
+    main = runs[(runs.kind == "main") & (runs.n == conv.n.iloc[0]) & (runs.seed == conv.seed.iloc[0])]
+    t = main.set_index("augment")[["test_err", "train_acc"]].join(
+        conv.set_index("augment")[["test_err", "train_acc", "steps"]], suffixes=("", "_longer"))
+    t["change"] = t.test_err_longer - t.test_err
+    return t.reset_index()
+
+
+def error_curves(runs: pd.DataFrame, metric: str = "test_err") -> pd.DataFrame:
+    """Mean and sd over seeds per (kind, augmentation, invariance, copies, n)."""
+    keys = ["kind", "augment", "invariance", "copies", "n"]
+    return runs.groupby(keys)[metric].agg(["mean", "std", "count"]).reset_index()
+
+
+def paired_difference(runs: pd.DataFrame, a: dict, b: dict, metric: str = "test_err", sizes=None):
+    """Per seed, the mean over sizes of metric(a) - metric(b), where a and b select runs by
+    column values (e.g. {"kind": "invariant", "augment": "none"}; a list value: any of them); pairs
+    share n and seed.
+    Returns (per-seed differences, their Student t interval)."""
+    def pick(sel):
+        m = np.ones(len(runs), dtype=bool)
+        for k, v in sel.items():
+            m &= (runs[k].isin(v) if isinstance(v, (list, tuple)) else runs[k] == v).to_numpy()
+        t = runs[m]
+        return t[t.n.isin(sizes)] if sizes is not None else t
+
+    ta, tb = pick(a).set_index(["n", "seed"])[metric], pick(b).set_index(["n", "seed"])[metric]
+    d = (ta - tb).dropna()
+    per_seed = d.groupby(level="seed").mean().to_numpy()
+    return per_seed, t_interval(per_seed)
+
+
+def analyse(runs: pd.DataFrame, p: ExchangeRateParams) -> dict:
+    """Every table the chapter shows and its verdicts read: reference fits (all sizes and with
+    the largest held out, clean and corrupted), the convergence table, worth tables (clean,
+    corrupted, C3 and C4 selections), the C3/C4 paired differences and the C2 asymptote gap."""
+    n_max = max(p.sizes)
+    main = runs[runs.kind == "main"]
+    inv_sizes = sorted(int(n) for n in runs[runs.kind == "invariant"].n.unique())
+    out = {"n_max": n_max, "inv_sizes": inv_sizes, "conv": convergence_table(runs)}
+    for metric, tag in (("test_err", "id"), ("ood_err", "ood")):
+        out[f"fit_{tag}"] = fit_reference(runs, metric)[0]
+        out[f"held_{tag}"] = fit_reference(runs, metric, holdout=1)[2]
+        out[f"w_{tag}"] = worth_table(runs, metric, p.augmentations)
+    plain_flip = {"kind": ["main", "flip_reference"], "augment": "flip"}
+    out["c3"] = paired_difference(runs, {"kind": "invariant", "augment": "none"}, plain_flip, sizes=inv_sizes)[1]
+    inv_flip = runs[(runs.kind == "invariant") & (runs.augment == "flip")]
+    out["c3_both"] = (paired_difference(runs, {"kind": "invariant", "augment": "flip"}, plain_flip, sizes=inv_sizes)[1]
+                      if len(inv_flip) else None)  # None: the invariant model was not trained with flips
+    out["c3_seeds"] = sorted(int(s) for s in runs[runs.kind == "invariant"].seed.unique())
+    out["w_inv"] = worth_table(runs, "test_err", [], kind_of={
+        "invariant model": runs[(runs.kind == "invariant") & (runs.augment == "none")],
+        **({"invariant model + flip": inv_flip} if len(inv_flip) else {}),
+        "plain model + flip": main[(main.augment == "flip") & main.n.isin(inv_sizes)]})
+    k_max = max(p.fixed_copies)
+    out["k_max"] = k_max
+    out["c4"] = paired_difference(runs, {"kind": "fixed", "copies": k_max}, {"kind": "main", "augment": p.fixed_augment},
+                                  sizes=list(p.fixed_sizes))[1]
+    out["w_fixed"] = worth_table(runs, "test_err", [], kind_of={
+        **{f"fixed k={k}": runs[(runs.kind == "fixed") & (runs.copies == k)] for k in p.fixed_copies},
+        "fresh": main[(main.augment == p.fixed_augment) & main.n.isin(p.fixed_sizes)]})
+    strong = main[(main.augment == p.strong) & (main.n == n_max)]
+    out["c2_gap"] = exchange.asymptote_gap(reference_runs(runs, "ood_err"),
+                                           {int(s): float(v) for s, v in zip(strong.seed, strong.ood_err)})
+    return out
