@@ -50,7 +50,6 @@ profile = "quick"  # which params/<profile>/class_level.yaml supplies the values
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
 
 # %% tags=["hide-input"]
-import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np

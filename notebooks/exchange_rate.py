@@ -51,7 +51,6 @@ params = {}  # resolved parameters; papermill injects them (empty: the profile's
 import textwrap
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from myst_nb import glue
 
@@ -93,7 +92,7 @@ a["held_id"].round(4)
 # %%
 conv = a["conv"]
 print(textwrap.fill(rules.convergence_check(conv, p.augmentations, p.convergence_tol).detail
-                    + f" (every augmentation; the C1/C2 gates read the ones each verdict uses)", 88))
+                    + " (every augmentation; the C1/C2 gates read the ones each verdict uses)", 88))
 conv.round(4)
 
 # %% [markdown]

@@ -46,7 +46,6 @@ params = {}  # resolved parameters; papermill injects them (empty: the profile's
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from myst_nb import glue

@@ -56,7 +56,6 @@ params = {}  # resolved parameters; papermill injects them (empty: the profile's
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from augworth import config, plotting

@@ -65,8 +65,8 @@ for cid, c in claims.CLAIMS.items():
                                   f"<br><small>95% CI {num(r.interval[0])} to {num(r.interval[1])}</small>")
         reasons = "".join(f"<li>gated: {escape(x)}</li>" for x in r.reasons)
         details = (f"<details><summary><small>details: rule, numbers, checks, provenance</small></summary><small><ul>"
-                   f"<li>rule: {escape(r.threshold)}</li><li>{escape(r.summary)}</li>{reasons}"
-                   f"<li>{r.profile}, {r.dataset}, seeds {escape(r.seeds)}, {escape(r.device)}, {r.wall_s:.0f} s, "
+                   f"<li>rule: {escape(r.rule)}</li><li>{escape(r.summary)}</li>{reasons}"
+                   f"<li>{r.profile}, {r.dataset}, seeds {escape(r.seeds_text)}, {escape(r.device)}, {r.wall_s:.0f} s, "
                    f"{r.source}, commit {r.git_commit[:10]}</li></ul></small></details>")
     again = "-" if rep is None else verdict_cell(rep) + (
         "" if r is not None and rep.verdict == r.verdict else "<br><b style='color:#b00020'>disagrees</b>")

@@ -41,23 +41,32 @@ def FakeResult(value=None, **meta):
                                            "git_commit": "abc", "source": "computed", **meta})
 
 
+def _decision(claim="A3", verdict="inconclusive", measured=9000.0, interval=(7000.0, 12000.0), rule=">= 10,000 draws",
+              summary="median image needs 9,000", **kw):
+    return claims.Decision(claim, verdict, measured, interval, rule, summary, **kw)
+
+
 def test_record_roundtrip_and_validation(tmp_path, monkeypatch):
+    """A record is its decision plus provenance: one type, written and read back unchanged."""
     monkeypatch.setenv("AUGWORTH_RECORDS", str(tmp_path))
-    rec = claims.record("A3", "inconclusive", 9000, (7000, 12000), ">= 10,000 draws", "median image needs 9,000",
-                        result=FakeResult(), profile="smoke", dataset="fashion_mnist", seeds=[0, 1])
-    assert json.loads((tmp_path / "A3.json").read_text())["seeds"] == "0, 1"
-    assert claims.load_records(tmp_path)["A3"] == rec
+    d = _decision(seeds=(0, 1), checks=(claims.Check("converged", False, "moved 0.02"),), n_seeds=2)
+    rec = claims.record(d, result=FakeResult(), profile="smoke", dataset="fashion_mnist")
+    stored = json.loads((tmp_path / "A3.json").read_text())
+    assert stored["seeds"] == [0, 1] and stored["rule"] == ">= 10,000 draws"
+    assert stored["checks"] == [{"name": "converged", "passed": False, "detail": "moved 0.02"}]
+    back = claims.load_records(tmp_path)["A3"]
+    assert back == rec and isinstance(back, claims.Decision) and back.reasons == ["moved 0.02"]
+    assert back.seeds_text == "0, 1" and rec.device == "cpu" and rec.git_commit == "abc"
     with pytest.raises(ValueError, match="record for A3 has an empty field 'summary'"):
-        claims.record("A3", "inconclusive", 1, None, "x", " ", result=FakeResult(), profile="smoke",
-                      dataset="d", seeds=0)
+        claims.record(_decision(summary=" "), result=FakeResult(), profile="smoke", dataset="d")
     with pytest.raises(ValueError, match="record for A1 is missing the field 'device'"):
-        claims.Record(claim="A1", verdict="supported", measured=1.0, interval=None, threshold="t", summary="s",
-                      profile="p", dataset="d", seeds="0", device=None, wall_s=1.0, package_version="v",
-                      git_commit="c", source="s")
+        claims.Record(claim="A1", verdict="supported", measured=1.0, interval=None, rule="t", summary="s",
+                      profile="p", dataset="d", device=None, wall_s=1.0, package_version="v", git_commit="c",
+                      source="s")
     with pytest.raises(ValueError, match="unknown claim 'Z9'"):
-        claims.record("Z9", "supported", 1, None, "t", "s", result=FakeResult(), profile="p", dataset="d", seeds=0)
+        claims.record(_decision(claim="Z9"), result=FakeResult(), profile="p", dataset="d")
     with pytest.raises(ValueError, match="verdict 'yes' is not one of"):
-        claims.record("A1", "yes", 1, None, "t", "s", result=FakeResult(), profile="p", dataset="d", seeds=0)
+        claims.record(_decision(claim="A1", verdict="yes"), result=FakeResult(), profile="p", dataset="d")
 
 
 def test_every_claim_names_an_existing_chapter():
@@ -75,11 +84,10 @@ def test_record_wall_time_counts_the_cached_sweep_cells(tmp_path, monkeypatch):
     monkeypatch.setenv("AUGWORTH_RECORDS", str(tmp_path))
 
     cached = FakeResult({"compute_s": 812.0}, wall_s=0.3, source="cache")
-    rec = claims.record("C3", "inconclusive", 0.0, (-1.0, 1.0), "> 0", "x", result=cached, profile="quick",
-                        dataset="fashion_mnist", seeds=[0])
+    d = claims.Decision("C3", "inconclusive", 0.0, (-1.0, 1.0), "> 0", "x", seeds=(0,))
+    rec = claims.record(d, result=cached, profile="quick", dataset="fashion_mnist")
     assert rec.wall_s == 812.0
-    assert claims.record("C3", "inconclusive", 0.0, (-1.0, 1.0), "> 0", "x", result=FakeResult(wall_s=0.3),
-                         profile="quick", dataset="fashion_mnist", seeds=[0]).wall_s == 0.3
+    assert claims.record(d, result=FakeResult(wall_s=0.3), profile="quick", dataset="fashion_mnist").wall_s == 0.3
 
 
 def test_where_the_claim_puts_the_effect_travels_to_the_record_and_the_figure(tmp_path, monkeypatch):

@@ -151,3 +151,19 @@ def test_replicating_one_chapter_moves_its_seeds_as_far_as_replicating_all(monke
     pipeline.replicate("quick", None)
     assert seen["class_level"]["seeds"] == one
     assert min(one) == pipeline.disjoint_offset("quick") + min(config.load_params("class_level", "quick").seeds)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "full"])
+def test_profile_yamls_hold_overrides_only(profile):
+    """A profile's YAML states only what differs from the package's defaults, so the defaults in
+    config/chapters.py are read in one place and a profile's file says what the profile changes."""
+    import yaml
+
+    from augworth import paths
+
+    for name, cls in config.NOTEBOOK_PARAMS.items():
+        f = paths.PARAMS / profile / f"{name}.yaml"
+        given = yaml.safe_load(f.read_text()) or {} if f.is_file() else {}
+        resolved, defaults = config.load_params(name, profile).to_dict(), cls().to_dict()
+        restated = sorted(k for k in given if resolved[k] == defaults[k])
+        assert not restated, f"{f} restates the defaults of {restated}"

@@ -176,3 +176,14 @@ def test_the_invariant_model_trains_with_the_augmentations_it_is_given():
     assert invariant(load_params("exchange_rate", "full", {"invariance_augments": ["none"]})) == {"none"}
     with pytest.raises(ConfigError, match="parameter 'invariance_augments'.*must hold 'none'"):
         load_params("exchange_rate", "full", {"invariance_augments": ["flip"]})
+
+
+def test_the_corruption_names_are_the_implemented_ones():
+    """One list of names (config.chapters.CORRUPTIONS, the parameters' default and choices);
+    data.corruptions implements exactly those."""
+    from augworth.config.chapters import CORRUPTIONS
+    from augworth.config.worth import WorthParams
+    from augworth.data.corruptions import CORRUPTIONS as IMPLEMENTED
+
+    assert set(CORRUPTIONS) == set(IMPLEMENTED) and len(CORRUPTIONS) == len(IMPLEMENTED)
+    assert WorthParams().corruptions == CORRUPTIONS

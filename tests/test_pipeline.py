@@ -18,6 +18,22 @@ pytestmark = pytest.mark.slow
 JB = Path(sys.executable).parent / "jupyter-book"
 
 
+def _same_numbers_as_before_the_renovation(records: Path) -> None:
+    """Every claim's numbers at the smoke profile are those recorded before the experiments floor
+    was renovated (tests/data/smoke_records.json), bit for bit -- on a machine with the recorded
+    signature; another CPU takes other floating-point paths, so there only the claims must match."""
+    import json
+
+    from smoke_identity import FIXTURE, machine, numbers
+
+    recorded = json.loads(FIXTURE.read_text())
+    now = numbers(records)
+    assert sorted(now) == sorted(recorded["records"])
+    if machine() == recorded["machine"]:
+        # json round trip on both sides: NaN == NaN as text, tuples as lists
+        assert json.dumps(now, sort_keys=True) == json.dumps(recorded["records"], sort_keys=True)
+
+
 def test_smoke_notebooks_and_book_build(tmp_path):
     if not (paths.BOOK / "_static" / "mathjax" / "tex-mml-chtml.js").is_file():
         pytest.fail("MathJax is not vendored: run `make mathjax` (make test does it)")
@@ -28,6 +44,7 @@ def test_smoke_notebooks_and_book_build(tmp_path):
     assert {o.status for o in outcomes} == {"executed"}
     again = pipeline.execute_all(None, "smoke", out_dir=book / "chapters")
     assert {o.status for o in again} == {"up to date"}  # nothing changed: nothing re-executed
+    _same_numbers_as_before_the_renovation(book / "chapters" / "_records")
 
     done = subprocess.run([str(JB), "build", str(book), "-W", "-n", "--keep-going", "--quiet"],
                           capture_output=True, text=True)

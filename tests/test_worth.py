@@ -14,7 +14,7 @@ import pytest
 
 from augworth import __main__ as cli
 from augworth.config import ConfigError, WorthParams
-from augworth.experiments import worth as W
+from augworth.experiments import worth_design as W
 from augworth.metrics.stats import t_interval
 from augworth.verdicts import worth as V
 

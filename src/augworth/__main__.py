@@ -284,7 +284,7 @@ def _cmd_worth(args) -> None:
 
     from . import paths
     from .experiments import run
-    from .experiments import worth as W
+    from .experiments import worth_design as W
     from .io import atomic_write_text
 
     if "AUGWORTH_EXECUTOR" not in os.environ:  # one single-threaded process per core (cells train on one thread)

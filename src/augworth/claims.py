@@ -14,7 +14,6 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from . import paths
 
@@ -102,33 +101,52 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
 
 
 @dataclass(frozen=True)
-class Record:
-    """One claim's verdict with everything needed to trust it."""
+class Check:
+    """One condition a verdict depends on; ``detail`` says what was found (shown when it fails)."""
+
+    name: str
+    passed: bool
+    detail: str
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "passed": bool(self.passed), "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A claim's verdict with its effect, interval, rule, checks and seed counts (what the verdict
+    layer decides; :class:`Record` adds where the numbers came from)."""
 
     claim: str
     verdict: str
     measured: float
     interval: tuple[float, float] | None
-    threshold: str            # the rule's threshold, in words ("> 10,000 draws")
+    rule: str                 # the rule and its threshold, in words ("> 10,000 draws")
     summary: str              # one sentence with the numbers
-    profile: str
-    dataset: str
-    seeds: str
-    device: str
-    wall_s: float
-    package_version: str
-    git_commit: str
-    source: str               # computed / cache / committed:full
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
-    checks: tuple = ()        # the checks the verdict depends on: {"name", "passed", "detail"} each
-    n_seeds: int | None = None       # training seeds the verdict's interval is over (None: not seed-based)
+    checks: tuple[Check, ...] = ()   # the checks the verdict depends on
+    seeds: tuple[int, ...] = ()      # the training seeds it reads
     seeds_needed: int | None = None  # inconclusive: seeds a power calculation says would decide it
+    n_seeds: int | None = None       # training seeds the verdict's interval is over (None: not seed-based)
     claimed: tuple | None = None     # where the claim puts the effect: (">=", t), ("<=", t), ("within", lo, hi)
 
     @property
     def reasons(self) -> list[str]:
         """Why a gated verdict is inconclusive: the details of its failed checks."""
-        return [c["detail"] for c in self.checks if not c["passed"]]
+        return [c.detail for c in self.checks if not c.passed]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record(Decision):
+    """One claim's decision with everything needed to trust it: where its numbers came from."""
+
+    profile: str
+    dataset: str
+    device: str
+    wall_s: float
+    package_version: str
+    git_commit: str
+    source: str               # computed / cache / committed:<profile>
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
     def __post_init__(self):
         if self.claim not in CLAIMS:
@@ -142,28 +160,25 @@ class Record:
             if isinstance(value, str) and not value.strip():
                 raise ValueError(f"record for {self.claim} has an empty field '{f.name}'")
 
+    @property
+    def seeds_text(self) -> str:
+        return ", ".join(map(str, self.seeds)) or "-"
+
 
 def records_dir() -> Path:
     return Path(os.environ.get("AUGWORTH_RECORDS", paths.ROOT / "build" / "records"))
 
 
-def record(claim: str, verdict: str, measured: float, interval, threshold: str, summary: str, *,
-           result, profile: str, dataset: str, seeds, checks=(), n_seeds: int | None = None,
-           seeds_needed: int | None = None, claimed=None) -> Record:
-    """Validate and write a claim's record (atomically); returns it. ``result`` is the
-    :class:`augworth.experiments.Result` the numbers came from (its provenance is copied)."""
+def record(decision: Decision, *, result, profile: str, dataset: str) -> Record:
+    """Validate and write a decision as its claim's record (atomically); returns it. ``result``
+    is the :class:`augworth.experiments.Result` the numbers came from (its provenance is copied)."""
     from .io import atomic_write_text
 
     m = result.meta
-    rec = Record(claim=claim, verdict=verdict, measured=float(measured),
-                 interval=None if interval is None else (float(interval[0]), float(interval[1])),
-                 threshold=threshold, summary=summary, profile=profile, dataset=dataset,
-                 seeds=", ".join(map(str, seeds)) if isinstance(seeds, (list, tuple)) else str(seeds),
-                 device=m.get("device_name", "?"), wall_s=result.cost_s,
-                 package_version=m.get("augworth", "?"), git_commit=m.get("git_commit", "?"),
-                 source=m.get("source", "?"), checks=tuple(dict(c) for c in checks), n_seeds=n_seeds,
-                 seeds_needed=seeds_needed, claimed=None if claimed is None else tuple(claimed))
-    atomic_write_text(records_dir() / f"{claim}.json", json.dumps(asdict(rec), indent=1))
+    rec = Record(**{f.name: getattr(decision, f.name) for f in fields(Decision)}, profile=profile, dataset=dataset,
+                 device=m.get("device_name", "?"), wall_s=result.cost_s, package_version=m.get("augworth", "?"),
+                 git_commit=m.get("git_commit", "?"), source=m.get("source", "?"))
+    atomic_write_text(records_dir() / f"{decision.claim}.json", json.dumps(asdict(rec), indent=1))
     return rec
 
 
@@ -175,7 +190,8 @@ def load_records(folder: Path | None = None) -> dict[str, Record]:
             data = json.loads(f.read_text())
             if data.get("interval") is not None:
                 data["interval"] = tuple(data["interval"])
-            data["checks"] = tuple(data.get("checks", ()))
+            data["checks"] = tuple(Check(**c) for c in data.get("checks", ()))
+            data["seeds"] = tuple(data.get("seeds", ()))
             if data.get("claimed") is not None:
                 data["claimed"] = tuple(data["claimed"])
             out[data["claim"]] = Record(**data)

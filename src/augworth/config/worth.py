@@ -1,7 +1,7 @@
 """Parameters of ``worth``: what one augmentation is worth on a user's own data.
 
 Unset design fields (``sizes``, ``steps``, ``seeds``: empty or 0) are chosen by
-:func:`augworth.experiments.worth.choose_design` from the data set's size and the time budget
+:func:`augworth.experiments.worth_design.choose_design` from the data set's size and the time budget
 ``minutes``; the resolved parameters (every field set) are what the results are keyed on.
 """
 

@@ -13,7 +13,7 @@ def a1_maps(a1: dict, specs: list[str]):
     """Rows: augmentations; columns: the image, closed-form mean, closed-form std, MC std."""
     fig, axes = plt.subplots(len(specs), 4, figsize=(7.2, 1.75 * len(specs) + 0.4), squeeze=False)
     img = a1["image"].mean(0)
-    titles = ["image x", "closed-form mean", "closed-form std", f"Monte Carlo std"]
+    titles = ["image x", "closed-form mean", "closed-form std", "Monte Carlo std"]
     for r, spec in enumerate(specs):
         d = a1[spec]
         vmax = max(d["std"].max(), d["mc_std"].max(), 1e-6)

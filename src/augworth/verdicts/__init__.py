@@ -22,11 +22,7 @@ def publish(decisions: Mapping[str, Decision], *, result, profile: str, dataset:
     """Write each decision as its claim's record (with ``result``'s provenance); returns them."""
     from .. import claims
 
-    return [claims.record(d.claim, d.verdict, d.measured, d.interval, d.rule, d.summary, result=result,
-                          profile=profile, dataset=dataset, seeds=list(d.seeds) or "-",
-                          checks=[c.as_dict() for c in d.checks], n_seeds=d.n_seeds, seeds_needed=d.seeds_needed,
-                          claimed=None if d.claimed is None else list(d.claimed))
-            for d in decisions.values()]
+    return [claims.record(d, result=result, profile=profile, dataset=dataset) for d in decisions.values()]
 
 
 def _num(v: float) -> str:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
-from ..claims import LABELS  # the verdicts' one list, where the records check them
+from ..claims import LABELS, Check, Decision  # one home: the records are decisions with provenance
 from ..metrics.stats import MIN_SEEDS, seeds_needed
 
 
@@ -50,39 +49,6 @@ def decide_within(effect: float, interval: tuple[float, float], low: float, high
     if hi < low or lo > high:
         return "not supported"
     return "inconclusive"
-
-
-@dataclass(frozen=True)
-class Check:
-    """One condition a verdict depends on; ``detail`` says what was found (shown when it fails)."""
-
-    name: str
-    passed: bool
-    detail: str
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "passed": bool(self.passed), "detail": self.detail}
-
-
-@dataclass(frozen=True)
-class Decision:
-    """A claim's verdict with its effect, interval, rule, checks and seed counts."""
-
-    claim: str
-    verdict: str
-    measured: float
-    interval: tuple[float, float] | None
-    rule: str
-    summary: str
-    checks: tuple[Check, ...] = ()
-    seeds: tuple[int, ...] = ()
-    seeds_needed: int | None = None
-    n_seeds: int | None = None
-    claimed: tuple | None = None  # where the claim puts the effect: (">=", t), ("<=", t) or ("within", lo, hi)
-
-    @property
-    def reasons(self) -> list[str]:
-        return [c.detail for c in self.checks if not c.passed]
 
 
 def seed_check(n: int) -> Check:
