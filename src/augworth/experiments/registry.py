@@ -3,8 +3,8 @@
 A runner is a function ``fn(params, device) -> dict`` registered with :func:`runner`. Calling
 :func:`run` resolves the device and either returns a stored result (local cache, then committed
 results) or computes, times and stores it. Before computing it seeds torch's global generators with
-the chapter's ``seed`` where it has one (sample_complexity), else 0; no number depends on that:
-every model and draw takes its seed from its cell (:mod:`augworth.seeds`). The notebook and the command line
+the chapter's ``seed`` where it has one (sample_complexity), else 0; the models and draws take
+their seeds from their cells (:mod:`augworth.seeds`). The notebook and the command line
 (``python -m augworth run <name>``) both go through :func:`run`, so a result computed on a GPU
 machine from the command line is what the book later shows.
 """
