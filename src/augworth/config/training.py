@@ -33,6 +33,15 @@ class TrainConfig(Params):
     weight_decay: float = param(5e-4, "L2 weight decay (coupled, as in SGD)", range=(0.0, 1.0))
     warmup_frac: float = param(0.0333, "fraction of all steps with linear learning-rate warm-up "
                                "(paper C: 2k of 60k steps), then cosine decay to 0", range=(0.0, 1.0))
+    decay: str = param("cosine", "learning-rate decay after the warm-up, to 0 at the last step: cosine or linear",
+                       choices=("cosine", "linear"))
+    stem: str = param("conv", "first layer of the fast CNN: conv (a learned 3x3 convolution) or whiten (a frozen "
+                      "2x2 patch-whitening convolution fitted to the un-augmented training images, airbench's)",
+                      choices=("conv", "whiten"))
+    dirac_init: bool = param(False, "initialise the fast CNN's convolutions as the identity (Dirac) on their "
+                             "first input channels, plus the default random part on the others")
+    bn_bias_lr: float = param(1.0, "learning-rate multiplier of the BatchNorm biases", range=(0.0, 1000.0))
+    bn_scale: str = param("learned", "BatchNorm scales: learned, or fixed at 1", choices=("learned", "fixed"))
     label_smoothing: float = param(0.0, "label smoothing of the cross-entropy", range=(0.0, 0.99))
     augment: str = param("crop(2)+flip", "training augmentation, drawn per image per step: stages joined by +, "
                          "e.g. none, crop(2)+flip, rrc(0.08), rotate(15), noise(0.1), trivialaugment")
@@ -63,6 +72,10 @@ class TrainConfig(Params):
             class_policies(self.class_augment)
         except ValueError as err:
             self.fail("class_augment", str(err))
+        if self.model != "fast_cnn":
+            for name, default in (("stem", "conv"), ("dirac_init", False)):
+                if getattr(self, name) != default:
+                    self.fail(name, f"applies to the fast CNN only (model = {self.model!r})")
 
 
 def class_policies(entries) -> dict[str, tuple[int, ...]]:

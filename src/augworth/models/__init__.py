@@ -37,15 +37,17 @@ MODELS: dict[str, type[nn.Module]] = {
 
 
 def build_model(name: str, *, in_channels: int, num_classes: int, image_size: int, width: int,
-                seed: int | None = None) -> nn.Module:
-    """Instantiate a model by name; with ``seed``, its initial weights depend on nothing else."""
+                seed: int | None = None, **options) -> nn.Module:
+    """Instantiate a model by name; with ``seed``, its initial weights depend on nothing else.
+    ``options`` go to the model's constructor (the fast CNN's ``stem`` and ``dirac_init``)."""
     if name not in MODELS:
         raise ValueError(f"unknown model '{name}': known models are {', '.join(MODELS)}")
+    kw = dict(in_channels=in_channels, num_classes=num_classes, image_size=image_size, width=width, **options)
     if seed is None:
-        return MODELS[name](in_channels=in_channels, num_classes=num_classes, image_size=image_size, width=width)
+        return MODELS[name](**kw)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return MODELS[name](in_channels=in_channels, num_classes=num_classes, image_size=image_size, width=width)
+        return MODELS[name](**kw)
 
 
 def count_parameters(model: nn.Module) -> int:

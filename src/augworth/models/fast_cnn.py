@@ -26,16 +26,63 @@ class ConvGroup(nn.Module):
         return x + self.act(self.norm2(self.conv2(x)))
 
 
+class Whiten(nn.Module):
+    """A frozen 2x2 convolution that whitens the images' 2x2 patches (airbench's first layer): its
+    filters are the patch covariance's eigenvectors scaled by 1/sqrt(eigenvalue + eps), each with
+    its negative (2 * 4 * C channels), fitted once to un-augmented training images
+    (:meth:`fit`); until then it is the identity on the patches."""
+
+    def __init__(self, in_channels: int, eps: float = 5e-4):
+        super().__init__()
+        self.eps = eps
+        k = 4 * in_channels
+        eye = torch.eye(k).reshape(k, in_channels, 2, 2)
+        self.conv = nn.Conv2d(in_channels, 2 * k, 2, bias=False)
+        self.conv.weight.data.copy_(torch.cat([eye, -eye]))
+        self.conv.weight.requires_grad_(False)
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor) -> None:
+        """Whiten the 2x2 patches of ``x`` (normalised images, N x C x H x W)."""
+        c = x.shape[1]
+        patches = x.unfold(2, 2, 1).unfold(3, 2, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, 4 * c).double()
+        cov = patches.T @ patches / len(patches)
+        vals, vecs = torch.linalg.eigh(cov)
+        w = (vecs.T / torch.sqrt(vals + self.eps)[:, None]).reshape(4 * c, c, 2, 2)
+        self.conv.weight.copy_(torch.cat([w, -w]).to(self.conv.weight.dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
 class FastCNN(nn.Module):
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28, width: int = 64):
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28, width: int = 64,
+                 stem: str = "conv", dirac_init: bool = False):
         super().__init__()
         w = width
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.GELU())
-        self.groups = nn.Sequential(ConvGroup(w, w), ConvGroup(w, 2 * w), ConvGroup(2 * w, 4 * w))
+        if stem == "whiten":
+            self.stem = nn.Sequential(Whiten(in_channels), nn.GELU())
+            c_in = 8 * in_channels
+        elif stem == "conv":
+            self.stem = nn.Sequential(nn.Conv2d(in_channels, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.GELU())
+            c_in = w
+        else:
+            raise ValueError(f"stem = {stem!r}: use conv or whiten")
+        self.groups = nn.Sequential(ConvGroup(c_in, w), ConvGroup(w, 2 * w), ConvGroup(2 * w, 4 * w))
+        if dirac_init:
+            for m in self.groups.modules():
+                if isinstance(m, nn.Conv2d):  # identity on the first input channels, random on the rest
+                    k = min(m.in_channels, m.out_channels)
+                    nn.init.dirac_(m.weight.data[:k])
         self.head = nn.Linear(4 * w, num_classes, bias=False)
         # Max-pooled features are large and positive; scaling the logits down (airbench uses
         # 1/9) keeps the initial loss near log(classes) and lets SGD take lr 0.1 from the start.
         self.logit_scale = 0.125
+
+    def fit_whitening(self, x: torch.Tensor) -> None:
+        """Fit the whitening stem (if it has one) to normalised training images ``x``."""
+        if isinstance(self.stem[0], Whiten):
+            self.stem[0].fit(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.groups(self.stem(x))

@@ -38,13 +38,46 @@ from ..models.invariant import make_invariant
 MEMORY_FORMAT = torch.channels_last
 
 
-def lr_at(step: int, total: int, peak: float, warmup_frac: float) -> float:
-    """Linear warm-up from 0 over ``warmup_frac * total`` steps, then cosine decay to 0."""
+def lr_at(step: int, total: int, peak: float, warmup_frac: float, decay: str = "cosine") -> float:
+    """Linear warm-up from 0 over ``warmup_frac * total`` steps, then ``decay`` (cosine or linear)
+    to 0."""
     warm = int(round(warmup_frac * total))
     if step < warm:
         return peak * (step + 1) / warm
-    progress = (step - warm) / max(1, total - warm)
-    return peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    progress = min(1.0, (step - warm) / max(1, total - warm))
+    if decay == "linear":
+        return peak * (1.0 - progress)
+    return peak * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
+    """The optimiser's parameter groups: BatchNorm biases at ``cfg.bn_bias_lr`` times the
+    learning rate (``lr_mult``), everything else at 1x; BatchNorm scales frozen at 1 when
+    ``cfg.bn_scale`` is fixed. One group when the recipe is today's (the same optimiser state)."""
+    norm_biases, rest = [], []
+    for module in model.modules():
+        is_norm = isinstance(module, nn.modules.batchnorm._BatchNorm)
+        for name, p in module.named_parameters(recurse=False):
+            if is_norm and name == "weight" and cfg.bn_scale == "fixed":
+                p.requires_grad_(False)
+            if not p.requires_grad:
+                continue
+            (norm_biases if is_norm and name == "bias" and cfg.bn_bias_lr != 1.0 else rest).append(p)
+    groups = [{"params": rest, "lr_mult": 1.0}]
+    if norm_biases:
+        groups.append({"params": norm_biases, "lr_mult": cfg.bn_bias_lr})
+    return groups
+
+
+def model_options(cfg: TrainConfig) -> dict:
+    """The model constructor's options a recipe sets (none when they are the defaults, so that
+    every model builds as before)."""
+    opts = {}
+    if cfg.stem != "conv":
+        opts["stem"] = cfg.stem
+    if cfg.dirac_init:
+        opts["dirac_init"] = True
+    return opts
 
 
 def schedule(cfg: TrainConfig, n: int) -> tuple[int, int]:
@@ -152,10 +185,12 @@ def _prepare(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num
     the schedule."""
     c, h, _ = train_x.shape[1:]
     model = build_model(cfg.model, in_channels=c, num_classes=num_classes, image_size=h, width=cfg.width,
-                        seed=cfg.seed)
+                        seed=cfg.seed, **model_options(cfg))
+    mean, std = _normalisation(train_x)
+    if cfg.stem == "whiten":
+        model.fit_whitening((train_x.float() / 255.0 - mean) / std)
     model = make_invariant(model, cfg.invariance).to(device, memory_format=MEMORY_FORMAT)
     forward = torch.compile(model) if cfg.compile else model
-    mean, std = _normalisation(train_x)
     policy = build_augment(cfg.augment)
     per_class = [(build_augment(spec), torch.tensor(classes, device=device))
                  for spec, classes in class_policies(cfg.class_augment).items()]
@@ -165,8 +200,8 @@ def _prepare(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num
         train_x, train_y = _fixed_copies(train_x, train_y, cfg.fixed_copies, policy, per_class, aug_gen)
         policy, per_class = build_augment("none"), []
     bs, total = schedule(cfg, len(train_x))
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0,
-                          weight_decay=cfg.weight_decay)
+    opt = torch.optim.SGD(param_groups(model, cfg), lr=cfg.lr, momentum=cfg.momentum,
+                          nesterov=cfg.nesterov and cfg.momentum > 0, weight_decay=cfg.weight_decay)
     shuffle_gen = torch.Generator(device="cpu").manual_seed(seed_stream(cfg.seed, "shuffle"))
     autocast = cfg.amp == "bf16" or (cfg.amp == "auto" and device.type == "cuda")
     # the incomplete last batch of an epoch is dropped (a new permutation each epoch)
@@ -190,8 +225,9 @@ def _epoch(run: _Run, cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Te
         yb = train_y[idx]
         xb = _augment(train_x[idx].float() / 255.0, yb, run.policy, run.per_class, run.aug_gen)  # per-image draws, on the device
         xb = ((xb - run.mean) / run.std).contiguous(memory_format=MEMORY_FORMAT)
+        lr = lr_at(step, run.total, cfg.lr, cfg.warmup_frac, cfg.decay)
         for group in run.opt.param_groups:
-            group["lr"] = lr_at(step, run.total, cfg.lr, cfg.warmup_frac)
+            group["lr"] = lr * group["lr_mult"]
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=run.autocast):
             logits = run.forward(xb)
             loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
@@ -251,7 +287,7 @@ def fit(cfg: TrainConfig, train_x: torch.Tensor, train_y: torch.Tensor, num_clas
         result.train_seconds += seconds
         result.images_seen += seen
         row = {"epoch": epoch, "step": step, "train_loss": float(loss_sum) / max(seen, 1),
-               "train_acc": float(correct) / max(seen, 1), "lr": lr_at(step - 1, total, cfg.lr, cfg.warmup_frac),
+               "train_acc": float(correct) / max(seen, 1), "lr": lr_at(step - 1, total, cfg.lr, cfg.warmup_frac, cfg.decay),
                "seconds": seconds}
         last = epoch == epochs or step >= total
         if "val" in eval_sets and (last or (cfg.eval_every and epoch % cfg.eval_every == 0)):

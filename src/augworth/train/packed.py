@@ -26,11 +26,12 @@ from torch.func import functional_call, stack_module_state, vmap
 from ..augment import build as build_augment
 from ..config import TrainConfig, class_policies
 from ..models import build_model
+from ..seeds import seed_stream
 from .loop import TrainResult, _augment, evaluate, lr_at, schedule
 
 # Fields that must agree for models to share one batched computation.
-SHARED = ("model", "width", "batch_size", "lr", "momentum", "nesterov", "weight_decay", "warmup_frac",
-          "label_smoothing", "invariance", "amp", "tta_flip")
+SHARED = ("model", "width", "batch_size", "lr", "momentum", "nesterov", "weight_decay", "warmup_frac", "decay",
+          "stem", "dirac_init", "bn_bias_lr", "bn_scale", "label_smoothing", "invariance", "amp", "tta_flip")
 
 
 def pack_key(cfg: TrainConfig, n: int) -> tuple:
@@ -46,6 +47,9 @@ class _Member:
         if cfg.fixed_copies or cfg.checkpoints or cfg.compile:
             raise ValueError("packed training supports neither fixed_copies, checkpoints nor compile: "
                              "train such cells one at a time")
+        if cfg.stem != "conv" or cfg.dirac_init or cfg.bn_bias_lr != 1.0 or cfg.bn_scale != "learned":
+            raise ValueError("packed training supports today's recipe only (stem conv, no Dirac init, BatchNorm "
+                             "as learned): train such cells one at a time")
         self.cfg = cfg
         self.x, self.y = x.to(device), y.to(device)
         self.n = len(self.x)
@@ -56,8 +60,8 @@ class _Member:
         self.policy = build_augment(cfg.augment)
         self.per_class = [(build_augment(spec), torch.tensor(classes, device=device))
                           for spec, classes in class_policies(cfg.class_augment).items()]
-        self.aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)  # as fit draws them
-        self.shuffle_gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
+        self.aug_gen = torch.Generator(device=device).manual_seed(seed_stream(cfg.seed, "augmentation"))  # as fit
+        self.shuffle_gen = torch.Generator(device="cpu").manual_seed(seed_stream(cfg.seed, "shuffle"))
         self.bs = min(cfg.batch_size, self.n)
         self.per_epoch = self.n // self.bs
         self.b = self.per_epoch  # forces a permutation at the first step
@@ -85,7 +89,7 @@ class _Member:
         if self.b >= self.per_epoch or step == total:
             self.history.append({"epoch": len(self.history) + 1, "step": step, "train_loss": self.loss_sum / self.seen,
                                  "train_acc": self.correct / self.seen,
-                                 "lr": lr_at(step - 1, total, self.cfg.lr, self.cfg.warmup_frac),
+                                 "lr": lr_at(step - 1, total, self.cfg.lr, self.cfg.warmup_frac, self.cfg.decay),
                                  "seconds": time.perf_counter() - self.t0})
             self._open_epoch()
 
@@ -128,7 +132,7 @@ def fit_packed(cfgs: list[TrainConfig], data: list[tuple[torch.Tensor, torch.Ten
         xs, ys = zip(*(m.batch() for m in members))
         xb, yb = torch.stack(xs), torch.stack(ys)  # (K, bs, C, H, W), (K, bs)
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, total, cfg0.lr, cfg0.warmup_frac)
+            group["lr"] = lr_at(step, total, cfg0.lr, cfg0.warmup_frac, cfg0.decay)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
             logits = batched(params, buffers, xb).float()
         losses = torch.stack([F.cross_entropy(logits[k], yb[k], label_smoothing=cfg0.label_smoothing)

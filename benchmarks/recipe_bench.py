@@ -1,0 +1,125 @@
+"""Steps to convergence of the training recipe, today's and with each lever (issue: converge in
+fewer steps). A model has converged at a step budget S when doubling the budget changes its test
+accuracy by less than TOLERANCE: the paired change acc(2S) - acc(S) over seeds, with its t
+interval. Every model is a cached training cell (resumable: rerun to continue; AUGWORTH_CACHE),
+trained on one thread like every cell; AUGWORTH_EXECUTOR=process AUGWORTH_WORKERS=2 trains two at
+once.
+
+    python benchmarks/recipe_bench.py            # the table (trains what is missing)
+    python benchmarks/recipe_bench.py --dry-run  # what it would train, and its cost here
+
+The levers (TrainConfig fields): linear decay to zero instead of cosine, identity (Dirac)
+initialisation of the convolutions, BatchNorm biases at 64x the learning rate with scales fixed
+at 1, a frozen 2x2 patch-whitening first layer (airbench's), and all of them together. Levers
+that change what the chapters measure (label smoothing, weight averaging, test-time
+augmentation, alternating flips) are left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from augworth.config import TrainCell
+from augworth.experiments.cells import make_cell
+from augworth.experiments.sweep import run_sweep
+from augworth.experiments.training import train_cell
+from augworth.metrics.convergence import doublings, steps_to_converge
+
+TOLERANCE = 0.005                      # accuracy (0-1): half a point
+LADDER = (150, 300, 600, 1200, 2400)   # step budgets; convergence is read at every one but the last
+SIZES = (250, 2000)                    # training images (class balanced), as the chapters train
+SEEDS = (0, 1, 2)
+AUGMENT = "crop(2)+flip"               # the chapters' common augmentation (slower to converge than none)
+BASE = {"dataset": "fashion_mnist", "width": 8, "batch_size": 128, "val_size": 5000, "evaluate_val": False,
+        "device": "cpu"}
+#: The recipe the levers that pay make (see the table; the default of no chapter yet)
+NEW_RECIPE = {"decay": "linear", "dirac_init": True, "bn_bias_lr": 64.0, "bn_scale": "fixed", "stem": "whiten"}
+RECIPES = {                            # in the order they are trained (the table fills in this order)
+    "today (cosine)": {},
+    "all levers": {"decay": "linear", "dirac_init": True, "bn_bias_lr": 64.0, "bn_scale": "fixed", "stem": "whiten"},
+    "linear decay": {"decay": "linear"},
+    "Dirac init": {"dirac_init": True},
+    "BN biases 64x, scales fixed": {"bn_bias_lr": 64.0, "bn_scale": "fixed"},
+    "whitening stem": {"stem": "whiten"},
+    "lr 0.2": {"lr": 0.2},
+    "lr 0.4": {"lr": 0.4},
+    "batch 64": {"batch_size": 64},
+}
+
+
+def cells(recipes=RECIPES, sizes=SIZES, seeds=SEEDS, ladder=LADDER) -> list[tuple[str, int, int, int, TrainCell]]:
+    return [(name, n, steps, seed, make_cell(TrainCell, None, **{**BASE, **fields}, n_train=n, steps=steps, seed=seed,
+                                             augment=AUGMENT))
+            for name, fields in recipes.items() for n in sizes for seed in seeds for steps in ladder]
+
+
+def convergence_table(rows: pd.DataFrame, tolerance: float = TOLERANCE) -> pd.DataFrame:
+    """Per recipe and size: test accuracy at each budget (mean over seeds), the paired change
+    from S to 2S with its t interval (points), and the steps to convergence
+    (:func:`augworth.metrics.convergence.steps_to_converge`)."""
+    out = []
+    for (recipe, n), g in rows.groupby(["recipe", "n"], sort=False):
+        by_budget = {int(s): dict(zip(b.seed, b.test_acc)) for s, b in g.groupby("steps")}
+        row = {"recipe": recipe, "n": n, **{f"acc@{s}": float(np.mean(list(v.values()))) for s, v in by_budget.items()}}
+        for d in doublings(by_budget):
+            iv = d.change
+            row[f"d{d.steps}"] = f"{100 * iv.estimate:+.2f} [{100 * iv.lo:+.2f}, {100 * iv.hi:+.2f}]"
+        s = steps_to_converge(by_budget, tolerance)
+        row["steps to converge"] = s if s is not None else f">{max(by_budget) // 2}"
+        row["images to converge"] = s * int(g.batch.iloc[0]) if s is not None else None  # the cost: steps x batch
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def train_and_tabulate(recipes=RECIPES, sizes=SIZES) -> pd.DataFrame:
+    """Train what is not cached yet and return the convergence table."""
+    todo = cells(recipes, sizes)
+    res = run_sweep(train_cell, [c for *_, c in todo], name="recipe_bench")
+    rows = pd.DataFrame([{"recipe": r, "n": n, "steps": s, "seed": seed, "batch": c.batch_size, "test_acc": v["test_acc"]}
+                         for (r, n, s, seed, c), v in zip(todo, res.results)])
+    return convergence_table(rows)
+
+
+def steps_to_convergence_rows() -> pd.DataFrame:
+    """Today's recipe beside the new one (`make bench`): the convergence table's key columns."""
+    table = train_and_tabulate({"today": RECIPES["today (cosine)"], "new": NEW_RECIPE})
+    keep = ["recipe", "n", *[c for c in table.columns if c.startswith("d")], "steps to converge"]
+    return table[keep]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dry-run", action="store_true")
+    ap.add_argument("--recipes", nargs="*", help="a subset of the recipes, by name")
+    args = ap.parse_args()
+    chosen = {k: v for k, v in RECIPES.items() if not args.recipes or k in args.recipes}
+    todo = cells(chosen)
+    steps = sum(t for _, _, t, _, _ in todo)
+    from augworth import runtime
+
+    ms = runtime.reference_step_ms()
+    # a width-8, batch-128 step is about twice the reference step (width 8, batch 64)
+    print(f"{len(todo)} models, {steps:,} steps: about {steps * 2 * ms / 1e3 / 60:.0f} min on one core here "
+          f"(reference step {ms:.1f} ms)", file=sys.stderr)
+    if args.dry_run:
+        return
+    start = time.perf_counter()
+    res = run_sweep(train_cell, [c for *_, c in todo], name="recipe_bench")
+    rows = pd.DataFrame([{"recipe": r, "n": n, "steps": s, "seed": seed, "batch": c.batch_size, "test_acc": v["test_acc"],
+                          "train_acc": float(v["history"]["train_acc"].iloc[-1])}
+                         for (r, n, s, seed, c), v in zip(todo, res.results)])
+    table = convergence_table(rows)
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"({res.computed} models trained in {time.perf_counter() - start:.0f} s, {res.cached} cached)",
+          file=sys.stderr)
+    np.seterr(all="ignore")
+
+
+if __name__ == "__main__":
+    main()
