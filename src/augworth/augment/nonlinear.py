@@ -15,7 +15,6 @@ from .stages import Stage
 
 class TorchvisionPolicy(Stage):
     exact = False
-    linear = False
 
     def __init__(self, name: str, **kwargs):
         from torchvision.transforms import v2
