@@ -72,7 +72,7 @@ def test_parse_overrides_yaml_values():
 
 
 def test_unknown_profile_and_notebook():
-    with pytest.raises(ConfigError, match="unknown profile 'huge': allowed profiles are smoke, quick, full"):
+    with pytest.raises(ConfigError, match="unknown profile 'huge': allowed profiles are smoke, quick, book, full"):
         config.load_params("data", "huge")
     with pytest.raises(ConfigError, match="unknown notebook 'nope'"):
         config.load_params("nope")

@@ -152,7 +152,8 @@ def _cmd_ship(args) -> None:
 def _cmd_gpu(args) -> None:
     from . import gpu
 
-    gpu.run(args.minutes, args.out, args.profile, tuple(args.chapters or gpu.PRIORITY), bench=not args.no_bench)
+    gpu.run(args.minutes, args.out, args.profile, tuple(args.chapters or gpu.PRIORITY), bench=not args.no_bench,
+            smoke_checks=not args.no_smoke, parallel=args.parallel)
 
 
 def _cmd_plan(args) -> None:
@@ -420,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", default="full", choices=list(config.PROFILES))
     p.add_argument("--chapters", nargs="*", help="chapters in priority order (default: gpu.PRIORITY)")
     p.add_argument("--no-bench", action="store_true", help="skip the packed benchmark")
+    p.add_argument("--no-smoke", action="store_true", help="skip the CUDA smoke checks")
+    p.add_argument("--parallel", action="store_true", help="every chapter in a process of its own, on the same GPU")
     p.set_defaults(fn=_cmd_gpu)
 
     p = sub.add_parser("worth", help="what YOUR augmentation is worth on YOUR data: trains, measures, writes a report",

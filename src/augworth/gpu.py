@@ -120,8 +120,23 @@ def _snapshot(root: Path) -> set[Path]:
     return {p for p in root.rglob("*.json")} if root.is_dir() else set()
 
 
-def run(minutes: float, out: Path, profile: str = "full", chapters=PRIORITY, bench: bool = True) -> dict:
-    """The whole prepared run (see the module doc); returns (and writes) its report."""
+def _parallel(minutes: float, out: Path, profile: str, chapters, start: float) -> dict:
+    """Each chapter in its own process on the same GPU (small models leave a GPU idle between
+    kernel launches; several processes fill it), each with the deadline of the whole run."""
+    import subprocess
+
+    left = max(0.1, minutes - (time.time() - start) / 60)
+    procs = {name: subprocess.Popen([sys.executable, "-m", "augworth", "gpu", "--minutes", f"{left:.2f}", "--out",
+                                     str(out), "--profile", profile, "--chapters", name, "--no-bench", "--no-smoke"],
+                                    env={**os.environ, "AUGWORTH_GPU_REPORT": "0"})
+             for name in chapters}
+    return {name: f"exit {proc.wait()}" for name, proc in procs.items()}
+
+
+def run(minutes: float, out: Path, profile: str = "full", chapters=PRIORITY, bench: bool = True,
+        smoke_checks: bool = True, parallel: bool = False) -> dict:
+    """The whole prepared run (see the module doc); returns (and writes) its report. ``parallel``:
+    every chapter in a process of its own (see :func:`_parallel`)."""
     from .config import load_params
     from .experiments import registry
     from .experiments.sweep import DeadlineReached
@@ -132,8 +147,9 @@ def run(minutes: float, out: Path, profile: str = "full", chapters=PRIORITY, ben
     report = {"provenance": runtime.provenance(device), "minutes": minutes, "profile": profile, "chapters": {}}
     print(f"[augworth gpu] {runtime.device_name(device)}, torch {report['provenance']['torch']}, "
           f"{minutes:g} minutes", file=sys.stderr, flush=True)
-    report["smoke"] = smoke(device)
-    print(f"[augworth gpu] smoke: {report['smoke']}", file=sys.stderr, flush=True)
+    if smoke_checks:
+        report["smoke"] = smoke(device)
+        print(f"[augworth gpu] smoke: {report['smoke']}", file=sys.stderr, flush=True)
     if bench:
         report["bench_packed"] = bench_packed(device) if device.type == "cuda" else bench_packed(device, ks=(1, 4))
         for row in report["bench_packed"]:
@@ -144,6 +160,13 @@ def run(minutes: float, out: Path, profile: str = "full", chapters=PRIORITY, ben
         print(f"[augworth gpu] the {profile} profile counts {report['plan']['TFLOP']:,.0f} TFLOP: "
               f"{report['plan']['minutes']:.1f} min at the best packed rate ({best:.3g} TFLOP/s)", file=sys.stderr,
               flush=True)
+    if parallel:
+        report["chapters"] = _parallel(minutes, out, profile, chapters, start)
+        report["wall_s"] = time.time() - start
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"gpu-run-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(start))}.json").write_text(
+            json.dumps(report, indent=1, default=str))
+        return report
     cache_dir = paths.cache_root() / "results"
     before = _snapshot(cache_dir)
     os.environ.setdefault("AUGWORTH_EXECUTOR", "packed")
@@ -171,5 +194,8 @@ def run(minutes: float, out: Path, profile: str = "full", chapters=PRIORITY, ben
         report["wall_s"] = time.time() - start
         out.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(start))
-        (out / f"gpu-run-{stamp}.json").write_text(json.dumps(report, indent=1, default=str))
+        if os.environ.get("AUGWORTH_GPU_REPORT") != "0":  # a chapter process of a parallel run: its parent reports
+            (out / f"gpu-run-{stamp}.json").write_text(json.dumps(report, indent=1, default=str))
+        else:
+            (out / f"gpu-run-{stamp}-{'-'.join(chapters)}.json").write_text(json.dumps(report, indent=1, default=str))
     return report

@@ -65,6 +65,31 @@ class DataSource(Params):
             self.fail("device", "is not a device: use auto, cpu, cuda, cuda:N or mps")
 
 
+@dataclass(frozen=True)
+class Converging(DataSource):
+    """Fields of a chapter whose verdicts read trained models: the convergence runs (each model of
+    ``convergence_seeds`` trained again with ``convergence_factors`` times its budget, everything
+    else equal), from which a verdict's convergence check is the paired change over those seeds."""
+
+    convergence_seeds: tuple[int, ...] = param(
+        (), "seeds whose models are trained again with more steps (the convergence check over seeds; empty: none)",
+        range=(0, 2**31 - 1))
+    convergence_factors: tuple[int, ...] = param(
+        (2,), "multiples of the training budget the convergence runs train for (the check reads the first)",
+        range=(2, 64))
+
+    def trained_seeds(self) -> tuple[int, ...]:
+        """The seeds the chapter trains models for (``seeds``, unless a chapter says otherwise)."""
+        return tuple(getattr(self, "seeds", ()))
+
+    def check(self) -> None:
+        super().check()
+        stray = sorted(set(self.convergence_seeds) - set(self.trained_seeds()))
+        if stray:
+            self.fail("convergence_seeds", f"holds seeds {stray} the chapter trains no model for "
+                                           f"({list(self.trained_seeds())})")
+
+
 @register
 @dataclass(frozen=True)
 class DataParams(DataSource):
@@ -87,7 +112,7 @@ class DataParams(DataSource):
 
 @register
 @dataclass(frozen=True)
-class SampleComplexityParams(DataSource):
+class SampleComplexityParams(Converging):
     """The `sample_complexity` chapter (paper A, A1-A3): how many augmented draws a Monte Carlo
     estimate of the loss and of its gradient needs, against the closed form."""
 
@@ -122,6 +147,11 @@ class SampleComplexityParams(DataSource):
     verdict_seeds: tuple[int, ...] = param((1, 2, 3, 4), "more CNN seeds for the A2/A3 verdicts (each its own subset, "
                                            "initialisation and draws; only the verdicts' numbers are measured on them)",
                                            range=(0, 2**31 - 1))
+    images_per_seed: bool = param(False, "each seed measures its own draw of n_images test images (else every seed "
+                                         "measures the main seed's: the interval is then conditional on them)")
+
+    def trained_seeds(self) -> tuple[int, ...]:
+        return (self.seed, *self.verdict_seeds)
 
     def check(self) -> None:
         super().check()
@@ -148,7 +178,7 @@ class ScorecardParams(Params):
 
 @register
 @dataclass(frozen=True)
-class SaliencyParams(DataSource):
+class SaliencyParams(Converging):
     """The `saliency` chapter (paper A, A4): does training with an augmentation move the saliency
     into the low-variance eigenspace of the augmentation's covariance, away from edges?"""
 
@@ -181,7 +211,7 @@ class SaliencyParams(DataSource):
 
 @register
 @dataclass(frozen=True)
-class FlatnessParams(DataSource):
+class FlatnessParams(Converging):
     """The `flatness` chapter (paper C, C5): does augmentation add gradient noise and flatten the
     loss landscape?"""
 
@@ -215,7 +245,7 @@ class FlatnessParams(DataSource):
 
 @register
 @dataclass(frozen=True)
-class ClassLevelParams(DataSource):
+class ClassLevelParams(Converging):
     """The `class_level` chapter (paper B, B1-B4): the random-resized-crop strength that is best
     on average, the classes it hurts, why, and a class-conditional fix."""
 
@@ -229,6 +259,9 @@ class ClassLevelParams(DataSource):
     n_train: int = param(2000, "training images per model", unit="images", of="train", range=(100, None))
     epochs: int = param(15, "training epochs", unit="epochs", range=(1, 1000))
     width: int = param(16, "width of the fast CNN", range=(4, 512))
+    choice_seeds: tuple[int, ...] = param(
+        (), "seeds whose validation accuracies choose s*, the hurt classes and the B4 policy (the exploratory "
+        "seeds; empty: every seed); the verdicts test on the other seeds", range=(0, 2**31 - 1))
     alpha: float = param(0.05, "family-wise error rate of the per-class tests (Holm)", range=(0.0001, 0.5))
     min_drop: float = param(0.02, "validation drop (accuracy, 0-1) from which a class gets its own policy (B4), "
                             "when the drop is also significant over seeds (Holm, alpha)",
@@ -242,6 +275,8 @@ class ClassLevelParams(DataSource):
         super().check()
         if len(self.seeds) < 2:
             self.fail("seeds", "needs at least 2 seeds: the per-class tests are paired over seeds")
+        if self.choice_seeds and (len(self.choice_seeds) < 2 or set(self.choice_seeds) - set(self.seeds)):
+            self.fail("choice_seeds", "must be empty or at least 2 of 'seeds'")
         if len(set(self.scales)) != len(self.scales):
             self.fail("scales", "holds a scale twice")
         if len(self.scales) + self.include_none < 2:
@@ -268,6 +303,13 @@ class ExchangeRateParams(DataSource):
     width: int = param(8, "width of the fast CNN", range=(4, 512))
     convergence_factor: int = param(2, "the largest-n runs (first seed) are repeated with this many times the "
                                     "steps, to check they had converged; 1: no check", range=(1, 16))
+    convergence_seeds: tuple[int, ...] = param(
+        (), "seeds whose convergence runs are trained: the largest-n runs, C3's largest size and C4's largest k "
+        "(empty: the largest-n runs of the first seed only)", range=(0, 2**31 - 1))
+    reference_sizes: tuple[int, ...] = param(
+        (), "more sizes trained without augmentation only, beyond 'sizes': the reference curve then reaches the "
+        "equivalent sizes a worth above 1 needs (read by interpolation, not extrapolation)", unit="images",
+        of="train", range=(20, None))
     corruptions: tuple[str, ...] = param(
         CORRUPTIONS, "corruptions of the out-of-distribution test sets (5 severities each)", choices=CORRUPTIONS)
     ood_images: int = param(1000, "test images per corrupted test set (class balanced, same for every set)",
@@ -311,6 +353,8 @@ class ExchangeRateParams(DataSource):
                 self.fail(name, f"must be one of 'augmentations' {list(self.augmentations)}")
         if "none" not in self.invariance_augments:
             self.fail("invariance_augments", "must hold 'none' (the invariant model C3 reads)")
+        if any(n <= max(self.sizes) for n in self.reference_sizes):
+            self.fail("reference_sizes", f"must lie above the largest of 'sizes' ({max(self.sizes)})")
         for s in self.fixed_sizes + self.invariance_sizes:
             if s not in self.sizes:
                 self.fail("fixed_sizes" if s in self.fixed_sizes else "invariance_sizes", f"holds {s}, not in 'sizes'")

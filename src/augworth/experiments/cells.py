@@ -72,3 +72,18 @@ def evaluated_images(cell: TrainCell, test_images: int) -> int:
     the cell evaluates it, and any extra sets its type names (``extra_eval_images``)."""
     extra = cell.extra_eval_images() if hasattr(cell, "extra_eval_images") else 0
     return test_images + (cell.val_size if cell.evaluate_val else 0) + extra
+
+
+def longer(cell, factor: int, **fields: Any):
+    """The same cell trained for ``factor`` times its budget (its steps, else its epochs), with
+    ``fields`` changed too: a convergence run."""
+    budget = {"steps": cell.steps * factor} if cell.steps else {"epochs": cell.epochs * factor}
+    return dataclasses.replace(cell, **budget, **fields)
+
+
+def convergence_cells(p: Params, main: list, **fields: Any) -> list[tuple[int, int, Any]]:
+    """(factor, i, cell): every cell ``main[i]`` whose seed is one of ``p.convergence_seeds``,
+    trained again for each of ``p.convergence_factors`` times its budget (see :func:`longer`)."""
+    seeds = set(getattr(p, "convergence_seeds", ()))
+    return [(k, i, longer(c, k, **fields)) for k in getattr(p, "convergence_factors", ()) for i, c in enumerate(main)
+            if c.seed in seeds]

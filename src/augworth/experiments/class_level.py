@@ -20,7 +20,7 @@ import numpy as np
 from ..config import ClassLevelParams, TrainCell
 from ..data.labels import group_of
 from ..metrics import classwise
-from .cells import make_cell
+from .cells import convergence_cells, make_cell
 from .registry import runner
 from .sweep import run_sweep
 from .training import train_cell
@@ -47,10 +47,17 @@ def b4_cells(p: ClassLevelParams, uniform: str, conditional: list[str]) -> list[
     return [make_cell(TrainCell, p, augment=uniform, class_augment=conditional, seed=s) for s in p.seeds]
 
 
+def stage1_and_convergence(p: ClassLevelParams) -> list[tuple[str, int, TrainCell]]:
+    """(strength, budget factor, cell): stage 1 (factor 1), then its convergence runs."""
+    stage1 = stage1_cells(p)
+    return [(s, 1, c) for s, c in stage1] + [(stage1[i][0], k, c)
+                                             for k, i, c in convergence_cells(p, [c for _, c in stage1])]
+
+
 def cells(p: ClassLevelParams) -> list[TrainCell]:
-    """Every model the runner may train: stage 1, and stage 2 at its upper bound (every scope
-    fixes a class; which classes, stage 1 decides)."""
-    return [c for _, c in stage1_cells(p)] + [c for _ in B4_SCOPES for c in b4_cells(p, "none", [])]
+    """Every model the runner may train: stage 1 and its convergence runs, and stage 2 at its
+    upper bound (every scope fixes a class; which classes, stage 1 decides)."""
+    return [c for _, _, c in stage1_and_convergence(p)] + [c for _ in B4_SCOPES for c in b4_cells(p, "none", [])]
 
 
 def stack(rows, key: str, labels: list[str], seeds) -> dict[str, np.ndarray]:
@@ -94,11 +101,13 @@ B4_SCOPES = ("group", "class")
 @runner("class_level", version=2, params=ClassLevelParams)
 def class_level(p: ClassLevelParams, device) -> dict:
     labels = strengths(p)
-    stage1 = stage1_cells(p)
-    res = run_sweep(train_cell, [c for _, c in stage1], name="train_cell")
+    first = stage1_and_convergence(p)
+    res = run_sweep(train_cell, [c for _, _, c in first], name="train_cell")
     compute = res.compute_s
-    val_acc = stack([{"strength": s, "seed": c.seed, **r} for (s, c), r in zip(stage1, res.results)],
-                    "val_per_class", labels, p.seeds)
+    stage1 = [(s, c) for s, k, c in first if k == 1]
+    results = res.results[:len(stage1)]
+    val_acc = stack([{"strength": s, "seed": c.seed, **r} for (s, c), r in zip(stage1, results)],
+                    "val_per_class", labels, p.choice_seeds or p.seeds)
     choice = choose_on_validation(val_acc, p.min_drop, p.conditional, p.alpha)
     uniform = spec_of(choice["optimum"])
     policies = {"class": choice["hurt"], "group": group_policy(val_acc, choice, p.dataset, p.conditional)}
@@ -119,7 +128,11 @@ def class_level(p: ClassLevelParams, device) -> dict:
             "train_seconds")
     return {"strengths": labels, "compute_s": compute,
             "cells": [{"strength": s, "seed": c.seed, **{k: r[k] for k in keep}}
-                      for (s, c), r in zip(stage1, res.results)],
+                      for (s, c), r in zip(stage1, results)],
+            "convergence": [{"strength": s, "seed": c.seed, "factor": k, "epochs": c.epochs,
+                             **{key: r[key] for key in keep}}
+                            for (s, k, c), r in zip(first, res.results) if k > 1],
+            "choice_seeds": list(p.choice_seeds or p.seeds),
             "choice": {"optimum": choice["optimum"], "hurt": {str(k): v for k, v in choice["hurt"].items()}},
             "b4": {scope: {"policy": v["policy"], "runs": [{"seed": s, **{k: r[k] for k in keep}}
                                                             for s, r in zip(p.seeds, v["runs"])]}

@@ -118,9 +118,24 @@ def cells(p: ExchangeRateParams) -> list[tuple[str, object]]:
     for n in p.fixed_sizes:
         for k in p.fixed_copies:
             out += [("fixed", cell(n, p.fixed_augment, s, fixed_copies=k)) for s in p.seeds]
+    for n in p.reference_sizes:  # the reference curve beyond the grid (no augmentation only)
+        out += [("main", cell(n, p.augmentations[0], s, p.corruptions)) for s in p.seeds]
     if p.convergence_factor > 1:
-        out += [("convergence", cell(max(p.sizes), aug, p.seeds[0], steps=p.steps * p.convergence_factor))
-                for aug in p.augmentations]
+        longer = p.steps * p.convergence_factor
+        conv_seeds = p.convergence_seeds or p.seeds[:1]
+        out += [("convergence", cell(max(p.sizes), aug, s, steps=longer)) for aug in p.augmentations
+                for s in conv_seeds]
+        if p.convergence_seeds:  # C3's and C4's models too, at their largest size and k
+            n3 = max(p.invariance_sizes or p.sizes)
+            out += [("convergence", cell(n3, aug, s, steps=longer, invariance=p.invariance))
+                    for aug in p.invariance_augments for s in conv_seeds]
+            out += [("convergence", cell(n3, "flip", s, steps=longer)) for s in conv_seeds
+                    if n3 != max(p.sizes) or "flip" not in p.augmentations]
+            if p.fixed_sizes:
+                out += [("convergence", cell(max(p.fixed_sizes), p.fixed_augment, s, steps=longer,
+                                             fixed_copies=max(p.fixed_copies))) for s in conv_seeds]
+                out += [("convergence", cell(max(p.fixed_sizes), p.fixed_augment, s, steps=longer))
+                        for s in conv_seeds if max(p.fixed_sizes) != max(p.sizes)]
     return out
 
 

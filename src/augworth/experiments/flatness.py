@@ -26,7 +26,7 @@ from ..config import FlatnessParams, param
 from ..metrics import hessian, landscape
 from ..models import Normalised
 from ..seeds import seed_stream
-from .cells import cell_type, make_cell
+from .cells import cell_type, convergence_cells, make_cell
 from .registry import runner
 from .sweep import run_sweep
 from .training import train_on_cell
@@ -46,8 +46,9 @@ def cells(p: FlatnessParams) -> list:
     """One cell per (training augmentation, seed); the 2-D slice (49 loss evaluations over the
     training subset at grid 7, the largest part of a cell after training on the CPU) only where the
     chapter draws it: the first seed."""
-    return [make_cell(FlatnessCell, p, augment=aug, seed=s, evaluate_val=False, slice_2d=s == p.seeds[0])
+    main = [make_cell(FlatnessCell, p, augment=aug, seed=s, evaluate_val=False, slice_2d=s == p.seeds[0])
             for aug in p.augmentations for s in p.seeds]
+    return main + [c for _, _, c in convergence_cells(p, main, slice_2d=False)]
 
 
 def _batch_gradients(model, x, y, pipe, mode: str, gen, passes: int, batch: int = 128) -> list[torch.Tensor]:
@@ -124,8 +125,9 @@ def flatness(p: FlatnessParams, device) -> dict:
     """Sweep (augmentation x seed) of flatness_cell."""
     todo = cells(p)
     res = run_sweep(flatness_cell, todo, name="flatness_cell")
-    return {"compute_s": res.compute_s,
-            "cells": [{"augment": c.augment, "seed": c.seed, **r} for c, r in zip(todo, res.results)]}
+    rows = [{"augment": c.augment, "seed": c.seed, "epochs": c.epochs, **r} for c, r in zip(todo, res.results)]
+    n = len(p.augmentations) * len(p.seeds)  # the main cells first, then the convergence runs
+    return {"compute_s": res.compute_s, "cells": rows[:n], "convergence": rows[n:]}
 
 
 flatness_cell.cell_type = FlatnessCell

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from ..data import balanced_indices, load_dataset
 from ..metrics import saliency as sal
 from ..models import Normalised
 from ..seeds import seed_stream
-from .cells import cell_type, make_cell
+from .cells import cell_type, convergence_cells, make_cell
 from .registry import runner
 from .sweep import run_sweep
 from .training import cached_dataset, train_on_cell
@@ -46,8 +47,10 @@ SaliencyCell = cell_type("SaliencyCell", __name__, SaliencyParams,
 
 def cells(p: SaliencyParams) -> list:
     """One cell per (training augmentation, seed)."""
-    return [make_cell(SaliencyCell, p, augment=aug, seed=s, evaluate_val=False)
+    main = [make_cell(SaliencyCell, p, augment=aug, seed=s, evaluate_val=False)
             for aug in p.augmentations for s in p.seeds]
+    # a convergence run is measured once, at its end
+    return main + [replace(c, checkpoints=(c.epochs,)) for _, _, c in convergence_cells(p, main)]
 
 
 @functools.lru_cache(maxsize=2)
@@ -123,8 +126,9 @@ def saliency(p: SaliencyParams, device) -> dict:
     images = measured_images(ds, p.n_images)[0][:N_SHOWN]
     _, vals, vecs = _geometry(p.probe, images)
     rank = int((vals[0] > 1e-10 * vals[0].max()).sum())
-    return {"compute_s": res.compute_s,
-            "cells": [{"augment": c.augment, "seed": c.seed, **r} for c, r in zip(todo, res.results)],
+    rows = [{"augment": c.augment, "seed": c.seed, "epochs": c.epochs, **r} for c, r in zip(todo, res.results)]
+    n = len(p.augmentations) * len(p.seeds)  # the main cells first, then the convergence runs
+    return {"compute_s": res.compute_s, "cells": rows[:n], "convergence": rows[n:],
             "images": images.numpy(), "top_vecs": vecs[:, :, -2:].numpy(),
             "low_vec": vecs[:, :, -rank].numpy(), "eigvals": vals.numpy(), "rank": rank}
 

@@ -33,7 +33,7 @@ from ..metrics.da_moments import atom_moments, delta_moments, linear_sq_loss_gra
 from ..metrics.grads import per_sample_grads
 from ..models import Normalised
 from ..seeds import seed_stream
-from .cells import cell_type, make_cell
+from .cells import cell_type, convergence_cells, make_cell
 from .registry import runner
 from .sweep import run_sweep
 from .training import train_on_cell
@@ -55,9 +55,14 @@ SeedCell = cell_type("SeedCell", __name__, SampleComplexityParams, _MEASURED,
 def cells(p: SampleComplexityParams) -> list:
     """The main seed's cell first (the longest), then one cell per verdict seed; each CNN is
     trained with the chapter's training augmentation."""
-    return [make_cell(MainCell, p, augment=p.train_augment, seed=p.seed, evaluate_val=False)] + \
-        [make_cell(SeedCell, p, augment=p.train_augment, seed=s, image_seed=p.seed, evaluate_val=False)
-         for s in p.verdict_seeds]
+    def seed_cell_of(s):
+        return make_cell(SeedCell, p, augment=p.train_augment, seed=s, image_seed=s if p.images_per_seed else p.seed,
+                         evaluate_val=False)
+
+    main = [make_cell(MainCell, p, augment=p.train_augment, seed=p.seed, evaluate_val=False)] + \
+        [seed_cell_of(s) for s in p.verdict_seeds]
+    # convergence runs: the verdicts' numbers (a seed cell) with more steps, the main seed's too
+    return main + [c for _, _, c in convergence_cells(p, [seed_cell_of(p.seed)] + main[1:])]
 
 
 def per_image_ce(out, y):
@@ -367,6 +372,11 @@ chapter_cell.cell_type = (MainCell, SeedCell)
 def sample_complexity(p: SampleComplexityParams, device) -> dict:
     """The main seed's measurements and the verdicts' extra seeds, as ONE sweep: the cells run in
     parallel (the main cell first, being the longest), each on one thread like every cell."""
-    res = run_sweep(chapter_cell, cells(p), name="sample_complexity_cell")
-    main, seeds = res.results[0], res.results[1:]
-    return {**main, "seed_records": [r for run in seeds for r in run["records"]], "compute_s": res.compute_s}
+    todo = cells(p)
+    res = run_sweep(chapter_cell, todo, name="sample_complexity_cell")
+    n = 1 + len(p.verdict_seeds)  # the main seed's cell, the verdict seeds', then the convergence runs
+    main, seeds = res.results[0], res.results[1:n]
+    convergence = [{"seed": c.seed, "epochs": c.epochs, "test_acc": r["test_acc"], "records": r["records"]}
+                   for c, r in zip(todo[n:], res.results[n:])]
+    return {**main, "seed_records": [r for run in seeds for r in run["records"]], "compute_s": res.compute_s,
+            "convergence": convergence, "epochs": p.epochs}
