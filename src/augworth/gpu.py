@@ -144,6 +144,13 @@ def run(minutes: float, out: Path, profile: str = "full", chapters=PRIORITY, ben
     start = time.time()
     deadline = start + 60 * minutes
     device = runtime.resolve_device("auto")
+    if device.type == "cuda":
+        # vmap (packed training, the loss landscape) cannot query channels_last batch norm on CUDA
+        import torch
+
+        from .train import loop
+
+        loop.MEMORY_FORMAT = torch.contiguous_format
     report = {"provenance": runtime.provenance(device), "minutes": minutes, "profile": profile, "chapters": {}}
     print(f"[augworth gpu] {runtime.device_name(device)}, torch {report['provenance']['torch']}, "
           f"{minutes:g} minutes", file=sys.stderr, flush=True)

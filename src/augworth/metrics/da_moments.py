@@ -93,7 +93,7 @@ def delta_moments(f: Callable[[torch.Tensor], torch.Tensor], m: AugMoments, imag
         u = m.factor[i].reshape(-1, *image_shape).float()
         curv = torch.cat([vmap(uhu)(u[j : j + chunk]) for j in range(0, len(u), chunk)]).double().sum()
         if m.noise_var > 0:
-            probes = (torch.randint(0, 2, (hutchinson, *image_shape), generator=gen) * 2 - 1).float()
+            probes = (torch.randint(0, 2, (hutchinson, *image_shape), generator=gen) * 2 - 1).float().to(mu.device)
             curv = curv + m.noise_var * vmap(uhu)(probes).double().mean()
         means.append(f(mu).double() + 0.5 * curv)
         variances.append(var)
