@@ -91,8 +91,12 @@ a["held_id"].round(4)
 
 # %%
 conv = a["conv"]
-print(textwrap.fill(rules.convergence_check(conv, p.augmentations, p.convergence_tol).detail
-                    + " (every augmentation; the C1/C2 gates read the ones each verdict uses)", 88))
+if a["conv_pairs"]:  # convergence runs over seeds: every verdict's metric at the budget and longer
+    for check in rules.convergence_checks(a, p, list(a["conv_pairs"])):
+        print(textwrap.fill(f"[{'pass' if check.passed else 'FAIL'}] {check.detail}", 88))
+else:
+    print(textwrap.fill(rules.first_seed_convergence(conv, p.augmentations, p.convergence_tol).detail
+                        + " (every augmentation; the C1/C2 gates read the ones each verdict uses)", 88))
 conv.round(4)
 
 # %% [markdown]

@@ -124,3 +124,21 @@ def test_a_cells_key_holds_its_fields_and_its_codes_version(tmp_path, monkeypatc
     run_sweep(echo, [cell], name="echo", cache=cache)
     assert len(calls) == 3  # the same fields, other code: computed again
     assert cache_key("echo", "edited", cell_fields(cell)) != cache_key("echo", "v", cell_fields(cell))
+
+
+def test_cell_types_pickle_by_reference_whatever_python_sets_as_their_module():
+    """Python 3.12's make_dataclass names its caller (cells.py) as a new class's module; the
+    registry gives each cell type its runner module back, so worker processes can unpickle it."""
+    import pickle
+
+    from augworth.experiments import exchange_rate, registry
+
+    cls = exchange_rate.ExchangeCell
+    cls.__module__ = "augworth.experiments.cells"  # what make_dataclass does from Python 3.12 on
+    try:
+        registry._home_cell_types(exchange_rate.__name__)
+        assert cls.__module__ == exchange_rate.__name__
+        cell = C.make_cell(cls, load_params("exchange_rate", "smoke"), n_train=60, augment="none", seed=0)
+        assert pickle.loads(pickle.dumps(cell)) == cell
+    finally:
+        cls.__module__ = exchange_rate.__name__

@@ -57,6 +57,7 @@ def test_publish_writes_records_the_scorecard_reads(tmp_path, monkeypatch):
 
 TRUE = ex.PowerLaw(a=2.0, c=0.35, b=0.02)
 SIZES = [30, 60, 125, 250, 500]
+REFERENCE_SIZES = [1000, 2000]  # no augmentation only, beyond the grid
 
 
 def exchange_runs(aug_factor: float, seeds=SEEDS5, noise=0.01, conv_change=0.0, strong_err=None):
@@ -73,6 +74,10 @@ def exchange_runs(aug_factor: float, seeds=SEEDS5, noise=0.01, conv_change=0.0, 
                 rows.append({"kind": "main", "n": n, "augment": aug, "seed": s, "test_err": err,
                              "ood_err": err if strong_err is None or aug != "noise(0.4)" else strong_err,
                              "train_acc": 1.0, "steps": 300, "invariance": "none", "copies": 0})
+        for n in REFERENCE_SIZES:  # the reference beyond the grid: C1 interpolates
+            ref = float(TRUE(n)) * (1 + e)
+            rows.append({"kind": "main", "n": n, "augment": "none", "seed": s, "test_err": ref, "ood_err": ref,
+                         "train_acc": 1.0, "steps": 300, "invariance": "none", "copies": 0})
     for aug in ("none", "trivialaugment", "noise(0.4)"):
         base = next(r for r in rows if r["augment"] == aug and r["n"] == 500 and r["seed"] == seeds[0])
         rows.append({**base, "kind": "convergence", "steps": 600, "test_err": base["test_err"] + conv_change})
@@ -82,7 +87,8 @@ def exchange_runs(aug_factor: float, seeds=SEEDS5, noise=0.01, conv_change=0.0, 
 def exchange_analysis(runs, p):
     from augworth.analysis import exchange_rate as er
 
-    a = {"n_max": 500, "conv": er.convergence_table(runs)}
+    a = {"n_max": 500, "conv": er.convergence_table(runs),
+         "reference_sizes": sorted(int(n) for n in runs[(runs.kind == "main") & (runs.augment == "none")].n.unique())}
     for metric, tag in (("test_err", "id"), ("ood_err", "ood")):
         a[f"fit_{tag}"] = er.fit_reference(runs, metric)[0]
         a[f"held_{tag}"] = er.fit_reference(runs, metric, holdout=1)[2]
@@ -176,7 +182,9 @@ def class_analysis(drop: float, gain: float = 0.02, seeds=SEEDS5, noise=0.005):
                 cm[i, c, c] = 100 * acc[i, c]
                 cm[i, c, (c + 2) % k] = 100 * (1 - acc[i, c])  # class 2's errors go to class 4: its group
         conf[s] = cm
-    cells = [{"strength": s, "seed": seed, "test_per_class": acc[i], "test_confusion": conf[s][i]}
+    # the validation split: the same models on other images (its own noise)
+    cells = [{"strength": s, "seed": seed, "test_per_class": acc[i], "test_confusion": conf[s][i],
+              "val_per_class": acc[i] + rng.normal(0, noise, k)}
              for s, acc in (("none", none), ("mild", mild)) for i, seed in enumerate(seeds)]
     return cl.analyse({"strengths": ["none", "mild"], "cells": cells}, "fashion_mnist")
 
@@ -254,42 +262,72 @@ def saliency_result(effect: float, seeds=SEEDS5, spread=0.02):
     return {"cells": cells}
 
 
-@pytest.mark.parametrize("effect,label", [(0.2, "supported"), (-0.2, "not supported"), (0.0, "inconclusive")])
-def test_a4_labels(effect, label):
+@pytest.mark.parametrize("effect,spread,label", [(0.4, 0.02, "supported"), (-0.2, 0.02, "not supported"),
+                                                 (0.0, 0.02, "not supported"), (0.1, 0.3, "inconclusive")])
+def test_a4_labels(effect, spread, label):
+    """A4's margin decides a null: an interval around 0, inside the margin, is not supported."""
     p = SimpleNamespace(augmentations=("none", "crop(1)", "crop(3)"), seeds=SEEDS5)
-    d = vs.a4(saliency_result(effect), p)
+    d = vs.a4(saliency_result(effect, spread=spread), p)
     assert d.verdict == label and d.n_seeds == 5
     assert vs.strongest_translation(["none", "crop(1)", "crop(3)", "crop(2)+flip"]) == "crop(3)"
     missing = vs.a4(saliency_result(0.2), SimpleNamespace(augmentations=("none", "flip"), seeds=SEEDS5))
     assert missing.verdict == "inconclusive"
 
 
-def flatness_result(effect: float, seeds=SEEDS5, never: bool = False):
+def flatness_result(effect: float, seeds=SEEDS5, never: bool = False, spread=0.01):
+    """Per seed: the filter-normalised step alpha to either threshold, ~0.5 without augmentation
+    and ``effect`` more with crop+flip; stored as the runner stores it (weight-space distances:
+    alpha x ||d||, step x k x ||d||)."""
     rng = np.random.default_rng(0)
     cells = []
     for s in seeds:
         base = 0.5 + rng.normal(0, 0.05)
-        for aug, dist in (("none", base), ("crop(2)+flip", base + effect + rng.normal(0, 0.01))):
-            flat = [{"threshold": "relative", "refined": dist + rng.normal(0, 0.05), "direction": k} for k in range(6)]
+        for aug, dist in (("none", base), ("crop(2)+flip", base + effect + rng.normal(0, spread))):
+            flat = []
+            for k in range(6):
+                a = dist + rng.normal(0, 0.05)
+                steps = int(np.ceil(a / 0.1))
+                for thr in ("absolute", "relative"):
+                    flat.append({"threshold": thr, "refined": a * 10.0, "paper": 0.1 * steps * 10.0, "steps": steps,
+                                 "direction": k})
             if never and aug == "none" and s == 0:
                 flat[0]["refined"] = float("inf")
             noise = {m: {"trace_cov": v} for m, v in (("fresh", 3.0), ("same-batch", 2.0), ("fixed", 1.0), ("none", 0.5))}
-            cells.append({"augment": aug, "seed": s, "flatness": flat, "noise": noise, "top_eig": 10.0})
+            cells.append({"augment": aug, "seed": s, "flatness": flat, "noise": noise, "top_eig": 10.0 + s,
+                          "start_loss": 0.1, "test_acc": 0.9})
     return {"cells": cells}
 
 
-@pytest.mark.parametrize("effect,label", [(0.1, "supported"), (-0.1, "not supported"), (0.0, "inconclusive")])
-def test_c5_labels(effect, label):
-    p = SimpleNamespace(augmentations=("none", "crop(2)+flip"), seeds=SEEDS5, bisections=4)
-    d = vf.c5(flatness_result(effect), p)
-    assert d.verdict == label
+def flatness_params():
+    return SimpleNamespace(augmentations=("none", "crop(2)+flip"), seeds=SEEDS5, bisections=4, step=0.1, epochs=10,
+                           convergence_factors=(2,))
+
+
+@pytest.mark.parametrize("effect,spread,label", [(0.1, 0.01, "supported"), (-0.1, 0.01, "not supported"),
+                                                 (0.0, 0.01, "not supported"), (0.03, 0.05, "inconclusive")])
+def test_c5_labels(effect, spread, label):
+    d = vf.c5(flatness_result(effect, spread=spread), flatness_params())
+    assert d.verdict == label, d
+    assert d.measured == pytest.approx(effect, abs=0.05)
     assert "same order" in d.summary
 
 
 def test_c5_gated_by_a_direction_that_never_crosses():
-    p = SimpleNamespace(augmentations=("none", "crop(2)+flip"), seeds=SEEDS5, bisections=4)
-    d = vf.c5(flatness_result(0.1, never=True), p)
+    d = vf.c5(flatness_result(0.1, never=True), flatness_params())
     assert d.verdict == "inconclusive" and "never crossed" in d.reasons[0]
+
+
+def test_c5_gated_by_convergence_runs_over_seeds():
+    """Convergence runs whose effect moved by more than the margin make C5 inconclusive;
+    runs that did not move leave it decided."""
+    p = flatness_params()
+    r = flatness_result(0.1)
+    moved = flatness_result(0.3)["cells"]
+    r["convergence"] = [{**c, "epochs": 20} for c in moved]
+    d = vf.c5(r, p)
+    assert d.verdict == "inconclusive" and any("still moving" in x for x in d.reasons), d
+    r["convergence"] = [{**c, "epochs": 20} for c in flatness_result(0.1)["cells"]]
+    assert vf.c5(r, p).verdict == "supported"
 
 
 # --- sample_complexity: A1-A3 --------------------------------------------------------------

@@ -157,6 +157,7 @@ def _cmd_gpu(args) -> None:
 
 
 def _cmd_plan(args) -> None:
+    from . import runtime
     from .experiments import plan
     from .experiments.sweep import parallelism
 
@@ -164,13 +165,16 @@ def _cmd_plan(args) -> None:
     _, workers = parallelism()
     here = plan.sustained_tflops() * workers
     table["min here"] = [plan.minutes(t, here) for t in table["TFLOP"]]
+    reference = plan.sustained_tflops(runtime.REFERENCE_STEP_MS) * workers
+    table["min ref"] = [plan.minutes(t, reference) for t in table["TFLOP"]]
     if args.tflops:
         table[f"min at {args.tflops:g} TFLOP/s"] = [plan.minutes(t, args.tflops) for t in table["TFLOP"]]
     print(f"# {args.profile} profile: the models each chapter trains, the images they train and are evaluated on, "
           f"and their FLOPs (a training image = 3 forward passes; work besides training and evaluating models is not "
           f"counted: see augworth.experiments.plan)")
     print(f"# 'min here': at this CPU's rate on the reference step ({here * 1e3:.1f} GFLOP/s with {workers} processes, "
-          f"the width-8 fast CNN; wider models run more FLOP/s, so for them it is an upper bound)")
+          f"the width-8 fast CNN; wider models run more FLOP/s, so for them it is an upper bound); 'min ref': the "
+          f"same on the reference machine (reference step {runtime.REFERENCE_STEP_MS} ms), what budgets are set in")
     print(table.to_string(index=False, float_format=lambda v: f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"))
 
 

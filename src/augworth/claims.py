@@ -95,9 +95,27 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
           "95% t CI over seeds; supported if above 0; every k is shown beside"),
     Claim("C5", PAPER_C, "DA adds stochasticity to the gradient and flattens the loss landscape; gradient noise: "
           "random > same-batch > fixed augmentation.", "flatter; random > same-batch > fixed", "flatness",
-          "perturb-to-threshold distance (relative threshold L0 + 1), crop+flip minus no augmentation, "
-          "directions averaged per seed, paired 95% t CI over seeds; supported if above 0; the noise ordering is reported beside"),
+          "filter-normalised step alpha to paper C's absolute threshold (training loss 1 nat), crop+flip minus no "
+          "augmentation, directions averaged per seed, paired 95% t CI over seeds; supported if above 0, not "
+          "supported if below the margin 0.04; the relative threshold (L0 + 1), the weight-space distance, the "
+          "Hessian's top eigenvalue and the noise ordering are reported beside"),
 ]}
+
+
+#: Equivalence margins of the claims whose threshold is 0: the smallest effect that would matter,
+#: on the scale of the claim's measured effect. An interval wholly below it decides "not
+#: supported" (no effect, or one too small to matter). Registered in
+#: params/book/preregistration.yaml (a test keeps the two equal).
+MARGINS = {
+    "A4": 0.2,     # relative variance rho, none minus translation (rho ~2.3 without augmentation: ~10%)
+    "B3": 0.02,    # change of the pair's bias (share of a class's test images)
+    "C3": 0.005,   # test error (half a point)
+    "C4": 0.005,   # test error (half a point)
+    "C5": 0.04,    # filter-normalised step alpha to the threshold (alpha ~0.45 without augmentation: ~10%)
+}
+#: Convergence tolerance of test accuracy: more steps (2x the budget) must not move it by more
+#: than this (a contrast claim checks its own effect, at its margin, beside it).
+ACCURACY_TOL = 0.005
 
 
 @dataclass(frozen=True)

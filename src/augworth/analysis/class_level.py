@@ -1,7 +1,9 @@
 """Analysis of the `class_level` chapter (paper B, B1-B4): the chapter's tables from the
 runner's value -- B1 drops with Holm-corrected paired tests, B2 group-forgiven drops, B3
-confusion flows and its pair (chosen on the validation split), the B4 comparison. Pure: nothing
-here trains; an edit here never makes a stored result stale."""
+confusion flows and its pair, the B4 comparison. Whatever a verdict selects is chosen on the
+choice seeds' validation split and tested on the other seeds (where the profile names choice
+seeds; else on the same models' validation and test splits). Pure: nothing here trains; an edit
+here never makes a stored result stale.""" 
 
 from __future__ import annotations
 
@@ -16,15 +18,53 @@ from ..metrics.stats import jackknife_interval, t_interval, t_intervals
 AFFECTED_DROP = 0.02  # accuracy (0-1): the smallest drop B2 and B3 explain (paper B: drops of up to 0.20)
 
 
-def analyse(r: dict, dataset: str, alpha: float = 0.05, class_names=None) -> dict:
-    """The chapter's tables from the runner's value (see the module doc)."""
-    labels = r["strengths"]
+def split_seeds(r: dict) -> tuple[list[int], list[int]]:
+    """(choice seeds, test seeds): the runner's choice seeds, when they leave at least 2 seeds to
+    test on, choose; the others test. Else every seed does both (choices then read the
+    validation split, the tests the test split: the same models, an exploratory profile)."""
     seeds = sorted({c["seed"] for c in r["cells"]})
+    choice = sorted(set(r.get("choice_seeds") or seeds) & set(seeds))
+    test = [s for s in seeds if s not in choice]
+    return (choice, test) if len(test) >= 2 else (seeds, seeds)
+
+
+def held_out_drops(test_acc: dict, choice_acc: dict, alpha: float = 0.05) -> dict:
+    """B1's drops with the choices apart from the test: s* (best mean accuracy) and each class's
+    own best strength are chosen on ``choice_acc`` (validation accuracies of the choice seeds),
+    and the drop acc_c(s_c) - acc_c(s*) is tested on ``test_acc`` (test accuracies of the test
+    seeds): one-sided paired t over seeds, Holm-corrected over the classes with s_c != s*. Choosing
+    and testing on the same numbers biases the drop upward (argmax of noise)."""
+    strengths = list(test_acc)
+    _, s_star, best = classwise.optimum_and_best({s: choice_acc[s] for s in strengths})
+    a = np.stack([np.asarray(test_acc[s], dtype=float) for s in strengths])  # (S, seeds, classes)
+    mean = a.mean(1)
+    k = a.shape[2]
+    diffs = np.stack([a[best[c], :, c] - a[s_star, :, c] for c in range(k)], axis=1)  # (seeds, classes)
+    tested = best != s_star
+    pv = np.array([classwise.paired_t_pvalue(diffs[:, c]) if tested[c] else 1.0 for c in range(k)])
+    adj = np.ones(k)
+    if tested.any():
+        adj[tested] = classwise.holm(pv[tested])
+    _, lo, hi = t_intervals(diffs)
+    sd = diffs.std(0, ddof=1) if diffs.shape[0] > 1 else np.full(k, np.nan)
+    rows = [{"class": c, "best_strength": strengths[best[c]], "acc_best": mean[best[c], c],
+             "acc_at_optimum": mean[s_star, c], "drop": diffs[:, c].mean(), "drop_lo": lo[c], "drop_hi": hi[c],
+             "drop_sd": sd[c], "p": pv[c], "p_holm": adj[c], "hurt": bool(tested[c] and adj[c] < alpha)}
+            for c in range(k)]
+    return {"optimum": strengths[s_star], "classes": rows}
+
+
+def analyse(r: dict, dataset: str, alpha: float = 0.05, class_names=None) -> dict:
+    """The chapter's tables from the runner's value (see the module doc). Choices (s*, each
+    class's best strength, B3's pair) are made on the choice seeds' validation split and tested
+    on the test seeds (:func:`split_seeds`)."""
+    labels = r["strengths"]
+    choice_seeds, seeds = split_seeds(r)
     acc = stack(r["cells"], "test_per_class", labels, seeds)
     conf = stack(r["cells"], "test_confusion", labels, seeds)
     k = next(iter(acc.values())).shape[1]
     names = list(class_names) if class_names is not None else [str(c) for c in range(k)]
-    drops = classwise.class_drops(acc, alpha=alpha)
+    drops = held_out_drops(acc, stack(r["cells"], "val_per_class", labels, choice_seeds), alpha=alpha)
     b1 = pd.DataFrame(drops["classes"])
     b1.insert(1, "name", [names[c] for c in b1["class"]])
     optimum = drops["optimum"]
@@ -69,7 +109,29 @@ def analyse(r: dict, dataset: str, alpha: float = 0.05, class_names=None) -> dic
     flows = pd.DataFrame(flows, columns=["class", "name", "strength", "to", "to_name", "share", "sd"])
     return {"optimum": optimum, "b1": b1, "per_class": per_class, "average": avg, "b2": b2, "b2_share": share,
             "flows": flows, "acc": acc, "conf": conf, "names": names, "groups": groups, "seeds": seeds,
-            "affected_drop": AFFECTED_DROP}
+            "choice_seeds": choice_seeds, "held_out": choice_seeds != seeds, "affected_drop": AFFECTED_DROP,
+            "convergence": convergence_runs(r)}
+
+
+def convergence_runs(r: dict) -> dict:
+    """Stage 1's convergence runs of the profile's first factor, next to the same seeds' runs at
+    the budget: {"acc": {strength: ({seed: test acc}, {seed: longer})}, "conf": {strength: (conf at
+    the budget, conf longer, seeds)}}; empty when the profile trains none."""
+    runs = r.get("convergence") or []
+    if not runs:
+        return {}
+    factor = min(c["factor"] for c in runs)
+    longer = [c for c in runs if c["factor"] == factor]
+    seeds = sorted({c["seed"] for c in longer})
+    out = {"factor": factor, "acc": {}, "conf": {}}
+    for s in r["strengths"]:
+        base = {c["seed"]: c for c in r["cells"] if c["strength"] == s and c["seed"] in seeds}
+        more = {c["seed"]: c for c in longer if c["strength"] == s}
+        common = sorted(set(base) & set(more))
+        out["acc"][s] = ({k: base[k]["test_acc"] for k in common}, {k: more[k]["test_acc"] for k in common})
+        out["conf"][s] = (np.stack([base[k]["test_confusion"] for k in common]),
+                          np.stack([more[k]["test_confusion"] for k in common]), common)
+    return out
 
 
 def _vanishing_share(acc, forgiven, affected, optimum, seeds):
@@ -112,8 +174,9 @@ def b4_table(r: dict, scope: str = "group", class_names=None) -> tuple[pd.DataFr
     hurt = [int(c) for c in policy]
     opt = r["choice"]["optimum"]
     uni = {c["seed"]: c for c in r["cells"] if c["strength"] == opt}
+    test = set(split_seeds(r)[1])
     rows = []
-    for c in r["b4"][scope]["runs"]:
+    for c in (run for run in r["b4"][scope]["runs"] if run["seed"] in test):
         u = uni[c["seed"]]
         rows.append({"seed": c["seed"], "hurt_uniform": float(np.mean(np.asarray(u["test_per_class"])[hurt])),
                      "hurt_conditional": float(np.mean(np.asarray(c["test_per_class"])[hurt])),
@@ -132,8 +195,7 @@ def b3_pair(r: dict) -> tuple[int, int]:
     changes most from the weakest to the strongest setting, oriented so that the change is
     positive. The test set then says whether the direction holds."""
     labels = r["strengths"]
-    seeds = sorted({c["seed"] for c in r["cells"]})
-    conf = stack(r["cells"], "val_confusion", labels, seeds)
+    conf = stack(r["cells"], "val_confusion", labels, split_seeds(r)[0])
 
     def bias(cm):  # (k, k): share a->b minus share b->a, mean over seeds
         flow = (cm / np.maximum(cm.sum(-1, keepdims=True), 1)).mean(0)
@@ -147,6 +209,15 @@ def b3_pair(r: dict) -> tuple[int, int]:
     i, b = np.unravel_index(int(np.argmax(size)), size.shape)  # the first of equal maxima, as a loop would
     a = hurt[i]
     return (a, int(b)) if change[a, b] > 0 else (int(b), a)
+
+
+def b3_effect_per_seed(conf: dict[str, np.ndarray], a: int, b: int) -> np.ndarray:
+    """Per seed (in the arrays' order): the pair's bias toward b at the strongest setting minus at
+    the weakest (the first and last of ``conf``)."""
+    labels = list(conf)
+    bias = {s: classwise.confusion_flow(conf[s], a, [b])[:, 0] - classwise.confusion_flow(conf[s], b, [a])[:, 0]
+            for s in (labels[0], labels[-1])}
+    return bias[labels[-1]] - bias[labels[0]]
 
 
 def b3_effect(conf: dict[str, np.ndarray], a: int, b: int):

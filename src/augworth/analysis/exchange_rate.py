@@ -70,6 +70,43 @@ def convergence_table(runs: pd.DataFrame) -> pd.DataFrame:
     return t.reset_index()
 
 
+def convergence_pairs(runs: pd.DataFrame, p: ExchangeRateParams) -> dict[str, tuple[dict, dict]]:
+    """Where the profile names ``convergence_seeds``: each verdict's per-seed metric at the budget
+    and with ``convergence_factor`` x the steps, {label: ({seed: at the budget}, {seed: longer})}:
+    the largest-n test error of every augmentation ("err <augmentation>"), C3's contrast
+    (invariant model minus plain model with flips, at C3's largest size) and C4's (the largest
+    k of fixed copies minus fresh draws, at C4's largest size). Empty without them."""
+    conv = runs[runs.kind == "convergence"]
+    if not p.convergence_seeds or conv.empty:
+        return {}
+
+    def err(t):
+        return {int(s): float(v) for s, v in zip(t.seed, t.test_err)}
+
+    def pick(t, n, aug, invariance=None, copies=0):
+        return t[(t.n == n) & (t.augment == aug) & (t.copies == copies) & (t.invariance == (invariance or "none"))]
+
+    def diff(a, b):
+        return {s: a[s] - b[s] for s in set(a) & set(b)}
+
+    seeds = set(p.convergence_seeds)
+    base = runs[(runs.kind != "convergence") & runs.seed.isin(seeds)]
+    out = {}
+    n_max = max(p.sizes)
+    for aug in p.augmentations:
+        out[f"err {aug}"] = (err(pick(base[base.kind == "main"], n_max, aug)), err(pick(conv, n_max, aug)))
+    n3 = max(p.invariance_sizes or p.sizes)
+    flip_base = base[base.kind.isin(["main", "flip_reference"])]
+    out["C3"] = (diff(err(pick(base[base.kind == "invariant"], n3, "none", p.invariance)), err(pick(flip_base, n3, "flip"))),
+                 diff(err(pick(conv, n3, "none", p.invariance)), err(pick(conv, n3, "flip"))))
+    if p.fixed_sizes:
+        n4, k = max(p.fixed_sizes), max(p.fixed_copies)
+        out["C4"] = (diff(err(pick(base[base.kind == "fixed"], n4, p.fixed_augment, copies=k)),
+                          err(pick(base[base.kind == "main"], n4, p.fixed_augment))),
+                     diff(err(pick(conv, n4, p.fixed_augment, copies=k)), err(pick(conv, n4, p.fixed_augment))))
+    return out
+
+
 def error_curves(runs: pd.DataFrame, metric: str = "test_err") -> pd.DataFrame:
     """Mean and sd over seeds per (kind, augmentation, invariance, copies, n)."""
     keys = ["kind", "augment", "invariance", "copies", "n"]
@@ -101,7 +138,9 @@ def analyse(runs: pd.DataFrame, p: ExchangeRateParams) -> dict:
     n_max = max(p.sizes)
     main = runs[runs.kind == "main"]
     inv_sizes = sorted(int(n) for n in runs[runs.kind == "invariant"].n.unique())
-    out = {"n_max": n_max, "inv_sizes": inv_sizes, "conv": convergence_table(runs)}
+    out = {"n_max": n_max, "inv_sizes": inv_sizes, "conv": convergence_table(runs) if not p.convergence_seeds
+           else pd.DataFrame(), "conv_pairs": convergence_pairs(runs, p),
+           "reference_sizes": sorted(int(n) for n in main[main.augment == p.augmentations[0]].n.unique())}
     for metric, tag in (("test_err", "id"), ("ood_err", "ood")):
         out[f"fit_{tag}"] = fit_reference(runs, metric)[0]
         out[f"held_{tag}"] = fit_reference(runs, metric, holdout=1)[2]

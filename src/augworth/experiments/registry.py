@@ -81,9 +81,25 @@ def runner(name: str, version: int, params: type[Params]) -> Callable:
 
     def wrap(fn: Callable) -> Callable:
         RUNNERS[name] = Runner(name, version, params, fn, (fn.__doc__ or "").strip())
+        _home_cell_types(fn.__module__)
         return fn
 
     return wrap
+
+
+def _home_cell_types(module: str) -> None:
+    """Give the cell types that ``module`` defines (with :func:`augworth.experiments.cells.cell_type`)
+    ``module`` as their home, so that worker processes can unpickle them by reference: from Python
+    3.12 on, ``dataclasses.make_dataclass`` sets ``__module__`` to its caller's module (cells.py),
+    whatever the namespace says. Done here, where runners register, because a change of cells.py
+    would change the code version of every stored result; move it into ``cell_type`` (its
+    ``module=`` argument) with the next change that re-keys them anyway."""
+    import sys
+
+    for obj in list(vars(sys.modules[module]).values()):
+        if isinstance(obj, type) and hasattr(obj, "CHAPTER_FIELDS") and obj.__module__ != module \
+                and obj.__qualname__ in vars(sys.modules[module]):
+            obj.__module__ = module
 
 
 def get_runner(name: str) -> Runner:

@@ -8,10 +8,40 @@ affected class; every verdict needs at least MIN_SEEDS seeds.
 
 from __future__ import annotations
 
+from ..claims import ACCURACY_TOL, MARGINS
 from ..metrics.stats import seeds_needed, t_interval
-from .rules import Check, Decision, conclude, decide
+from .rules import Check, Decision, conclude, convergence_check, decide, nearest_decision
 
 LARGE_DROP = 0.01  # B1 is not supported when the largest drop's CI lies below 1 point
+
+
+def accuracy_convergence(a: dict) -> list[Check]:
+    """Every strength's test accuracy moves by less than half a point with more epochs (over the
+    convergence seeds; none where the profile trains no convergence runs)."""
+    conv = a.get("convergence") or {}
+    return [convergence_check(before, after, ACCURACY_TOL, f"test accuracy at {s}", conv["factor"])
+            for s, (before, after) in conv.get("acc", {}).items()]
+
+
+def bias_convergence(a: dict, pair: tuple[int, int]) -> list[Check]:
+    """B3's own effect (the pair's bias change, weakest to strongest) moves by less than its
+    margin with more epochs."""
+    conv = a.get("convergence") or {}
+    if not conv:
+        return []
+    from ..analysis.class_level import b3_effect_per_seed
+
+    labels = list(conv["conf"])
+    seeds = conv["conf"][labels[0]][2]
+    before = b3_effect_per_seed({s: conv["conf"][s][0] for s in (labels[0], labels[-1])}, *pair)
+    after = b3_effect_per_seed({s: conv["conf"][s][1] for s in (labels[0], labels[-1])}, *pair)
+    return [convergence_check(dict(zip(seeds, before)), dict(zip(seeds, after)), MARGINS["B3"],
+                              "the pair's bias change", conv["factor"])]
+
+
+def selection_text(a: dict) -> str:
+    return (f"chosen on seeds {a['choice_seeds']} (validation), tested on seeds {a['seeds']}" if a.get("held_out")
+            else "chosen on the validation split, tested on the test split of the same models")
 
 
 def average_gain(a: dict):
@@ -49,8 +79,9 @@ def b1(a: dict, p) -> Decision:
                     "at least one class significantly below its own best (Holm)",
                     f"s* = {a['optimum']}; {len(hurt)} of {len(b1t)} classes hurt; largest drop {top['drop']:.3f} "
                     f"({top['name']}: {top.acc_best:.3f} at s = {top.best_strength} -> {top.acc_at_optimum:.3f}, "
-                    f"Holm p {top.p_holm:.3g}); paper: up to 0.20 (barn spider 0.68 -> 0.46)",
-                    checks=[regime], seeds=seeds, n_seeds=len(seeds), sd=float(top.drop_sd), threshold=0.0,
+                    f"Holm p {top.p_holm:.3g}); {selection_text(a)}; paper: up to 0.20 (barn spider 0.68 -> 0.46)",
+                    checks=[regime, *accuracy_convergence(a)], seeds=seeds, n_seeds=len(seeds),
+                    sd=float(top.drop_sd), threshold=0.0,
                     # Holm at its strictest: the one-sided test at alpha / (classes tested)
                     level=1 - 2 * p.alpha / n_tested, needed=needed)
 
@@ -67,20 +98,23 @@ def b2(a: dict, p) -> Decision:
                     f"{share.estimate:.2f} of the affected classes' summed drop vanishes when confusions inside "
                     f"{[[names[c] for c in g] for g in groups]} are forgiven; affected: {', '.join(affected) or 'none'}",
                     # without affected classes there is no interval, hence no seed count to judge
-                    checks=checks, seeds=a["seeds"], n_seeds=share.n if affected else None, sd=share.sd, threshold=0.5)
+                    checks=[*checks, *accuracy_convergence(a)], seeds=a["seeds"], n_seeds=share.n if affected else None,
+                    sd=share.sd, threshold=0.5)
 
 
 def b3(a: dict, pair: tuple[int, int], effect, p) -> Decision:
     names, labels = a["names"], list(a["acc"])
     pa, pb = pair
-    return conclude("B3", decide(effect.estimate, (effect.lo, effect.hi), 0.0, ">="), effect.estimate,
-                    (effect.lo, effect.hi), "change of the pair's bias > 0 (CI)",
-                    f"pair {names[pa]} / {names[pb]} (chosen on validation): bias toward {names[pb]} changes by "
+    m = MARGINS["B3"]
+    return conclude("B3", decide(effect.estimate, (effect.lo, effect.hi), 0.0, ">=", m), effect.estimate,
+                    (effect.lo, effect.hi), f"change of the pair's bias > 0 (CI); not supported below +{m:g}",
+                    f"pair {names[pa]} / {names[pb]} ({selection_text(a)}): bias toward {names[pb]} changes by "
                     f"{effect.estimate:+.3f} from {labels[0]} to s = {labels[-1]}",
-                    seeds=a["seeds"], n_seeds=effect.n, sd=effect.sd, threshold=0.0)
+                    checks=bias_convergence(a, pair), seeds=a["seeds"], n_seeds=effect.n, sd=effect.sd,
+                    threshold=nearest_decision(effect.estimate, 0.0, m), claimed=(">=", 0.0))
 
 
-def b4(b4_tables: dict, p) -> Decision:
+def b4(b4_tables: dict, p, a: dict | None = None) -> Decision:
     """B4 on the group scope when it has a policy, else the class scope: the hurt classes' gain
     (CI above 0) without losing average accuracy (CI above -avg_tolerance)."""
     t4, info = b4_tables["group"] if b4_tables["group"][1] else b4_tables["class"]
@@ -105,11 +139,13 @@ def b4(b4_tables: dict, p) -> Decision:
                     f"{info['scope']} scope ({', '.join(info['hurt_names'])} -> "
                     f"{', '.join(sorted(set(info['policy'].values())))}): their accuracy {g.estimate:+.4f} (CI "
                     f"{g.lo:+.4f} to {g.hi:+.4f}); average {d.estimate:+.4f} (CI {d.lo:+.4f} to {d.hi:+.4f})" + extra,
-                    seeds=p.seeds, n_seeds=g.n, needed=needed, claimed=(">=", 0.0))
+                    checks=accuracy_convergence(a or {}), seeds=sorted(t4.seed) if t4 is not None and len(t4) else p.seeds,
+                    n_seeds=g.n, needed=needed,
+                    claimed=(">=", 0.0))
 
 
 def decide_all(a: dict, pair, effect, b4_tables: dict, p) -> dict[str, Decision]:
-    return {d.claim: d for d in (b1(a, p), b2(a, p), b3(a, pair, effect, p), b4(b4_tables, p))}
+    return {d.claim: d for d in (b1(a, p), b2(a, p), b3(a, pair, effect, p), b4(b4_tables, p, a))}
 
 
 __all__ = ["average_gain", "b1", "b2", "b3", "b4", "decide_all"]

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .rules import Check, Decision, conclude, decide
+from ..claims import ACCURACY_TOL, MARGINS
+from . import rules
+from .rules import Check, Decision, conclude, decide, nearest_decision
 
 B_IDENTIFIED = 1e-6  # a fitted asymptote below this sits at its bound 0: not identified by the sizes
 
 
-def convergence_check(conv: pd.DataFrame, augmentations, tol: float) -> Check:
+def first_seed_convergence(conv: pd.DataFrame, augmentations, tol: float) -> Check:
     """The largest-n runs of ``augmentations`` changed by at most ``tol`` with more steps."""
     if conv is None or conv.empty:
         return Check("converged", False, "no convergence runs (convergence_factor = 1): convergence not checked")
@@ -32,14 +34,53 @@ def convergence_check(conv: pd.DataFrame, augmentations, tol: float) -> Check:
                  f"largest change with {steps} steps {worst.change:+.4f} ({worst.augment}), within {tol:.3g}")
 
 
-def holdout_check(held: pd.DataFrame, tol: float, what: str = "test") -> Check:
-    """The reference fit without the largest size predicts it within ``tol``."""
+def convergence_checks(a: dict, p, labels) -> list[Check]:
+    """Over the convergence seeds (profiles that name them): each of ``labels``' per-seed metric
+    moves by less than its tolerance with ``convergence_factor`` x the steps -- test error by half
+    a point, C3's and C4's contrasts by their margins. Else the first seed's largest-n runs
+    (:func:`first_seed_convergence`, the exploratory profiles' check, for C1 and C2 only)."""
+    pairs = a.get("conv_pairs") or {}
+    out = []
+    for label in labels:
+        if label not in pairs:
+            continue
+        before, after = pairs[label]
+        tol = MARGINS[label] if label in MARGINS else ACCURACY_TOL
+        what = f"{label} contrast (test error)" if label in MARGINS else f"largest-n test error of {label[4:]}"
+        out.append(rules.convergence_check(before, after, tol, what, p.convergence_factor))
+    return out
+
+
+#: A power law of 3 parameters through the sizes left after holding one out: fewer than this many
+#: sizes leave no residual degree of freedom, and a fit through them predicts anything.
+MIN_FIT_SIZES = 4
+
+
+def holdout_check(held: pd.DataFrame, tol: float, what: str = "test", fitted: int | None = None) -> Check:
+    """The reference fit without the largest size predicts it within ``tol``, from at least
+    MIN_FIT_SIZES sizes (``fitted``: how many it used)."""
     if held is None or held.empty:
         return Check("held-out fit", False, "no held-out size")
     err = float((held.predicted - held["mean"]).abs().max())
     n = int(held.n.max())
+    if fitted is not None and fitted < MIN_FIT_SIZES:
+        return Check("held-out fit", False, f"the {what} reference fit without n = {n} uses {fitted} sizes for 3 "
+                                            f"parameters (no residual degree of freedom): it predicts n = {n} within "
+                                            f"{err:.4f}, which tests nothing")
     return Check("held-out fit", err <= tol, f"the {what} reference fit without n = {n} predicts it within {err:.4f}"
-                 + ("" if err <= tol else f", more than the tolerance {tol:.3g}"))
+                 + ("" if err <= tol else f", more than the tolerance {tol:.3g}")
+                 + (f" ({fitted} sizes fitted)" if fitted else ""))
+
+
+def interpolation_check(a: dict, n: int, rel: float = 1.0) -> Check:
+    """C1 reads worth by interpolation: the reference (no augmentation) was measured at the
+    equivalent size a worth of ``rel`` x n means, n (1 + rel), or beyond."""
+    ref = a.get("reference_sizes") or []
+    need = n * (1 + rel)
+    ok = bool(ref) and max(ref) >= need
+    return Check("interpolated", ok, f"the reference curve reaches n = {max(ref) if ref else 0:,}, "
+                 + ("beyond" if ok else "short of") + f" the {need:,.0f} images a worth of {rel:g} x n at n = {n:,} "
+                 "means" + ("" if ok else ": the worth there is an extrapolation of the fit"))
 
 
 def c1(a: dict, p) -> Decision:
@@ -50,8 +91,9 @@ def c1(a: dict, p) -> Decision:
         at_max.sort_values("v").augment.iloc[-1]
     row = at_max[at_max.augment == aug].iloc[0]
     others = at_max[at_max.augment != aug].set_index("augment").rel
-    checks = [convergence_check(a["conv"], [p.augmentations[0], aug], p.convergence_tol),
-              holdout_check(a["held_id"], p.holdout_tol)]
+    checks = [*legacy_convergence(a, p, [p.augmentations[0], aug]),
+              holdout_check(a["held_id"], p.holdout_tol, fitted=len(a.get("reference_sizes") or []) - 1 or None),
+              interpolation_check(a, n_max)]
     label = decide(row.rel, (row.rel_lo, row.rel_hi), 1.0, ">=")
     return conclude("C1", label, row.rel, (row.rel_lo, row.rel_hi), "v(n)/n of TrivialAugment at the largest n > 1 (CI)",
                     f"{aug} at n = {n_max}: v = {row.v:.0f} extra samples (v/n {row.rel:.2f}, CI {row.rel_lo:.2f} to "
@@ -68,8 +110,9 @@ def c2(a: dict, p) -> Decision:
     s_ood = w_ood[(w_ood.augment == p.strong) & (w_ood.n == n_max)].iloc[0]
     s_id = w_id[(w_id.augment == p.strong) & (w_id.n == n_max)].iloc[0]
     identified = fit.b > B_IDENTIFIED
-    checks = [convergence_check(a["conv"], [p.augmentations[0], p.strong], p.convergence_tol),
-              holdout_check(a["held_ood"], p.holdout_tol, "corrupted-test"),
+    checks = [*legacy_convergence(a, p, [p.augmentations[0], p.strong]),
+              holdout_check(a["held_ood"], p.holdout_tol, "corrupted-test",
+                            fitted=len(a.get("reference_sizes") or []) - 1 or None),
               Check("identified asymptote", identified, f"the corrupted-test reference fit puts b at {fit.b:.4f}"
                     + ("" if identified else ", its bound 0: the sizes measured do not identify it"))]
     return conclude("C2", decide(gap.estimate, (gap.lo, gap.hi), 0.0, ">="), gap.estimate, (gap.lo, gap.hi),
@@ -79,9 +122,19 @@ def c2(a: dict, p) -> Decision:
                     f"({s_id.status})", checks=checks, seeds=p.seeds, n_seeds=gap.n, sd=gap.sd, threshold=0.0)
 
 
-def _paired(claim: str, iv, rule: str, summary: str, seeds) -> Decision:
-    return conclude(claim, decide(iv.estimate, (iv.lo, iv.hi), 0.0, ">="), iv.estimate, (iv.lo, iv.hi), rule, summary,
-                    seeds=seeds, n_seeds=iv.n, sd=iv.sd, threshold=0.0)
+def legacy_convergence(a: dict, p, augmentations) -> list[Check]:
+    """C1/C2's convergence: over the convergence seeds where the profile names them, else the
+    first seed's largest-n runs against ``convergence_tol``."""
+    if a.get("conv_pairs"):
+        return convergence_checks(a, p, [f"err {x}" for x in augmentations])
+    return [first_seed_convergence(a["conv"], augmentations, p.convergence_tol)]
+
+
+def _paired(claim: str, iv, rule: str, summary: str, seeds, checks=()) -> Decision:
+    m = MARGINS[claim]
+    return conclude(claim, decide(iv.estimate, (iv.lo, iv.hi), 0.0, ">=", m), iv.estimate, (iv.lo, iv.hi),
+                    rule + f"; not supported below +{m:g}", summary, checks=checks, seeds=seeds, n_seeds=iv.n,
+                    sd=iv.sd, threshold=nearest_decision(iv.estimate, 0.0, m), claimed=(">=", 0.0))
 
 
 def c3(a: dict, p) -> Decision:
@@ -90,7 +143,7 @@ def c3(a: dict, p) -> Decision:
     extra = f"; invariant + flips minus plain + flips: {both.estimate:+.4f}" if both is not None else ""
     return _paired("C3", c3_, "error(invariant model) - error(flip DA) > 0 (CI)",
                    f"invariant model minus plain model with flips, mean over n = {a['inv_sizes']}: {c3_.estimate:+.4f}"
-                   + extra, a.get("c3_seeds", p.seeds))
+                   + extra, a.get("c3_seeds", p.seeds), checks=convergence_checks(a, p, ["C3"]))
 
 
 def c4(a: dict, p) -> Decision:
@@ -99,11 +152,12 @@ def c4(a: dict, p) -> Decision:
     by_k = w.groupby("augment", sort=False).err.mean()
     return _paired("C4", a["c4"], f"error({a['k_max']} fixed copies) - error(fresh) > 0 (CI)",
                    f"{p.fixed_augment}, n = {list(p.fixed_sizes)}: test error "
-                   + ", ".join(f"{k} {v:.4f}" for k, v in by_k.items()), p.seeds)
+                   + ", ".join(f"{k} {v:.4f}" for k, v in by_k.items()), p.seeds,
+                   checks=convergence_checks(a, p, ["C4"]))
 
 
 def decide_all(a: dict, p) -> dict[str, Decision]:
     return {d.claim: d for d in (c1(a, p), c2(a, p), c3(a, p), c4(a, p))}
 
 
-__all__ = ["c1", "c2", "c3", "c4", "decide_all", "convergence_check", "holdout_check"]
+__all__ = ["c1", "c2", "c3", "c4", "decide_all", "first_seed_convergence", "convergence_checks", "holdout_check", "interpolation_check"]

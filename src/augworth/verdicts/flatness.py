@@ -1,10 +1,14 @@
 """Verdict of the `flatness` chapter (paper C, C5), from the runner's cells.
 
-Per trained model (seed), the refined perturb-to-threshold distance (relative threshold L0 + 1)
-is averaged over the random directions first; the effect is the paired difference over seeds,
-crop+flip minus no augmentation, with a Student t interval. Gate: every direction of the
-compared models crossed the threshold and was refined (a direction that never crosses has no
-distance, and one without bisection overshoots by up to a step).
+Per trained model (seed), the filter-normalised step alpha to the threshold (the bisected
+crossing along each random filter-normalised direction, in units of the direction) is averaged
+over the directions first; the effect is the paired difference over seeds, crop+flip minus no
+augmentation, with a Student t interval, at paper C's absolute threshold (training loss 1 nat).
+The relative threshold (the model's own loss + 1), the weight-space distance (alpha times the
+direction's norm, which grows with the model's weights) and the Hessian's top eigenvalue are
+shown beside. Gates: every direction crossed the threshold and was refined; where the profile
+trains convergence runs, the effect moved by less than its margin with twice the epochs, and
+each arm's test accuracy by less than half a point.
 """
 
 from __future__ import annotations
@@ -13,19 +17,60 @@ import math
 
 import numpy as np
 
+from ..claims import ACCURACY_TOL, MARGINS
 from ..metrics.stats import paired, t_interval
-from .rules import Check, Decision, conclude, decide
+from .rules import Check, Decision, conclude, convergence_check, decide, nearest_decision
 
 
 def compared_augmentation(augmentations) -> str | None:
     return "crop(2)+flip" if "crop(2)+flip" in augmentations else next((a for a in augmentations if "crop" in a), None)
 
 
-def per_seed_distance(r: dict, threshold: str = "relative") -> dict[str, dict[int, float]]:
+def alpha(f: dict, step: float) -> float:
+    """A direction's filter-normalised step to the threshold (its bisected crossing): the stored
+    distances are in weight space (alpha x ||d||, and step x k x ||d|| for the coarse one)."""
+    if not math.isfinite(f["refined"]) or f["paper"] == 0:
+        return math.nan if not math.isfinite(f["refined"]) else 0.0
+    return f["refined"] * step * f["steps"] / f["paper"]
+
+
+def per_seed_measure(cells, threshold: str = "absolute", measure: str = "alpha",
+                     step: float = 0.1) -> dict[str, dict[int, float]]:
+    """{augmentation: {seed: mean over directions}} of ``measure``: "alpha" (filter-normalised
+    step) or "distance" (weight space, the refined crossing)."""
     out: dict[str, dict[int, float]] = {}
-    for c in r["cells"]:
-        vals = [f["refined"] for f in c["flatness"] if f["threshold"] == threshold]
+    for c in cells:
+        vals = [alpha(f, step) if measure == "alpha" else f["refined"] for f in c["flatness"]
+                if f["threshold"] == threshold]
         out.setdefault(c["augment"], {})[int(c["seed"])] = float(np.mean(vals))
+    return out
+
+
+def per_seed_distance(r: dict, threshold: str = "relative") -> dict[str, dict[int, float]]:
+    """The weight-space distance per augmentation and seed (what the chapter showed first)."""
+    return per_seed_measure(r["cells"], threshold, "distance")
+
+
+def effect(cells, aug: str, threshold: str, measure: str, step: float):
+    d = per_seed_measure(cells, threshold, measure, step)
+    return t_interval(paired(d[aug], d["none"])), d
+
+
+def convergence_checks(r: dict, p, aug: str) -> list[Check]:
+    """Where the profile trained convergence runs: the effect's and each arm's test accuracy's
+    paired change with the first factor's epochs (see :func:`rules.convergence_check`)."""
+    longer = [c for c in r.get("convergence", ()) if c["epochs"] == p.epochs * p.convergence_factors[0]]
+    if not longer:
+        return []
+    base, more = per_seed_measure(r["cells"], step=p.step), per_seed_measure(longer, step=p.step)
+    contrast = {s: base[aug][s] - base["none"][s] for s in set(base[aug]) & set(base["none"])}
+    contrast_more = {s: more[aug][s] - more["none"][s] for s in set(more[aug]) & set(more["none"])}
+    k = p.convergence_factors[0]
+    out = [convergence_check(contrast, contrast_more, MARGINS["C5"], "alpha, crop+flip minus none", k)]
+    for a in ("none", aug):
+        acc = {c["seed"]: c["test_acc"] for c in r["cells"] if c["augment"] == a}
+        acc_more = {c["seed"]: c["test_acc"] for c in longer if c["augment"] == a}
+        out.append(convergence_check(acc, acc_more, ACCURACY_TOL, f"test accuracy of {a}", k))
     return out
 
 
@@ -45,30 +90,37 @@ def noise_order(r: dict, augment: str) -> tuple[str, bool]:
 
 def c5(r: dict, p) -> Decision:
     aug = compared_augmentation(p.augmentations)
-    dist = per_seed_distance(r)
-    rule = "flatness(crop+flip) - flatness(none) > 0 (CI)"
-    if aug is None or "none" not in dist:
+    augs = {c["augment"] for c in r["cells"]}
+    rule = f"alpha(crop+flip) - alpha(none) at 1 nat > 0 (CI); not supported below +{MARGINS['C5']:g}"
+    if aug is None or "none" not in augs:
         return conclude("C5", "inconclusive", float("nan"), None, rule, "nothing to compare",
                         checks=[Check("arms", False, "needs models without augmentation and with a crop")], seeds=p.seeds)
-    compared = [f for c in r["cells"] if c["augment"] in ("none", aug) for f in c["flatness"]
-                if f["threshold"] == "relative"]
+    compared = [f for c in r["cells"] if c["augment"] in ("none", aug) for f in c["flatness"]]
     never = sum(not math.isfinite(f["refined"]) for f in compared)
     checks = [Check("refined crossing", never == 0 and p.bisections > 0,
-                    f"{never} of {len(compared)} directions never crossed the threshold" if never else
+                    f"{never} of {len(compared)} directions never crossed a threshold" if never else
                     ("no bisection: the distance overshoots by up to one step" if p.bisections == 0 else
                      f"all {len(compared)} directions crossed and were refined ({p.bisections} bisections)"))]
-    d = t_interval(paired(dist[aug], dist["none"]))
+    checks += convergence_checks(r, p, aug)
+    d, a_abs = effect(r["cells"], aug, "absolute", "alpha", p.step)
+    rel, _ = effect(r["cells"], aug, "relative", "alpha", p.step)
+    dist, _ = effect(r["cells"], aug, "relative", "distance", p.step)
     order, paper = noise_order(r, aug)
-    eig: dict[str, list[float]] = {}
+    eig: dict[str, dict[int, float]] = {}
     for c in r["cells"]:
-        eig.setdefault(c["augment"], []).append(c["top_eig"])
-    return conclude("C5", decide(d.estimate, (d.lo, d.hi), 0.0, ">="), d.estimate, (d.lo, d.hi), rule,
-                    f"refined distance to L0+1: {np.mean(list(dist[aug].values())):.3f} ({aug}) vs "
-                    f"{np.mean(list(dist['none'].values())):.3f} (none); Hessian top eigenvalue "
-                    + ", ".join(f"{k} {np.mean(v):.3g}" for k, v in eig.items())
-                    + f"; gradient noise by mode: {order} (paper: fresh > same-batch > fixed: "
+        eig.setdefault(c["augment"], {})[int(c["seed"])] = c["top_eig"]
+    e = t_interval(paired(eig[aug], eig["none"]))
+    loss = {a: np.mean([c["start_loss"] for c in r["cells"] if c["augment"] == a]) for a in ("none", aug)}
+    return conclude("C5", decide(d.estimate, (d.lo, d.hi), 0.0, ">=", MARGINS["C5"]), d.estimate, (d.lo, d.hi), rule,
+                    f"alpha to 1 nat: {np.mean(list(a_abs[aug].values())):.3f} ({aug}) vs "
+                    f"{np.mean(list(a_abs['none'].values())):.3f} (none); beside it: alpha to L0 + 1 "
+                    f"{rel.estimate:+.3f} (CI {rel.lo:+.3f} to {rel.hi:+.3f}), weight-space distance to L0 + 1 "
+                    f"{dist.estimate:+.3f} (CI {dist.lo:+.3f} to {dist.hi:+.3f}), Hessian top eigenvalue "
+                    f"{e.estimate:+.3g} (CI {e.lo:+.3g} to {e.hi:+.3g}); training loss {loss[aug]:.3f} ({aug}) vs "
+                    f"{loss['none']:.3f} (none); gradient noise by mode: {order} (paper: fresh > same-batch > fixed: "
                     f"{'same' if paper else 'different'} order)",
-                    checks=checks, seeds=p.seeds, n_seeds=d.n, sd=d.sd, threshold=0.0)
+                    checks=checks, seeds=p.seeds, n_seeds=d.n, sd=d.sd,
+                    threshold=nearest_decision(d.estimate, 0.0, MARGINS["C5"]), claimed=(">=", 0.0))
 
 
 def decide_all(r: dict, p) -> dict[str, Decision]:

@@ -12,20 +12,26 @@ per-seed spread, :func:`augworth.metrics.stats.seeds_needed` says how many seeds
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ..claims import LABELS, Check, Decision  # one home: the records are decisions with provenance
 from ..metrics.stats import MIN_SEEDS, seeds_needed
 
 
-def decide(effect: float, interval: tuple[float, float] | None, threshold: float, direction: str) -> str:
+def decide(effect: float, interval: tuple[float, float] | None, threshold: float, direction: str,
+           margin: float = 0.0) -> str:
     """The label for a claim that the effect is ``direction`` (">=" or "<=") ``threshold``.
 
     Supported only if the whole interval lies strictly on the claimed side of the threshold; not
-    supported if it lies wholly on the other side; inconclusive when it contains the threshold
-    (or is not identified: NaN). Without an interval (an exact check, no sampling error) the
+    supported if it lies wholly on the other side of ``threshold + margin`` (">=";
+    ``threshold - margin`` for "<="): ``margin`` is the claim's equivalence margin, the smallest
+    effect that would matter, so that "no effect" (an interval around 0, inside the margin) is
+    decided as not supported -- the second of two one-sided tests; inconclusive otherwise (or
+    when not identified: NaN). Without an interval (an exact check, no sampling error) the
     effect itself is compared.
     """
+    if margin < 0:
+        raise ValueError(f"margin = {margin}: an equivalence margin is 0 or positive")
     if direction not in (">=", "<="):
         raise ValueError(f"direction must be '>=' or '<=', got {direction!r}")
     lo, hi = interval if interval is not None else (effect, effect)
@@ -35,8 +41,8 @@ def decide(effect: float, interval: tuple[float, float] | None, threshold: float
         raise ValueError(f"interval ({lo}, {hi}) has its low end above its high end")
     # strict: an interval that touches the threshold contains it, and never supports the claim
     if direction == ">=":
-        return "supported" if lo > threshold else "not supported" if hi < threshold else "inconclusive"
-    return "supported" if hi < threshold else "not supported" if lo > threshold else "inconclusive"
+        return "supported" if lo > threshold else "not supported" if hi < threshold + margin else "inconclusive"
+    return "supported" if hi < threshold else "not supported" if lo > threshold - margin else "inconclusive"
 
 
 def decide_within(effect: float, interval: tuple[float, float], low: float, high: float) -> str:
@@ -49,6 +55,46 @@ def decide_within(effect: float, interval: tuple[float, float], low: float, high
     if hi < low or lo > high:
         return "not supported"
     return "inconclusive"
+
+
+def nearest_decision(effect: float, threshold: float, margin: float, direction: str = ">=") -> float:
+    """The bound a power calculation should aim at for an undecided claim with an equivalence
+    margin: the one farther from the effect (its interval may reach nearer to it), i.e. the
+    threshold when the effect lies past the middle of the margin, else the margin's end."""
+    end = threshold + margin if direction == ">=" else threshold - margin
+    middle = (threshold + end) / 2
+    past = effect > middle if direction == ">=" else effect < middle
+    return threshold if past else end
+
+
+#: The convergence check's interval: 90% two-sided, i.e. two one-sided tests at 5% that the
+#: change from the budget to twice the budget lies inside the tolerance.
+CONVERGENCE_LEVEL = 0.90
+
+
+def convergence_check(before: Mapping[int, float], after: Mapping[int, float], tolerance: float, what: str,
+                      factor: int = 2) -> Check:
+    """Has the budget converged, judged over seeds? ``before``/``after``: {seed: the metric} at the
+    budget and at ``factor`` times it (the same seeds, subsets and draws). Passes when the 90%
+    t interval of the paired change lies inside [-tolerance, +tolerance] (equivalence by two
+    one-sided tests at 5%: a budget that still moves the metric by the tolerance passes at most
+    5% of the time); fails otherwise, saying whether the change is significant or only not yet
+    bounded (too few seeds for the tolerance)."""
+    from ..metrics.stats import paired, t_interval
+
+    seeds = sorted(set(before) & set(after))
+    if len(seeds) < 2:
+        return Check("converged", False, f"{what}: {len(seeds)} seed(s) with a {factor}x-budget run; the check "
+                                         f"needs at least 2")
+    d = t_interval(paired(after, before), level=CONVERGENCE_LEVEL)
+    inside = -tolerance < d.lo and d.hi < tolerance
+    text = (f"{what}: {d.estimate:+.4g} with {factor}x the budget (90% CI {d.lo:+.4g} to {d.hi:+.4g}, "
+            f"{d.n} seeds), tolerance +-{tolerance:.3g}")
+    if inside:
+        return Check("converged", True, text + ": converged")
+    why = ("still moving: the change is significant" if d.lo > 0 or d.hi < 0 else
+           "not shown: the interval reaches past the tolerance (more seeds, or a longer budget)")
+    return Check("converged", False, text + f": {why}")
 
 
 def seed_check(n: int) -> Check:

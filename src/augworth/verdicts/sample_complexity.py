@@ -6,7 +6,8 @@ and A3 are about trained CNNs, so their unit is the training seed: per seed (the
 interval over seeds on the log scale (draws and variance ratios vary by factors, not by
 amounts); A2 does so per augmentation family and needs every family within a factor 2. A3 is
 gated by the accuracy of its own reference: the truth it measures the draws against must itself
-be accurate to a tenth of the 1% asked for.
+be accurate to a tenth of the 1% asked for. Where the profile trains convergence runs, A3's
+per-seed draws must move by less than a factor 10^0.1 (26%) with twice the epochs.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import pandas as pd
 
 from ..analysis.sample_complexity import COMMON, EPSILONS, PAPER_N
 from ..metrics.stats import LEVEL, t_interval
-from .rules import Check, Decision, conclude, decide, decide_within
+from .rules import Check, Decision, conclude, convergence_check, decide, decide_within
 
 EPS = EPSILONS[0]                        # A3's relative accuracy of the loss estimate (1%)
 REFERENCE_TOL = 0.1 * EPS                # A3 gate: the truth's own relative error
 Z_MAX = 5.0                              # A1: largest |z| of the closed-form mean against Monte Carlo
 RATIO_LOW, RATIO_HIGH = 0.5, 2.0         # A2: delta-method Var[L] within a factor 2 of the truth
+DRAWS_TOL = 0.1                          # A3's convergence tolerance: log10 draws (a factor 1.26)
 
 
 def seed_table(r: dict) -> pd.DataFrame:
@@ -78,6 +80,12 @@ def a2_pick(tab: pd.DataFrame) -> tuple[str, pd.Series]:
     return label, decisive.loc[decisive.log_ratio.abs().idxmax()]
 
 
+def longer_records(r: dict, p) -> pd.DataFrame | None:
+    """The records of the convergence runs with the profile's first factor (None without them)."""
+    longer = [c for c in r.get("convergence", ()) if c["epochs"] == r.get("epochs", 0) * p.convergence_factors[0]]
+    return pd.DataFrame([rec for c in longer for rec in c["records"]]) if longer else None
+
+
 def a2(r: dict, p) -> Decision:
     """A2 per augmentation family: supported when every family's ratio lies inside [0.5, 2], not
     supported when one lies wholly outside (intervals Bonferroni over the families). A median
@@ -88,12 +96,21 @@ def a2(r: dict, p) -> Decision:
     outside = tab[tab.label == "not supported"]
     inside = int((tab.label == "supported").sum())
     nearest = min((math.log(RATIO_LOW), math.log(RATIO_HIGH)), key=lambda b: abs(row.log_ratio - b))
+    checks = []
+    more = longer_records(r, p)
+    if more is not None:  # the shown family's per-seed ratio moves by less than a factor 10^0.1
+        def per_seed(t):
+            t = t[t.augment == row.augment]
+            return np.log10(t.delta_Var_L / t.Var_L).groupby(t.seed).median().dropna().to_dict()
+
+        checks.append(convergence_check(per_seed(seed_table(r)), per_seed(more), DRAWS_TOL,
+                                        f"log10 Var ratio of {row.augment}", p.convergence_factors[0]))
     return conclude("A2", label, row.ratio, (row.lo, row.hi), "every family's CI (Bonferroni) within [0.5, 2]",
                     f"delta-method Var[L] / truth for the CNN, median over {p.n_images} images per seed, per "
                     f"augmentation: {inside} of {len(tab)} families inside [0.5, 2], {len(outside)} wholly outside"
                     + (f" ({', '.join(f'{a} {v:.3g}' for a, v in zip(outside.augment, outside.ratio))})"
                        if len(outside) else "") + f"; shown: {row.augment}",
-                    seeds=tab.attrs["seeds"], n_seeds=int(row.seeds), sd=row.sd_log,
+                    checks=checks, seeds=tab.attrs["seeds"], n_seeds=int(row.seeds), sd=row.sd_log,
                     threshold=nearest, power_effect=row.log_ratio, level=tab.attrs["level"],
                     claimed=("within", RATIO_LOW, RATIO_HIGH))
 
@@ -112,6 +129,12 @@ def a3(r: dict, p) -> Decision:
     ref_err = float(g.ref_rel_err.median())
     checks = [Check("reference accuracy", ref_err <= REFERENCE_TOL,
                     f"the truth for {primary} has a relative error of {ref_err:.2g} (tolerance {REFERENCE_TOL:g})")]
+    more = longer_records(r, p)
+    if more is not None:
+        more = more[more.augment == primary]
+        checks.append(convergence_check(per_seed.to_dict(),
+                                        np.log10(more.groupby("seed")[f"N_pred_loss_{EPS}"].median()).to_dict(),
+                                        DRAWS_TOL, f"log10 draws under {primary}", p.convergence_factors[0]))
     others = []
     for spec in COMMON[1:]:
         o = t[t.augment == spec]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from .exchange_rate import convergence_check, holdout_check
+from .exchange_rate import first_seed_convergence, holdout_check
 from .rules import Check, Decision, conclude, decide
 
 PLAIN = {"supported": "helps", "not supported": "hurts", "inconclusive": "inconclusive"}
@@ -35,7 +35,7 @@ def worth_decision(a: dict, p) -> Decision:
     """``worth``: v(n)/n of the augmentation at the largest n against the baseline's power law
     (jackknife CI) > 0, gated by converged runs and a held-out fit within tolerance."""
     n = a["n_max"]
-    checks = [convergence_check(a["conv"], [p.baseline, p.augment], a["conv_tol"])]
+    checks = [first_seed_convergence(a["conv"], [p.baseline, p.augment], a["conv_tol"])]
     if a["w_id"] is None:
         checks.append(Check("power-law fit", False, a["fit_problem"]))
         return conclude("worth", "inconclusive", float("nan"), None, "v(n)/n at the largest n > 0 (jackknife CI)",

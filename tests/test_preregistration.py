@@ -1,0 +1,54 @@
+"""The book profile's pre-registration (params/book/preregistration.yaml) says what the code and
+the chapters' parameters do: every claim, the margins and tolerances the verdicts use, seed sets
+disjoint between exploration and confirmation, convergence runs on confirmatory seeds, and a
+compute the budget allows."""
+
+from __future__ import annotations
+
+import yaml
+
+from augworth import claims, config, paths
+from augworth.verdicts import sample_complexity as vsc
+
+PREREG = paths.PARAMS / "book" / "preregistration.yaml"
+
+
+def prereg() -> dict:
+    return yaml.safe_load(PREREG.read_text())
+
+
+def test_every_claim_is_registered_with_its_rule_threshold_and_margin():
+    reg = prereg()
+    assert sorted(reg["claims"]) == sorted(claims.CLAIMS)
+    for cid, c in reg["claims"].items():
+        assert c["rule"] and "threshold" in c and "margin" in c and c["convergence"], cid
+    for cid, m in claims.MARGINS.items():  # the verdicts' margins are the registered ones
+        assert reg["claims"][cid]["margin"] == m, cid
+    assert claims.ACCURACY_TOL == 0.005 and "+-0.005" in reg["confirmatory"]["convergence"]
+    assert vsc.DRAWS_TOL == 0.1 and "+-0.1" in reg["confirmatory"]["convergence"]
+    assert isinstance(reg["deviations"], list)
+
+
+def test_confirmatory_seeds_are_disjoint_from_the_exploratory_ones_and_run_in_the_profile():
+    reg = prereg()
+    explore = set(reg["exploratory"]["seeds"])
+    confirm = reg["confirmatory"]["seeds"]
+    for name in ("flatness", "saliency", "class_level", "sample_complexity", "exchange_rate"):
+        p = config.load_params(name, "book")
+        seeds = set(p.trained_seeds() if hasattr(p, "trained_seeds") else p.seeds)
+        assert not explore & set(confirm[name]), name
+        assert set(confirm[name]) <= seeds and explore <= seeds, name
+        assert set(p.convergence_seeds) <= set(confirm[name]), f"{name}: convergence runs on confirmatory seeds"
+        assert len(p.convergence_seeds) >= 4, name
+    assert set(config.load_params("class_level", "book").choice_seeds) == explore
+    inv = set(config.load_params("exchange_rate", "book").invariance_seeds)
+    assert set(confirm["exchange_rate_c3"]) <= inv and not explore & set(confirm["exchange_rate_c3"])
+
+
+def test_the_registered_profile_fits_its_compute_budget():
+    from augworth import runtime
+    from augworth.experiments import plan
+
+    total = float(plan.profile_table("book")["TFLOP"].iloc[-1])
+    minutes = plan.minutes(total, 2 * plan.sustained_tflops(runtime.REFERENCE_STEP_MS))  # two reference cores
+    assert minutes <= 180, f"the book profile counts {minutes:.0f} minutes on the reference machine"
