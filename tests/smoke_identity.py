@@ -1,6 +1,7 @@
-"""The smoke profile's claim records as the renovation of the experiments floor found them, and
-the machine that computed them: the renovation (cells, analysis layer, seed streams) had to
-leave every number unchanged, bit for bit, on one machine."""
+"""The smoke profile's claim records, and the machine that computed them: a change that is not
+meant to move a number (a renovation, a refactor) must leave them unchanged, bit for bit, on one
+machine. Recorded again with #29's verdict rules (margins, convergence and selection checks);
+the cells' numbers under them are those the experiments floor's renovation left."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ For a short loan of a machine with one GPU (no Jupyter needed, ``PYTHONPATH=src`
    trained as one program against one model at a time, and what the profile's counted FLOPs
    (``python -m augworth plan``) take at the best of those rates;
 3. as many full-profile cells as fit in the time left, chapter by chapter in priority order,
-   each sweep with the ``packed`` executor. Every finished cell is stored the moment it is done;
+   each sweep with the ``inline`` executor (the packed one fails on CUDA under bf16 autocast; see run). Every finished cell is stored the moment it is done;
    when the deadline passes, the sweep stops before its next cell.
 
 Everything new is copied to ``--out`` (default ``data/results/full``) in the results cache's
@@ -176,7 +176,10 @@ def run(minutes: float, out: Path, profile: str = "full", chapters=PRIORITY, ben
         return report
     cache_dir = paths.cache_root() / "results"
     before = _snapshot(cache_dir)
-    os.environ.setdefault("AUGWORTH_EXECUTOR", "packed")
+    # inline: on CUDA with bf16 autocast (amp "auto") the packed trainer fails (batch norm's running
+    # statistics stay float32 under vmap) and its smoke check differs from separate runs; packing
+    # comes back when that is fixed (it changes packed.py, and so the code version of every cell)
+    os.environ.setdefault("AUGWORTH_EXECUTOR", "inline")
     os.environ["AUGWORTH_DEADLINE"] = str(deadline)
     try:
         for name in chapters:
