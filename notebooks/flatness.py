@@ -25,10 +25,12 @@
 #
 # - *perturb to threshold* (paper C): along random filter-normalised directions (biases and
 #   BatchNorm parameters left at zero), walk the weights in steps of 0.1 until the mean
-#   cross-entropy over the whole **un-augmented** training subset reaches 1.0 nat; we report a
-#   refined distance (bisection between the last two steps; paper C's step-count number
-#   overshoots by up to one step) and also the threshold $L_0 + 1$ relative to the starting
-#   loss, since augmented models start with a higher clean training loss;
+#   cross-entropy over the whole **un-augmented** training subset reaches 1.0 nat; we report the
+#   refined step $\alpha$ along the filter-normalised direction (bisection between the last two
+#   steps; paper C's step-count number overshoots by up to one step), the same at the threshold
+#   $L_0 + 1$ relative to the starting loss (augmented models start with a higher clean training
+#   loss), and the weight-space distance $\alpha \lVert d \rVert$, which grows with the weights'
+#   norm (a filter-normalised direction is as long as the filters it perturbs);
 # - the Hessian's top eigenvalue (power iteration) and trace (Hutchinson) on a fixed sample;
 # - the variance of mini-batch (128) gradients with crop+flip drawn fresh per image, once per
 #   batch, once per image before training (fixed copies), and without augmentation.
@@ -109,11 +111,16 @@ noise.groupby(["augment", "mode"], sort=False)[["trace_cov", "snr", "noise_scale
 # %% [markdown]
 # ## Verdict
 # C5 is tested as: crop+flip-trained models are flatter than models trained without
-# augmentation. Per model (seed) the refined distance to the relative threshold is averaged over
-# the directions; the effect is the paired difference over seeds (crop+flip minus none) with a
-# Student t 95% interval; supported if above 0, and only if every direction crossed and was
-# refined. The gradient-noise ordering (random > same-batch > fixed) is reported beside it.
-# Computed in `augworth.verdicts.flatness`.
+# augmentation. Per model (seed) the filter-normalised step $\alpha$ to paper C's absolute
+# threshold (1 nat) is averaged over the directions; the effect is the paired difference over
+# seeds (crop+flip minus none) with a Student t 95% interval; supported if above 0, not supported
+# if below the equivalence margin 0.04 (about a tenth of $\alpha$ without augmentation: a smaller
+# flattening would not matter), and only if every direction crossed and was refined (and, where
+# the profile trains convergence runs, the effect moved by less than the margin with twice the
+# epochs). The relative threshold, the weight-space distance (which the chapter read first, and
+# which said "flatter" because augmented models grow larger weights), the Hessian's top
+# eigenvalue and the gradient-noise ordering are reported beside it. Computed in
+# `augworth.verdicts.flatness`.
 
 # %%
 decisions = rules.decide_all(r, p)
