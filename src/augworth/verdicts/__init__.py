@@ -56,6 +56,10 @@ def show(decisions: Mapping[str, Decision]) -> None:
     print("\n\n".join(describe(d) for d in decisions.values()))
 
 
+#: Profiles whose verdicts are confirmatory (pre-registered, converged); the others' are labelled
+#: exploratory on their pages.
+CONFIRMATORY_PROFILES = ("book",)
+
 COLOURS = {"supported": "#029e73", "not supported": "#d55e00", "inconclusive": "#6b6b6b"}
 
 
@@ -80,7 +84,9 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str)
                     f"<td style='padding:2px 8px'><small>paper: {escape(c.paper_number)}</small></td></tr>")
     n = max((d.n_seeds for d in decisions.values() if d.n_seeds is not None), default=None)
     seeds = "" if n is None else f", {n} seeds"
-    head = (f"<b>Results at our scale</b> <small>({escape(profile)} profile, {escape(dataset)}{seeds}; "
+    kind = "" if profile in CONFIRMATORY_PROFILES else (
+        "; <b>exploratory</b>: short budgets, convergence not checked over seeds, nothing pre-registered")
+    head = (f"<b>Results at our scale</b> <small>({escape(profile)} profile, {escape(dataset)}{seeds}{kind}; "
             "the numbers, checks and seeds needed are in the Verdicts section)</small>")
     return HTML("<div style='border-left:4px solid #029e73;background:#f3fbf7;padding:8px 12px;margin:8px 0;"
                 f"font-size:0.9em;overflow-x:auto'>{head}<table style='margin-top:4px'>{''.join(rows)}</table></div>")
