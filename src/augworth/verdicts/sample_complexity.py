@@ -140,9 +140,18 @@ def a3(r: dict, p) -> Decision:
         o = t[t.augment == spec]
         if len(o):
             others.append(f"{spec}: {10 ** np.log10(o.groupby('seed')[f'N_pred_loss_{EPS}'].median()).mean():,.0f}")
+    # beside the rule's number: the same at 95% (1.96 standard errors within 1%), and the gradient's
+    # draws (measured on the main seed's model)
+    z95 = 1.959964 ** 2
+    main = pd.DataFrame(r["records"])
+    grad = main[(main.model == "cnn") & (main.augment == primary)].get(f"N_pred_grad_{EPS}")
+    beside = (f"; beside the rule: for 95% within 1%, {z95 * med:,.0f} (CI {z95 * lo:,.0f} to {z95 * hi:,.0f})"
+              + (f"; the weight gradient (main seed, median image) {float(grad.median()):,.0f}"
+                 if grad is not None and len(grad) else ""))
     return conclude("A3", decide(med, (lo, hi), PAPER_N, ">="), med, (lo, hi), rule,
                     f"draws for a 1%-accurate loss of the median test image under {primary} (trained CNNs), "
-                    f"geometric mean over {iv.n} seeds {med:,.0f}" + (f"; {'; '.join(others)}" if others else ""),
+                    f"geometric mean over {iv.n} seeds {med:,.0f}" + (f"; {'; '.join(others)}" if others else "")
+                    + beside,
                     checks=checks, seeds=sorted(per_seed.index), n_seeds=iv.n, sd=iv.sd,
                     threshold=math.log10(PAPER_N), power_effect=iv.estimate, claimed=(">=", PAPER_N))
 
