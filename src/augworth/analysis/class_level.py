@@ -223,8 +223,4 @@ def b3_effect_per_seed(conf: dict[str, np.ndarray], a: int, b: int) -> np.ndarra
 def b3_effect(conf: dict[str, np.ndarray], a: int, b: int):
     """Change of the pair's bias toward b (share a->b minus b->a) from the weakest to the
     strongest setting of the sweep, paired over seeds: a t interval over the seeds' changes."""
-    t = pair_bias(conf, a, b)
-    labels = list(conf)
-    weak = t[t.strength == labels[0]].sort_values("seed").bias.to_numpy()
-    strong = t[t.strength == labels[-1]].sort_values("seed").bias.to_numpy()
-    return t_interval(strong - weak)
+    return t_interval(b3_effect_per_seed(conf, a, b))

@@ -8,6 +8,7 @@ affected class; every verdict needs at least MIN_SEEDS seeds.
 
 from __future__ import annotations
 
+from ..analysis.class_level import b3_effect_per_seed
 from ..claims import ACCURACY_TOL, MARGINS
 from ..metrics.stats import seeds_needed, t_interval
 from .rules import Check, Decision, conclude, convergence_check, decide, nearest_decision
@@ -29,8 +30,6 @@ def bias_convergence(a: dict, pair: tuple[int, int]) -> list[Check]:
     conv = a.get("convergence") or {}
     if not conv:
         return []
-    from ..analysis.class_level import b3_effect_per_seed
-
     labels = list(conv["conf"])
     seeds = conv["conf"][labels[0]][2]
     before = b3_effect_per_seed({s: conv["conf"][s][0] for s in (labels[0], labels[-1])}, *pair)

@@ -17,9 +17,10 @@ import math
 
 import numpy as np
 
-from ..claims import ACCURACY_TOL, MARGINS
+from ..claims import MARGINS
 from ..metrics.stats import paired, t_interval
-from .rules import Check, Decision, conclude, convergence_check, decide, nearest_decision
+from .rules import (Check, Decision, accuracy_convergence, conclude, contrast_convergence, decide,
+                    first_factor_runs, nearest_decision)
 
 
 def compared_augmentation(augmentations) -> str | None:
@@ -59,19 +60,13 @@ def effect(cells, aug: str, threshold: str, measure: str, step: float):
 def convergence_checks(r: dict, p, aug: str) -> list[Check]:
     """Where the profile trained convergence runs: the effect's and each arm's test accuracy's
     paired change with the first factor's epochs (see :func:`rules.convergence_check`)."""
-    longer = [c for c in r.get("convergence", ()) if c["epochs"] == p.epochs * p.convergence_factors[0]]
+    longer = first_factor_runs(r, p)
     if not longer:
         return []
-    base, more = per_seed_measure(r["cells"], step=p.step), per_seed_measure(longer, step=p.step)
-    contrast = {s: base[aug][s] - base["none"][s] for s in set(base[aug]) & set(base["none"])}
-    contrast_more = {s: more[aug][s] - more["none"][s] for s in set(more[aug]) & set(more["none"])}
     k = p.convergence_factors[0]
-    out = [convergence_check(contrast, contrast_more, MARGINS["C5"], "alpha, crop+flip minus none", k)]
-    for a in ("none", aug):
-        acc = {c["seed"]: c["test_acc"] for c in r["cells"] if c["augment"] == a}
-        acc_more = {c["seed"]: c["test_acc"] for c in longer if c["augment"] == a}
-        out.append(convergence_check(acc, acc_more, ACCURACY_TOL, f"test accuracy of {a}", k))
-    return out
+    base, more = per_seed_measure(r["cells"], step=p.step), per_seed_measure(longer, step=p.step)
+    return [contrast_convergence(base, more, aug, "none", MARGINS["C5"], "alpha, crop+flip minus none", k),
+            *accuracy_convergence(r["cells"], longer, ("none", aug), k)]
 
 
 def noise_order(r: dict, augment: str) -> tuple[str, bool]:

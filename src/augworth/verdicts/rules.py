@@ -97,6 +97,35 @@ def convergence_check(before: Mapping[int, float], after: Mapping[int, float], t
     return Check("converged", False, text + f": {why}")
 
 
+def first_factor_runs(r: dict, p) -> list[dict]:
+    """A runner's convergence runs (rows with their ``epochs``) trained for the profile's first
+    factor: the budget a verdict's convergence check compares with."""
+    return [c for c in r.get("convergence", ()) if c["epochs"] == p.epochs * p.convergence_factors[0]]
+
+
+def contrast_convergence(base: Mapping[str, Mapping[int, float]], more: Mapping[str, Mapping[int, float]],
+                         arm: str, reference: str, tolerance: float, what: str, factor: int = 2) -> Check:
+    """:func:`convergence_check` of a paired contrast, ``arm`` minus ``reference`` per seed, from
+    {arm: {seed: value}} at the budget (``base``) and with ``factor`` x it (``more``)."""
+    def contrast(x):
+        a, b = x.get(arm, {}), x.get(reference, {})
+        return {s: a[s] - b[s] for s in set(a) & set(b)}
+
+    return convergence_check(contrast(base), contrast(more), tolerance, what, factor)
+
+
+def accuracy_convergence(cells, longer, arms, factor: int = 2) -> list[Check]:
+    """:func:`convergence_check` of each arm's test accuracy (rows with ``augment``, ``seed`` and
+    ``test_acc``), within the accuracy tolerance."""
+    from ..claims import ACCURACY_TOL
+
+    def acc(rows, a):
+        return {c["seed"]: c["test_acc"] for c in rows if c["augment"] == a}
+
+    return [convergence_check(acc(cells, a), acc(longer, a), ACCURACY_TOL, f"test accuracy of {a}", factor)
+            for a in arms]
+
+
 def seed_check(n: int) -> Check:
     """The rule on few seeds: a verdict from fewer than MIN_SEEDS seeds is inconclusive."""
     return Check("seeds", n >= MIN_SEEDS, f"{n} seed{'s' if n != 1 else ''} (a verdict needs at least {MIN_SEEDS})")

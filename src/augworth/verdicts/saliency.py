@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..claims import ACCURACY_TOL, MARGINS
+from ..claims import MARGINS
 from ..config import parse_augment
 from ..metrics.stats import paired, t_interval
-from .rules import Check, Decision, conclude, convergence_check, decide, nearest_decision
+from .rules import (Check, Decision, accuracy_convergence, conclude, contrast_convergence, decide,
+                    first_factor_runs, nearest_decision)
 
 
 def strongest_translation(augmentations) -> str | None:
@@ -27,11 +28,10 @@ def strongest_translation(augmentations) -> str | None:
     return max(crops)[1] if crops else None
 
 
-def per_seed(r: dict, measure: str, key: str = "cells") -> dict[str, dict[int, float]]:
-    """{augmentation: {seed: mean over test images of ``measure`` at the last checkpoint}} (of the
-    convergence runs with ``key="convergence"``)."""
+def per_seed(r: dict, measure: str) -> dict[str, dict[int, float]]:
+    """{augmentation: {seed: mean over test images of ``measure`` at the last checkpoint}}."""
     out: dict[str, dict[int, float]] = {}
-    for c in r.get(key, ()):
+    for c in r["cells"]:
         last = max(c["over_time"], key=lambda t: t["epoch"])
         out.setdefault(c["augment"], {})[int(c["seed"])] = float(np.mean(last[measure]))
     return out
@@ -46,17 +46,12 @@ def a4(r: dict, p) -> Decision:
     if not present:
         return conclude("A4", "inconclusive", float("nan"), None, "rho(none) - rho(translation) > 0 (CI)",
                         "nothing to compare", checks=checks, seeds=p.seeds, n_seeds=0)
-    longer = per_seed(r, "rho", "convergence")
-    if longer:  # convergence runs (the profile's first factor: the only one a profile trains for a verdict)
+    longer = first_factor_runs(r, p)
+    if longer:  # convergence runs: the effect and each arm's test accuracy with more epochs
         k = p.convergence_factors[0]
-        base = {s: rho["none"][s] - rho[strongest][s] for s in set(rho["none"]) & set(rho[strongest])}
-        more = {s: longer["none"][s] - longer[strongest][s]
-                for s in set(longer.get("none", {})) & set(longer.get(strongest, {}))}
-        checks.append(convergence_check(base, more, MARGINS["A4"], "rho, none minus translation", k))
-        for a in ("none", strongest):
-            acc = {c["seed"]: c["test_acc"] for c in r["cells"] if c["augment"] == a}
-            acc_more = {c["seed"]: c["test_acc"] for c in r["convergence"] if c["augment"] == a}
-            checks.append(convergence_check(acc, acc_more, ACCURACY_TOL, f"test accuracy of {a}", k))
+        checks += [contrast_convergence(rho, per_seed({"cells": longer}, "rho"), "none", strongest, MARGINS["A4"],
+                                        "rho, none minus translation", k),
+                   *accuracy_convergence(r["cells"], longer, ("none", strongest), k)]
     d = t_interval(paired(rho["none"], rho[strongest]))
     e = t_interval(paired(edge["none"], edge[strongest]))
     edge_label = decide(e.estimate, (e.lo, e.hi), 0.0, ">=")
