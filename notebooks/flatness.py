@@ -18,9 +18,9 @@
 # and **flattens the loss landscape**; late in training the gradient noise orders as random
 # augmentation > same-batch augmentation > fixed augmentation.
 #
-# **What we measure.** Fast CNNs trained without augmentation and with crop+flip (the quick
-# profile: a 2-pixel crop with flips, 10 seeds; the full profile adds flips alone, 1- and 4-pixel
-# crops and noise, 5 seeds). For each final model, in eval mode (BatchNorm running statistics as
+# **What we measure.** Fast CNNs trained without augmentation and with crop+flip (a 2-pixel crop
+# with flips; the book profile: 5 exploratory and 8 confirmatory seeds, the quick profile 10
+# seeds; the full profile adds flips alone, 1- and 4-pixel crops and noise, 5 seeds). For each final model, in eval mode (BatchNorm running statistics as
 # trained), fp32:
 #
 # - *perturb to threshold* (paper C): along random filter-normalised directions (biases and
@@ -36,9 +36,9 @@
 #   batch, once per image before training (fixed copies), and without augmentation.
 #
 # **How our setting differs.** Paper C: ResNet-18 on CIFAR-10/CINIC-10, 60k steps. Here: a
-# small CNN on Fashion-MNIST subsets and a short schedule (quick: 800 images, 12 epochs, 4
-# directions); the Hessian sample (quick: 256 images) is smaller than the ≥4096 images the full
-# profile uses, and estimates from small samples vary by an order of magnitude between restarts.
+# small CNN on Fashion-MNIST subsets and a short schedule (book: 2000 images, 40 epochs, i.e.
+# 625 steps, 8 directions; quick: 800 images, 12 epochs, 4 directions); the Hessian sample (book
+# 512 images, quick 256) is smaller than the ≥4096 images the full profile uses, and estimates from small samples vary by an order of magnitude between restarts.
 
 # %% [markdown]
 # ```{glue} results_box
@@ -60,10 +60,11 @@ from augworth.verdicts import flatness as rules
 
 p = config.load_params("flatness", profile, params)
 result = run("flatness", p)
-r = result.value
+view = verdicts.seed_view(result.value, "flatness", profile)  # confirmatory seeds apart
+r = view.page
 plotting.set_theme()
 flat, models, noise = figs.tables(r)
-plotting.provenance_box(result, profile, p.dataset, list(p.seeds))
+plotting.provenance_box(result, profile, p.dataset, view.describe())
 
 # %%
 models.groupby("augment", sort=False)[["train_acc", "test_acc", "start_loss", "top_eig", "trace"]].mean()
@@ -123,7 +124,8 @@ noise.groupby(["augment", "mode"], sort=False)[["trace_cov", "snr", "noise_scale
 # `augworth.verdicts.flatness`.
 
 # %%
-decisions = rules.decide_all(r, p)
-verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset)
-verdicts.show(decisions)
-glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.dataset), display=False)
+decisions, exploratory = view.decide(lambda v: rules.decide_all(v, p))
+verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset, exploratory=exploratory)
+verdicts.show(decisions, exploratory)
+glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.dataset, exploratory=exploratory),
+     display=False)

@@ -22,8 +22,9 @@
 # edges, toward texture.
 #
 # **What we measure.** Fast CNNs trained without augmentation and with translations, flips and
-# noise of increasing strength (the full profile; the quick profile trains the verdict's contrast
-# alone, no augmentation against the strongest translation, on 20 seeds). On fixed test images, against $\Sigma(x)$ of a
+# noise of increasing strength (the full profile; the book and quick profiles train the verdict's
+# contrast alone, no augmentation against the strongest translation: book 50 epochs, 5
+# exploratory and 8 confirmatory seeds; quick 20 seeds). On fixed test images, against $\Sigma(x)$ of a
 # 2-pixel translation (the probe): the share of $\lVert g\rVert^2$ in the top-$k$ and bottom-$k$
 # eigenspaces (a random direction: $k/d$), the *relative variance*
 # $\rho = g^\top\Sigma g / (\lVert g\rVert^2\,\operatorname{tr}\Sigma/d)$ (1 for a random
@@ -57,11 +58,12 @@ from augworth.verdicts import saliency as rules
 
 p = config.load_params("saliency", profile, params)
 result = run("saliency", p)
-r = result.value
+view = verdicts.seed_view(result.value, "saliency", profile)  # confirmatory seeds apart
+r = view.page
 plotting.set_theme()
 df = figs.tidy(r)
 acc = pd.DataFrame([{"augment": c["augment"], "seed": c["seed"], "test_acc": c["test_acc"]} for c in r["cells"]])
-plotting.provenance_box(result, profile, p.dataset, list(p.seeds))
+plotting.provenance_box(result, profile, p.dataset, view.describe())
 
 # %%
 # test accuracy of the models over their seeds (one row per training augmentation)
@@ -124,8 +126,9 @@ plt.show()
 # augmentation), so that "no effect" is decidable. Computed in `augworth.verdicts.saliency`.
 
 # %%
-decisions = rules.decide_all(r, p)
-verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset)
-verdicts.show(decisions)
-glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.dataset), display=False)
+decisions, exploratory = view.decide(lambda v: rules.decide_all(v, p))
+verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset, exploratory=exploratory)
+verdicts.show(decisions, exploratory)
+glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.dataset, exploratory=exploratory),
+     display=False)
 print(f"theory step: Var[L] (MC) against g^T Sigma g, R² on log scale {r2:.2f}, Spearman {spearman:.2f}")

@@ -18,10 +18,15 @@
 # computed (supported / not supported / inconclusive: supported only when the whole interval lies
 # on the claimed side of the paper's threshold, and only when every check the verdict depends on
 # passed; a gated verdict shows why). Each verdict says how many training seeds it rests on and,
-# when undecided, about how many a power calculation says would decide it. The replication column
-# holds the verdicts of `make replicate` (the same chapters on a disjoint set of seeds) where it
-# ran. Rows are read from the records the chapters write when they run; nothing here is typed by
-# hand.
+# when undecided, about how many a power calculation says would decide it. On the pre-registered
+# book profile the verdict is the *confirmatory* one (seeds 100 and up, rules and budgets
+# committed before they ran: `params/book/preregistration.yaml`); the *exploratory* column holds
+# the same rule on the exploratory seeds (0-4, which chose the budgets and seed counts); the
+# *convergence* column says whether the verdict's checks showed, over seeds with an interval, that
+# twice the budget moves its numbers by less than the tolerance; *deviations* lists any change to
+# a registered rule after confirmatory results existed. The replication column holds the verdicts
+# of `make replicate` (the same chapters on a disjoint set of seeds) where it ran. Rows are read
+# from the records the chapters write when they run; nothing here is typed by hand.
 
 # %% tags=["parameters"]
 profile = "quick"  # the profile the chapters ran with (for the header only)
@@ -55,6 +60,39 @@ def verdict_cell(r) -> str:
     return f"<b style='color:{colour[r.verdict]}'>{r.verdict}</b>{gated}{seeds}"
 
 
+def beside_cell(r) -> str:
+    """The exploratory seeds' verdict recorded beside a confirmatory one."""
+    e = None if r is None else r.exploratory
+    if e is None:
+        return "-" if r is None or r.stage == "confirmatory" else "<small>(this is the exploratory verdict)</small>"
+    ival = "" if e["interval"] is None else f"<br><small>95% CI {num(e['interval'][0])} to {num(e['interval'][1])}</small>"
+    return (f"<b style='color:{colour[e['verdict']]}'>{e['verdict']}</b><br><small>{num(e['measured'])}</small>{ival}"
+            + (f"<br><small>{e['n_seeds']} seeds</small>" if e.get("n_seeds") else ""))
+
+
+def convergence_cell(r) -> str:
+    """The verdict's convergence checks (over seeds, with an interval): passed, failed, or none."""
+    if r is None:
+        return "-"
+    conv = [c for c in r.checks if c.name == "converged"]
+    if not conv:
+        return "<small>no training seed</small>" if r.n_seeds is None else "<small>not checked</small>"
+    failed = [c for c in conv if not c.passed]
+    if not failed:
+        return f"<b style='color:{colour['supported']}'>converged</b><br><small>{len(conv)} check(s)</small>"
+    return (f"<b style='color:{colour['not supported']}'>not shown</b><br><small>{len(failed)} of {len(conv)} "
+            f"failed</small>")
+
+
+def deviations_cell(r) -> str:
+    if r is None or r.stage != "confirmatory":
+        return "-"
+    if not r.deviations:
+        return "<small>none</small>"
+    return "<br>".join(f"<small>{escape(str(d.get('date', '?')))}: {escape(str(d.get('what', '?')))}</small>"
+                       for d in r.deviations)
+
+
 rows = []
 for cid, c in claims.CLAIMS.items():
     r, rep = records.get(cid), replication.get(cid)
@@ -64,18 +102,26 @@ for cid, c in claims.CLAIMS.items():
         ours = num(r.measured) + ("" if r.interval is None else
                                   f"<br><small>95% CI {num(r.interval[0])} to {num(r.interval[1])}</small>")
         reasons = "".join(f"<li>gated: {escape(x)}</li>" for x in r.reasons)
+        beside = "" if not r.exploratory or not r.exploratory.get("reasons") else (
+            f"<li>exploratory verdict gated: {escape('; '.join(r.exploratory['reasons']))}</li>")
+        devs = "".join(f"<li>deviation ({escape(str(d.get('date', '?')))}): {escape(str(d.get('what', '')))}; why: "
+                       f"{escape(str(d.get('why', '')))}</li>" for d in r.deviations)
         details = (f"<details><summary><small>details: rule, numbers, checks, provenance</small></summary><small><ul>"
-                   f"<li>rule: {escape(r.rule)}</li><li>{escape(r.summary)}</li>{reasons}"
-                   f"<li>{r.profile}, {r.dataset}, seeds {escape(r.seeds_text)}, {escape(r.device)}, {r.wall_s:.0f} s, "
-                   f"{r.source}, commit {r.git_commit[:10]}</li></ul></small></details>")
+                   f"<li>rule: {escape(r.rule)}</li><li>{escape(r.summary)}</li>{reasons}{beside}{devs}"
+                   f"<li>{r.profile} ({r.stage}), {r.dataset}, seeds {escape(r.seeds_text)}, {escape(r.device)}, "
+                   f"{r.wall_s:.0f} s, {r.source}, commit {r.git_commit[:10]}</li></ul></small></details>")
     again = "-" if rep is None else verdict_cell(rep) + (
         "" if r is not None and rep.verdict == r.verdict else "<br><b style='color:#b00020'>disagrees</b>")
     rows.append(f"<tr><td><b>{cid}</b></td><td>{escape(c.statement)}<br><small><a href='{c.notebook}.html'>"
                 f"{c.notebook}</a> &middot; {escape(c.paper)}</small></td><td><small>{escape(c.paper_number)}</small></td>"
-                f"<td>{ours}</td><td>{verdict_cell(r)}</td><td>{again}</td></tr>"
-                f"<tr><td></td><td colspan='5' style='border-top:none;padding-top:0'>{details}</td></tr>")
-head = "".join(f"<th>{h}</th>" for h in ("", "claim", "paper", "ours", "verdict", "replication<br><small>(disjoint "
-                                         "seeds)</small>"))
+                f"<td>{ours}</td><td>{verdict_cell(r)}</td><td>{beside_cell(r)}</td><td>{convergence_cell(r)}</td>"
+                f"<td>{again}</td><td>{deviations_cell(r)}</td></tr>"
+                f"<tr><td></td><td colspan='8' style='border-top:none;padding-top:0'>{details}</td></tr>")
+stage = {r.stage for r in records.values()}
+first = "verdict<br><small>(confirmatory)</small>" if stage == {"confirmatory"} else "verdict"
+head = "".join(f"<th>{h}</th>" for h in ("", "claim", "paper", "ours", first,
+                                         "exploratory<br><small>(seeds beside)</small>", "convergence",
+                                         "replication<br><small>(disjoint seeds)</small>", "deviations"))
 HTML(f"<div style='overflow-x:auto'><table class='table' style='font-size:0.9em'><thead><tr>{head}</tr></thead>"
      f"<tbody>{''.join(rows)}</tbody></table></div>")
 

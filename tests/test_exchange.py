@@ -187,3 +187,25 @@ def test_the_corruption_names_are_the_implemented_ones():
 
     assert set(CORRUPTIONS) == set(IMPLEMENTED) and len(CORRUPTIONS) == len(IMPLEMENTED)
     assert WorthParams().corruptions == CORRUPTIONS
+
+
+def test_ranking_reads_worth_order_as_paired_test_errors():
+    import pandas as pd
+
+    from augworth.analysis.exchange_rate import ranking
+    from augworth.verdicts.exchange_rate import ranking_text
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in range(6):
+        base = 0.2 + 0.01 * rng.normal()  # a seed's subset shifts every policy alike: pairing removes it
+        for aug, err in (("trivialaugment", base), ("flip", base + 0.02), ("crop(2)+flip", base)):
+            rows.append({"kind": "main", "augment": aug, "n": 250, "seed": seed,
+                         "test_err": err + 0.001 * rng.normal()})
+    runs = pd.DataFrame(rows)
+    rank = ranking(runs, 250, "trivialaugment", ["flip", "crop(2)+flip", "absent"])
+    assert set(rank) == {"flip", "crop(2)+flip"}
+    assert rank["flip"].lo > 0.015 and rank["crop(2)+flip"].lo < 0 < rank["crop(2)+flip"].hi
+    text = ranking_text({"ranking": rank, "n_max": 250})
+    assert "flip +0.02" in text and "TrivialAugment worth more" in text and "not decided" in text
+    assert ranking(runs[runs.augment != "trivialaugment"], 250, "trivialaugment", ["flip"]) == {}

@@ -94,6 +94,11 @@ def test_ship_then_reproduce_one_chapter_side_by_side(tmp_path, monkeypatch, cap
     prov = shipping.ship("smoke", paths.cache_root() / "results", run_dir / "_records", step_ms=13.4)
     assert prov["records"] == ["C5"] and prov["entries"]["flatness"] == 1 and prov["entries"]["flatness_cell"] >= 2
     assert shipping.status("flatness", "smoke") == "current"
+    # what the notebooks read and the spot check's cells alone: the chapter's result stays current
+    lean = shipping.ship("smoke", paths.cache_root() / "results", run_dir / "_records", step_ms=13.4, only_read=True)
+    assert lean["entries"]["flatness"] == 1 and lean["entries"]["flatness_cell"] == min(2, prov["entries"]["flatness_cell"])
+    assert sum(lean["cells_left_out"].values()) == sum(prov["entries"].values()) - sum(lean["entries"].values())
+    assert lean["bytes"] <= prov["bytes"] and shipping.status("flatness", "smoke") == "current"
     reproduced = pipeline.reproduce("smoke", ["flatness"])
     assert (tmp_path / "reproduce" / "smoke" / "cache").is_dir()  # its own cache, the shipped one untouched
     table = shipping.compare(shipped_root / "smoke" / shipping.RECORDS, reproduced, ["flatness"])

@@ -50,7 +50,10 @@ def test_publish_writes_records_the_scorecard_reads(tmp_path, monkeypatch):
     assert "[pass] converged: yes" in text and f"needs ~{rec.seeds_needed} seeds" in text
     gated = conclude("C3", "supported", 0.1, (0.05, 0.15), "r", "sum", checks=[Check("converged", False, "no")],
                      seeds=SEEDS5, n_seeds=5, sd=0.05, threshold=0.0)
-    assert "[FAIL] converged: no" in verdicts.describe(gated) and "a check failed" in verdicts.describe(gated)
+    assert "[FAIL] converged: no" in verdicts.describe(gated) and "convergence check" in verdicts.describe(gated)
+    other = conclude("C3", "supported", 0.1, (0.05, 0.15), "r", "sum", checks=[Check("held-out fit", False, "no")],
+                     seeds=SEEDS5, n_seeds=5, sd=0.05, threshold=0.0)
+    assert "a check failed" in verdicts.describe(other)
 
 
 # --- exchange_rate: C1-C4 ------------------------------------------------------------------

@@ -142,7 +142,7 @@ def _cmd_ship(args) -> None:
 
     cache = Path(args.cache or paths.cache_root() / "results")
     records = Path(args.records or paths.CHAPTERS / "_records")
-    prov = shipping.ship(args.profile, cache, records)
+    prov = shipping.ship(args.profile, cache, records, only_read=args.only_read)
     print(f"shipped {sum(prov['entries'].values())} results and {len(prov['records'])} claim records into "
           f"{shipping.shipped_dir(args.profile).relative_to(paths.ROOT)} ({prov['bytes'] / 1e6:.1f} MB), computed "
           f"{prov['computed']['first']} to {prov['computed']['last']} on {prov['machine']['cpu']} (reference step "
@@ -416,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", default=config.DEFAULT_PROFILE, choices=list(config.PROFILES))
     p.add_argument("--cache", type=Path, help="the results cache the run filled (default: AUGWORTH_CACHE's results)")
     p.add_argument("--records", type=Path, help="its claim records (default: book/chapters/_records)")
+    p.add_argument("--only-read", action="store_true",
+                   help="ship only what the notebooks read (each chapter's result) and the spot check's cells")
     p.set_defaults(fn=_cmd_ship)
 
     p = sub.add_parser("gpu", help="the prepared GPU run: CUDA smoke checks, packed benchmark, full-profile cells "

@@ -164,16 +164,21 @@ class Record(Decision):
     package_version: str
     git_commit: str
     source: str               # computed / cache / committed:<profile>
+    stage: str = "exploratory"  # confirmatory: read on a pre-registered profile's confirmatory seeds
+    exploratory: dict | None = None  # confirmatory records: the same rule on the exploratory seeds
+    deviations: tuple = ()    # changes to the registered rule after confirmatory results existed
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
     def __post_init__(self):
         if self.claim not in CLAIMS:
             raise ValueError(f"record for unknown claim '{self.claim}': registered claims are {', '.join(CLAIMS)}")
+        if self.stage not in ("confirmatory", "exploratory"):
+            raise ValueError(f"record for {self.claim}: stage '{self.stage}' is not confirmatory or exploratory")
         if self.verdict not in LABELS:
             raise ValueError(f"verdict '{self.verdict}' is not one of {', '.join(LABELS)}")
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None and f.name not in ("interval", "n_seeds", "seeds_needed", "claimed"):
+            if value is None and f.name not in ("interval", "n_seeds", "seeds_needed", "claimed", "exploratory"):
                 raise ValueError(f"record for {self.claim} is missing the field '{f.name}'")
             if isinstance(value, str) and not value.strip():
                 raise ValueError(f"record for {self.claim} has an empty field '{f.name}'")
@@ -187,15 +192,18 @@ def records_dir() -> Path:
     return Path(os.environ.get("AUGWORTH_RECORDS", paths.ROOT / "build" / "records"))
 
 
-def record(decision: Decision, *, result, profile: str, dataset: str) -> Record:
+def record(decision: Decision, *, result, profile: str, dataset: str, stage: str = "exploratory",
+           exploratory: dict | None = None, deviations: tuple = ()) -> Record:
     """Validate and write a decision as its claim's record (atomically); returns it. ``result``
-    is the :class:`augworth.experiments.Result` the numbers came from (its provenance is copied)."""
+    is the :class:`augworth.experiments.Result` the numbers came from (its provenance is copied);
+    ``stage``, ``exploratory`` and ``deviations``: see :func:`augworth.verdicts.publish`."""
     from .io import atomic_write_text
 
     m = result.meta
     rec = Record(**{f.name: getattr(decision, f.name) for f in fields(Decision)}, profile=profile, dataset=dataset,
                  device=m.get("device_name", "?"), wall_s=result.cost_s, package_version=m.get("augworth", "?"),
-                 git_commit=m.get("git_commit", "?"), source=m.get("source", "?"))
+                 git_commit=m.get("git_commit", "?"), source=m.get("source", "?"), stage=stage,
+                 exploratory=exploratory, deviations=tuple(deviations))
     atomic_write_text(records_dir() / f"{decision.claim}.json", json.dumps(asdict(rec), indent=1))
     return rec
 
@@ -212,6 +220,7 @@ def load_records(folder: Path | None = None) -> dict[str, Record]:
             data["seeds"] = tuple(data.get("seeds", ()))
             if data.get("claimed") is not None:
                 data["claimed"] = tuple(data["claimed"])
+            data["deviations"] = tuple(data.get("deviations", ()))
             out[data["claim"]] = Record(**data)
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as err:
             import warnings

@@ -66,12 +66,43 @@ def _entries(cache: Path) -> list[Path]:
     return sorted(p for p in cache.glob("*/*.json") if p.parent.name != RECORDS)
 
 
-def ship(profile: str, cache: Path, records: Path, step_ms: float | None = None) -> dict:
+def read_entries(profile: str, entries: list[Path], spot_cells: int = 2) -> tuple[list[Path], dict]:
+    """Of ``entries`` (a results cache's files), what the notebooks of ``profile`` read -- each
+    chapter's result for the profile's parameters -- and the ``spot_cells`` cheapest cells of
+    every sweep runner (what CI's spot check recomputes). Returns (kept, {runner: cells left out})."""
+    from . import experiments  # noqa: F401  (registers the runners)
+    from .config import load_params
+    from .experiments.cache import cache_key
+    from .experiments.registry import RUNNERS
+
+    wanted = {(name, cache_key(name, RUNNERS[name].version, load_params(name, profile).to_dict()))
+              for name in paths.chapter_names() if name in RUNNERS}
+    kept, cells = [], {}
+    for path in entries:
+        if (path.parent.name, path.stem) in wanted:
+            kept.append(path)
+        elif path.parent.name in SWEEP_CELLS:
+            wall = float(json.loads(path.read_text())["meta"].get("wall_s", 1e9))
+            cells.setdefault(path.parent.name, []).append((wall, path))
+    left_out = {}
+    for runner, items in sorted(cells.items()):
+        items.sort(key=lambda t: (t[0], t[1].name))
+        kept += [p for _, p in items[:spot_cells]]
+        left_out[runner] = len(items) - min(spot_cells, len(items))
+    return sorted(kept), left_out
+
+
+def ship(profile: str, cache: Path, records: Path, step_ms: float | None = None, only_read: bool = False) -> dict:
     """Copy the results cache ``cache`` (a folder of ``<runner>/<key>.json``, filled by one run
     of ``profile``) and its claim records into ``data/results/<profile>/`` (replacing what was
-    shipped before) and write its ``PROVENANCE.json``; returns the provenance."""
+    shipped before) and write its ``PROVENANCE.json``; returns the provenance. ``only_read``:
+    ship what the notebooks read and the spot check's cells alone (:func:`read_entries`), not
+    every cell behind them (a reader's ``make nb`` with new parameters then computes its cells)."""
     cache, records = Path(cache), Path(records)
     entries = _entries(cache)
+    left_out: dict = {}
+    if only_read and entries:
+        entries, left_out = read_entries(profile, entries)
     if not entries:
         from .config import ConfigError
 
@@ -101,6 +132,9 @@ def ship(profile: str, cache: Path, records: Path, step_ms: float | None = None)
         "chapters_wall_s": round(sum(float(m.get("wall_s", 0.0)) for m in metas if "code_hash" in m), 1),
         "entries": {r: sum(1 for m in metas if m.get("runner") == r) for r in runners},
         "records": sorted(p.stem for p in records.glob("*.json")),
+        **({"cells_left_out": left_out, "cells_note": "only the chapters' results and the spot check's cells "
+            "are shipped: a chapter with new parameters computes its cells (make reproduce computes them all)"}
+           if only_read else {}),
         "shipped": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     prov["bytes"] = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())

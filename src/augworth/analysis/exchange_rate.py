@@ -131,6 +131,18 @@ def paired_difference(runs: pd.DataFrame, a: dict, b: dict, metric: str = "test_
     return per_seed, t_interval(per_seed)
 
 
+def ranking(runs: pd.DataFrame, n: int, first: str, others) -> dict:
+    """Paper C's ranking at size n: is ``first`` worth more than each of ``others``? Against one
+    reference curve, worth is a decreasing function of the augmented test error, so the ranking is
+    the paired difference of test errors, other minus ``first``, over seeds (a t interval per
+    other; above 0: ``first`` is worth more). Empty when ``first`` was not trained."""
+    main = runs[runs.kind == "main"]
+    if first not in set(main.augment):
+        return {}
+    return {o: paired_difference(runs, {"kind": "main", "augment": o}, {"kind": "main", "augment": first},
+                                 sizes=[n])[1] for o in others if o in set(main.augment)}
+
+
 def analyse(runs: pd.DataFrame, p: ExchangeRateParams) -> dict:
     """Every table the chapter shows and its verdicts read: reference fits (all sizes and with
     the largest held out, clean and corrupted), the convergence table, worth tables (clean,
@@ -162,6 +174,8 @@ def analyse(runs: pd.DataFrame, p: ExchangeRateParams) -> dict:
     out["w_fixed"] = worth_table(runs, "test_err", [], kind_of={
         **{f"fixed k={k}": runs[(runs.kind == "fixed") & (runs.copies == k)] for k in p.fixed_copies},
         "fresh": main[(main.augment == p.fixed_augment) & main.n.isin(p.fixed_sizes)]})
+    out["ranking"] = ranking(runs, n_max, "trivialaugment", [a for a in p.augmentations if a not in
+                                                              ("none", "trivialaugment", p.strong)])
     strong = main[(main.augment == p.strong) & (main.n == n_max)]
     out["c2_gap"] = exchange.asymptote_gap(reference_runs(runs, "ood_err"),
                                            {int(s): float(v) for s, v in zip(strong.seed, strong.ood_err)})

@@ -11,18 +11,95 @@ scorecard reads) and :func:`show`; no notebook computes a verdict itself.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 from .rules import LABELS, Check, Decision, conclude, decide, decide_within
 
-__all__ = ["LABELS", "Check", "Decision", "conclude", "decide", "decide_within", "publish", "show", "describe"]
+__all__ = ["LABELS", "Check", "Decision", "conclude", "decide", "decide_within", "publish", "show", "describe",
+           "seed_view", "SeedView"]
+
+#: The fewest confirmatory seeds a value must hold for its verdicts to be read on them alone.
+MIN_CONFIRMATORY = 2
 
 
-def publish(decisions: Mapping[str, Decision], *, result, profile: str, dataset: str) -> list:
-    """Write each decision as its claim's record (with ``result``'s provenance); returns them."""
-    from .. import claims
+@dataclass(frozen=True)
+class SeedView:
+    """A runner's value as its profile's pre-registration divides it (:func:`seed_view`)."""
 
-    return [claims.record(d, result=result, profile=profile, dataset=dataset) for d in decisions.values()]
+    page: dict                  # what the page's tables, figures and verdicts read
+    exploratory: dict | None    # the exploratory seeds' models (confirmatory profiles), else None
+    confirmatory: bool          # the page's verdicts are the pre-registered confirmatory ones
+    seeds: tuple[int, ...]      # the seeds ``page`` holds
+    exploratory_seeds: tuple[int, ...] = ()
+
+    def describe(self) -> str:
+        """The seeds in words, for the provenance box."""
+        seeds = ", ".join(map(str, self.seeds))
+        if not self.confirmatory:
+            return seeds
+        return (f"{seeds} (confirmatory: the page and its verdicts)"
+                + (f"; {', '.join(map(str, self.exploratory_seeds))} (exploratory: the verdicts beside)"
+                   if self.exploratory_seeds else ""))
+
+    def decide(self, decide_all: Callable[[dict], Mapping[str, Decision]]
+               ) -> tuple[dict[str, Decision], dict[str, Decision] | None]:
+        """``(verdicts on the page's seeds, the same rules on the exploratory seeds)``; the second is
+        None on an exploratory profile and {} on a confirmatory one whose value holds no exploratory
+        seeds. Each decision lists only the seeds its value holds."""
+        def on(value, seeds):
+            return {k: replace(d, seeds=tuple(s for s in d.seeds if s in seeds)) if d.seeds else d
+                    for k, d in decide_all(value).items()}
+
+        page = on(self.page, set(self.seeds))
+        if not self.confirmatory:
+            return page, None
+        return page, (on(self.exploratory, set(self.exploratory_seeds)) if self.exploratory is not None else {})
+
+
+def seed_view(value: dict, chapter: str, profile: str) -> SeedView:
+    """``value`` divided as the profile's pre-registration says (:mod:`augworth.prereg`). Where the
+    profile registered confirmatory seeds and the value holds at least MIN_CONFIRMATORY of them,
+    the page reads those seeds alone (plus the choice seeds a chapter chooses on and never tests
+    on), and the exploratory seeds' models are kept apart for the verdicts shown beside. Elsewhere
+    (no registration, or parameters that left the confirmatory seeds out) the page reads every
+    seed and its verdicts are exploratory."""
+    from .. import prereg
+    from ..analysis.seeds import restrict, seeds_in
+
+    reg = prereg.load(profile)
+    held = seeds_in(value)
+    conf = set(reg.confirmatory_seeds(chapter)) & held if reg else set()
+    if len(conf) < MIN_CONFIRMATORY:
+        return SeedView(value, None, False, tuple(sorted(held)))
+    page = conf | (set(value.get("choice_seeds") or ()) & held)
+    explore = set(reg.exploratory) & held
+    return SeedView(restrict(value, page), restrict(value, explore) if len(explore) >= MIN_CONFIRMATORY else None,
+                    True, tuple(sorted(page)), tuple(sorted(explore)))
+
+
+def publish(decisions: Mapping[str, Decision], *, result, profile: str, dataset: str,
+            exploratory: Mapping[str, Decision] | None = None) -> list:
+    """Write each decision as its claim's record (with ``result``'s provenance); returns them.
+    ``exploratory``: the same claims read on the exploratory seeds (:meth:`SeedView.decide`; None on
+    an exploratory profile), recorded
+    beside a confirmatory verdict with the deviations its pre-registration lists."""
+    from .. import claims, prereg
+
+    reg = prereg.load(profile) if exploratory is not None else None
+    return [claims.record(d, result=result, profile=profile, dataset=dataset,
+                          stage="confirmatory" if reg else "exploratory",
+                          exploratory=summary_of((exploratory or {}).get(d.claim)),
+                          deviations=tuple(reg.deviations_for(d.claim)) if reg else ())
+            for d in decisions.values()]
+
+
+def summary_of(d: Decision | None) -> dict | None:
+    """What a record keeps of the verdict shown beside it: verdict, number, interval, seeds, why."""
+    if d is None:
+        return None
+    return {"verdict": d.verdict, "measured": d.measured, "interval": d.interval, "n_seeds": d.n_seeds,
+            "seeds": list(d.seeds), "reasons": d.reasons}
 
 
 def _num(v: float) -> str:
@@ -43,6 +120,8 @@ def describe(d: Decision, width: int = 76) -> str:
         if d.verdict == "inconclusive":
             if d.seeds_needed:
                 seeds += f"; needs ~{d.seeds_needed} seeds to decide (80% power)"
+            elif d.reasons and all(c.name == "converged" for c in d.checks if not c.passed):
+                seeds += "; undecided by its convergence check (what would decide it: in the check)"
             elif any(not c.passed and c.name != "seeds" for c in d.checks):
                 seeds += "; more seeds would not decide it: a check failed"
             else:
@@ -51,22 +130,39 @@ def describe(d: Decision, width: int = 76) -> str:
     return "\n".join(lines)
 
 
-def show(decisions: Mapping[str, Decision]) -> None:
-    """Print every decision (the chapter's verdict cell)."""
-    print("\n\n".join(describe(d) for d in decisions.values()))
+def beside_text(e: Decision | None) -> str:
+    """One line for the exploratory verdict shown beside a confirmatory one."""
+    if e is None:
+        return "exploratory seeds: no verdict (the value holds none of them)"
+    ival = "" if e.interval is None else f" (95% CI {_num(e.interval[0])} to {_num(e.interval[1])})"
+    seeds = f", seeds {', '.join(map(str, e.seeds))}" if e.seeds else ""
+    return f"exploratory{seeds}: {e.verdict} {_num(e.measured)}{ival}" + (
+        f"; gated: {'; '.join(e.reasons)}" if e.reasons else "")
 
 
-#: Profiles whose verdicts are confirmatory (pre-registered, converged); the others' are labelled
-#: exploratory on their pages.
-CONFIRMATORY_PROFILES = ("book",)
+def show(decisions: Mapping[str, Decision], exploratory: Mapping[str, Decision] | None = None) -> None:
+    """Print every decision (the chapter's verdict cell); on a confirmatory profile, each claim's
+    exploratory verdict beside it."""
+    out = []
+    for k, d in decisions.items():
+        text = describe(d)
+        if exploratory is not None:
+            text += "\n" + "\n".join(textwrap.wrap(beside_text(exploratory.get(k)), 76, initial_indent="  ",
+                                                  subsequent_indent="    "))
+        out.append(text)
+    print("\n\n".join(out))
+
 
 COLOURS = {"supported": "#029e73", "not supported": "#d55e00", "inconclusive": "#6b6b6b"}
 
 
-def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str):
+def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
+               exploratory: Mapping[str, Decision] | None = None):
     """The box that opens a chapter: each claim's verdict, the number with its interval, the
     paper's number and the regime (an IPython HTML object; the notebook glues it to the top of
-    its page, so the page opens with results computed by this run)."""
+    its page, so the page opens with results computed by this run). ``exploratory``: on a
+    pre-registered profile, the same rules on the exploratory seeds (:meth:`SeedView.decide`),
+    shown beside the confirmatory verdicts; None labels the page's verdicts exploratory."""
     from html import escape
 
     from IPython.display import HTML
@@ -78,15 +174,30 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str)
         c = claims.CLAIMS[d.claim]
         ival = "" if d.interval is None else f" <small>(95% CI {_num(d.interval[0])} to {_num(d.interval[1])})</small>"
         why = "".join(f"<br><small>{escape(r)}</small>" for r in d.reasons)
+        beside = ""
+        if exploratory is not None:
+            e = exploratory.get(d.claim)
+            beside = ("<td style='padding:2px 8px'><small>-</small></td>" if e is None else
+                      f"<td style='padding:2px 8px'><small><b style='color:{COLOURS[e.verdict]}'>{e.verdict}</b> "
+                      f"{_num(e.measured)}" + ("" if e.interval is None else
+                                               f" ({_num(e.interval[0])} to {_num(e.interval[1])})")
+                      + (f", {e.n_seeds} seeds" if e.n_seeds else "") + "</small></td>")
         rows.append(f"<tr><td style='padding:2px 8px 2px 0'><b>{d.claim}</b></td>"
                     f"<td style='padding:2px 8px'><b style='color:{COLOURS[d.verdict]}'>{d.verdict}</b>{why}</td>"
                     f"<td style='padding:2px 8px'>{_num(d.measured)}{ival}<br><small>{escape(d.rule)}</small></td>"
-                    f"<td style='padding:2px 8px'><small>paper: {escape(c.paper_number)}</small></td></tr>")
+                    f"{beside}<td style='padding:2px 8px'><small>paper: {escape(c.paper_number)}</small></td></tr>")
     n = max((d.n_seeds for d in decisions.values() if d.n_seeds is not None), default=None)
     seeds = "" if n is None else f", {n} seeds"
-    kind = "" if profile in CONFIRMATORY_PROFILES else (
-        "; <b>exploratory</b>: short budgets, convergence not checked over seeds, nothing pre-registered")
+    if exploratory is None:
+        kind = "; <b>exploratory</b>: short budgets, convergence not checked over seeds, nothing pre-registered"
+        header = ""
+    else:
+        kind = ("; <b>confirmatory</b>: pre-registered seeds, rules and budgets "
+                "(params/" + escape(profile) + "/preregistration.yaml)")
+        header = ("<tr><th></th><th style='padding:2px 8px'>confirmatory</th><th></th>"
+                  "<th style='padding:2px 8px'><small>exploratory seeds, beside</small></th><th></th></tr>")
     head = (f"<b>Results at our scale</b> <small>({escape(profile)} profile, {escape(dataset)}{seeds}{kind}; "
             "the numbers, checks and seeds needed are in the Verdicts section)</small>")
     return HTML("<div style='border-left:4px solid #029e73;background:#f3fbf7;padding:8px 12px;margin:8px 0;"
-                f"font-size:0.9em;overflow-x:auto'>{head}<table style='margin-top:4px'>{''.join(rows)}</table></div>")
+                f"font-size:0.9em;overflow-x:auto'>{head}<table style='margin-top:4px'>{header}{''.join(rows)}"
+                "</table></div>")

@@ -147,4 +147,16 @@ def decide_all(a: dict, pair, effect, b4_tables: dict, p) -> dict[str, Decision]
     return {d.claim: d for d in (b1(a, p), b2(a, p), b3(a, pair, effect, p), b4(b4_tables, p, a))}
 
 
-__all__ = ["average_gain", "b1", "b2", "b3", "b4", "decide_all"]
+def decide_value(r: dict, p, class_names=None) -> dict[str, Decision]:
+    """Every verdict from the runner's value alone: the chapter's analysis, B3's pair (chosen on
+    validation) and its effect, the B4 tables, then :func:`decide_all` (what
+    :meth:`augworth.verdicts.SeedView.decide` calls for each set of seeds)."""
+    from ..analysis import class_level as cl
+
+    a = cl.analyse(r, p.dataset, alpha=p.alpha, class_names=class_names)
+    pair = cl.b3_pair(r)
+    b4_tables = {scope: cl.b4_table(r, scope, class_names=class_names) for scope in cl.B4_SCOPES}
+    return decide_all(a, pair, cl.b3_effect(a["conf"], *pair), b4_tables, p)
+
+
+__all__ = ["average_gain", "b1", "b2", "b3", "b4", "decide_all", "decide_value"]

@@ -98,8 +98,24 @@ def c1(a: dict, p) -> Decision:
     return conclude("C1", label, row.rel, (row.rel_lo, row.rel_hi), "v(n)/n of TrivialAugment at the largest n > 1 (CI)",
                     f"{aug} at n = {n_max}: v = {row.v:.0f} extra samples (v/n {row.rel:.2f}, CI {row.rel_lo:.2f} to "
                     f"{row.rel_hi:.2f}, {row.status}); others: " + ", ".join(f"{k} {v:.2f}" for k, v in others.items())
-                    + "; paper: ~2 (100k at 50k)", checks=checks, seeds=p.seeds, n_seeds=int(row.n_seeds),
+                    + "; paper: ~2 (100k at 50k)" + ranking_text(a), checks=checks, seeds=p.seeds,
+                    n_seeds=int(row.n_seeds),
                     sd=row.rel_sd, threshold=1.0)
+
+
+def ranking_text(a: dict) -> str:
+    """Paper C's ranking beside C1 (it does not gate C1's verdict): TrivialAugment worth more
+    than each other policy at the largest size, read as the paired difference of their test
+    errors (other minus TrivialAugment; above 0: TrivialAugment worth more)."""
+    rank = a.get("ranking") or {}
+    if not rank:
+        return ""
+    parts = [f"{o} {iv.estimate:+.4f} (CI {iv.lo:+.4f} to {iv.hi:+.4f}: "
+             + {"supported": "TrivialAugment worth more", "not supported": "TrivialAugment worth less",
+                "inconclusive": "not decided"}[decide(iv.estimate, (iv.lo, iv.hi), 0.0, ">=")] + ")"
+             for o, iv in rank.items()]
+    return ("; paper C's ranking, test error of each policy minus TrivialAugment's at n = "
+            f"{a['n_max']}: " + ", ".join(parts))
 
 
 def c2(a: dict, p) -> Decision:

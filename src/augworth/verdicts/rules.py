@@ -92,8 +92,16 @@ def convergence_check(before: Mapping[int, float], after: Mapping[int, float], t
             f"{d.n} seeds), tolerance +-{tolerance:.3g}")
     if inside:
         return Check("converged", True, text + ": converged")
-    why = ("still moving: the change is significant" if d.lo > 0 or d.hi < 0 else
-           "not shown: the interval reaches past the tolerance (more seeds, or a longer budget)")
+    if d.lo > 0 or d.hi < 0:
+        why = "still moving: the change is significant (a longer budget would decide it)"
+    else:
+        from ..metrics.stats import seeds_needed
+
+        edge = tolerance if d.estimate >= 0 else -tolerance  # the nearer end of the tolerance
+        n = seeds_needed(d.estimate, d.sd, edge, level=CONVERGENCE_LEVEL) if abs(d.estimate) < tolerance else None
+        why = ("not shown: the interval reaches past the tolerance ("
+               + (f"~{n} seeds with a {factor}x-budget run would show it at the observed change, 80% power)"
+                  if n else "more seeds, or a longer budget)"))
     return Check("converged", False, text + f": {why}")
 
 

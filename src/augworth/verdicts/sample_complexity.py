@@ -34,7 +34,9 @@ def seed_table(r: dict) -> pd.DataFrame:
     main = pd.DataFrame(r["records"])
     main = main[main.model == "cnn"].assign(seed=r.get("seed", 0))
     cols = ["seed", "augment", "image", "E_L", "Var_L", "delta_Var_L", "ref_rel_err", f"N_pred_loss_{EPS}"]
-    rows = [main[cols]] + ([pd.DataFrame(r["seed_records"])[cols]] if r.get("seed_records") else [])
+    kept = r.get("seeds_kept")  # a value restricted to some seeds (analysis.seeds.restrict)
+    rows = ([main[cols]] if kept is None or r.get("seed", 0) in kept else []) + (
+        [pd.DataFrame(r["seed_records"])[cols]] if r.get("seed_records") else [])
     return pd.concat(rows, ignore_index=True)
 
 

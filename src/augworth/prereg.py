@@ -1,0 +1,62 @@
+"""The pre-registration of a confirmatory profile (``params/<profile>/preregistration.yaml``),
+read for the verdict layer: which seeds are exploratory and which confirmatory per chapter, and
+the deviations recorded since it was committed. A profile without the file has no confirmatory
+seeds: all its verdicts are exploratory.
+
+Nothing here trains or is part of a cell's key: an edit never makes a stored result stale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import yaml
+
+from . import paths
+
+FILE = "preregistration.yaml"
+
+
+@dataclass(frozen=True)
+class Registration:
+    profile: str
+    registered: str                       # the date it was committed
+    exploratory: tuple[int, ...]          # seeds the choices and the power calculation may look at
+    confirmatory: dict[str, tuple[int, ...]]  # chapter (or chapter_suffix) -> its confirmatory seeds
+    claims: dict[str, dict]               # claim -> its registered rule, threshold, margin, convergence
+    deviations: tuple[dict, ...]          # {date, claim(s), what, why}, added after confirmatory results existed
+
+    def confirmatory_seeds(self, chapter: str) -> tuple[int, ...]:
+        """Every confirmatory seed of ``chapter`` (the union of its sets: exchange_rate's C3 has its own)."""
+        seeds: set[int] = set()
+        for name, s in self.confirmatory.items():
+            if name == chapter or name.startswith(chapter + "_"):
+                seeds |= set(s)
+        return tuple(sorted(seeds))
+
+    def deviations_for(self, claim: str) -> list[dict]:
+        """The deviations that name ``claim`` (or all claims: ``claims: all``)."""
+        out = []
+        for d in self.deviations:
+            named = d.get("claims", d.get("claim", "all"))
+            named = [named] if isinstance(named, str) else list(named)
+            if "all" in named or claim in named:
+                out.append(d)
+        return out
+
+
+@lru_cache(maxsize=None)
+def load(profile: str) -> Registration | None:
+    """The profile's registration, or None when it has none (an exploratory profile)."""
+    f = paths.PARAMS / profile / FILE
+    if not f.is_file():
+        return None
+    raw = yaml.safe_load(f.read_text())
+    bad = [k for k in ("exploratory", "confirmatory", "claims") if k not in raw]
+    if bad:
+        raise ValueError(f"{f}: the pre-registration lacks {', '.join(bad)}")
+    return Registration(profile=profile, registered=str(raw.get("registered", "?")),
+                        exploratory=tuple(int(s) for s in raw["exploratory"]["seeds"]),
+                        confirmatory={k: tuple(int(s) for s in v) for k, v in raw["confirmatory"]["seeds"].items()},
+                        claims=dict(raw["claims"]), deviations=tuple(raw.get("deviations") or ()))

@@ -1,0 +1,85 @@
+"""A pre-registered profile's verdicts read its confirmatory seeds alone, the exploratory seeds'
+verdicts are shown beside them, and a profile without a registration stays exploratory: the
+division of a runner's value by seed (analysis.seeds, verdicts.seed_view) and the records it
+writes."""
+
+import pandas as pd
+
+from augworth import claims, prereg, verdicts
+from augworth.analysis.seeds import restrict, seeds_in
+from augworth.experiments.registry import Result
+from augworth.verdicts.rules import conclude
+
+
+def value(seeds, choice=()):
+    return {"cells": [{"seed": s, "augment": a, "x": float(s)} for s in seeds for a in ("none", "crop")],
+            "convergence": [{"seed": s, "augment": "none", "factor": 2} for s in seeds if s >= 100],
+            "table": pd.DataFrame({"seed": list(seeds), "err": [0.1] * len(seeds)}),
+            "nested": {"runs": [{"seed": s} for s in seeds]}, "choice_seeds": list(choice), "strengths": ["a"]}
+
+
+def test_restrict_keeps_the_named_seeds_at_every_depth_and_leaves_the_value_alone():
+    v = value([0, 1, 100, 101])
+    r = restrict(v, [100, 101])
+    assert seeds_in(r) == {100, 101} and seeds_in(v) == {0, 1, 100, 101}
+    assert {c["seed"] for c in r["cells"]} == {100, 101} and list(r["table"].seed) == [100, 101]
+    assert [x["seed"] for x in r["nested"]["runs"]] == [100, 101] and r["strengths"] == ["a"]
+    main = restrict({"seed": 0, "records": [{"image": 1}], "seed_records": [{"seed": 100}]}, [100])
+    assert main["seeds_kept"] == [100] and main["records"] == [{"image": 1}]  # the main seed's readers leave it out
+
+
+def fake_decide(v):
+    seeds = sorted({c["seed"] for c in v["cells"]})
+    return {"C5": conclude("C5", "supported", float(len(seeds)), (0.5, 1.5), "r", "s", seeds=tuple(range(200)),
+                           n_seeds=len(seeds))}
+
+
+def test_book_verdicts_read_the_confirmatory_seeds_and_the_exploratory_ones_beside():
+    reg = prereg.load("book")
+    conf = reg.confirmatory_seeds("flatness")
+    assert not set(conf) & set(reg.exploratory) and conf
+    v = value([*reg.exploratory, *conf])
+    view = verdicts.seed_view(v, "flatness", "book")
+    assert view.confirmatory and set(view.seeds) == set(conf) and set(view.exploratory_seeds) == set(reg.exploratory)
+    page, beside = view.decide(fake_decide)
+    assert page["C5"].n_seeds == len(conf) and set(page["C5"].seeds) == set(conf)
+    assert beside["C5"].n_seeds == len(reg.exploratory) and set(beside["C5"].seeds) == set(reg.exploratory)
+    assert "confirmatory" in view.describe() and "exploratory" in view.describe()
+    # a chapter that chooses on the exploratory seeds keeps them on the page (never tested on)
+    v = value([*reg.exploratory, *reg.confirmatory_seeds("class_level")], choice=reg.exploratory)
+    view = verdicts.seed_view(v, "class_level", "book")
+    assert set(view.seeds) == set(reg.exploratory) | set(reg.confirmatory_seeds("class_level"))
+    assert view.exploratory["choice_seeds"] == list(reg.exploratory)
+
+
+def test_profiles_without_registration_or_confirmatory_seeds_stay_exploratory():
+    assert prereg.load("quick") is None
+    v = value([0, 1, 2])
+    for profile in ("quick", "book"):  # book with parameters that left its confirmatory seeds out
+        view = verdicts.seed_view(v, "flatness", profile)
+        assert not view.confirmatory and view.seeds == (0, 1, 2) and view.page is v
+        page, beside = view.decide(fake_decide)
+        assert beside is None and page["C5"].n_seeds == 3
+
+
+def test_published_records_carry_the_stage_the_exploratory_verdict_and_deviations(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUGWORTH_RECORDS", str(tmp_path))
+    reg = prereg.load("book")
+    v = value([*reg.exploratory, *reg.confirmatory_seeds("flatness")])
+    page, beside = verdicts.seed_view(v, "flatness", "book").decide(fake_decide)
+    result = Result(v, {"device_name": "cpu", "augworth": "0", "git_commit": "abc", "source": "computed", "wall_s": 1})
+    verdicts.publish(page, result=result, profile="book", dataset="fashion_mnist", exploratory=beside)
+    rec = claims.load_records(tmp_path)["C5"]
+    assert rec.stage == "confirmatory" and rec.exploratory["n_seeds"] == len(reg.exploratory)
+    assert rec.deviations == tuple(reg.deviations_for("C5"))
+    verdicts.publish(page, result=result, profile="quick", dataset="fashion_mnist")
+    rec = claims.load_records(tmp_path)["C5"]
+    assert rec.stage == "exploratory" and rec.exploratory is None and rec.deviations == ()
+
+
+def test_deviations_name_their_claims():
+    reg = prereg.Registration("x", "2026-01-01", (0,), {"flatness": (100,)}, {},
+                              ({"date": "d", "claims": ["C5"], "what": "w", "why": "y"},
+                               {"date": "d", "claims": "all", "what": "w2", "why": "y"}))
+    assert [d["what"] for d in reg.deviations_for("C5")] == ["w", "w2"]
+    assert [d["what"] for d in reg.deviations_for("A1")] == ["w2"]
