@@ -30,6 +30,7 @@ from html import escape
 from IPython.display import HTML, Markdown, display
 
 import matplotlib.pyplot as plt
+import pandas as pd
 
 from augworth import plotting, verdicts
 from augworth.config import WorthParams, linear_part
@@ -61,8 +62,9 @@ display(Markdown(
     f"contains the smaller ones), so the largest balanced size is {min(facts['per_class'])} x "
     f"{len(facts['classes'])} classes. Design: sizes {list(p.sizes)}, {p.steps} optimiser steps of "
     f"{p.batch_size} images per model whatever n (a fixed budget), seeds {list(p.seeds)}, model {p.model} "
-    f"(width {p.width}); the largest-n runs of seed {p.seeds[0]} are repeated with {p.convergence_factor}x "
-    f"the steps. {result.meta.get('wall_s', 0):.0f} s here; the cells took {result.value['compute_s']:.0f} s "
+    f"(width {p.width}); the largest-n runs of seeds {list(p.seeds[:3])} are repeated with {p.convergence_factor}x "
+    f"the steps (the design's convergence pilot chose the steps as the smallest budget whose {p.convergence_factor}x "
+    f"moves the test error by less than the tolerance). {result.meta.get('wall_s', 0):.0f} s here; the cells took {result.value['compute_s']:.0f} s "
     "of compute when they ran."))
 
 # %% [markdown]
@@ -89,11 +91,16 @@ if a["fit_id"] is not None:
             .style.format(precision=3).hide(axis="index"))
 else:
     display(Markdown(f"**Not measurable:** {a['fit_problem']}"))
-display(Markdown("**Checks.** The verdict on the worth stands only if the runs had converged (the largest-n "
-                 f"runs with {p.convergence_factor}x the steps change the test error by at most {a['conv_tol']:.3f}, "
-                 "at least two test images' worth) and the baseline's fit without the largest size predicts it "
-                 f"within {a['holdout_tol']:.3f}."))
-if not a["conv"].empty:
+display(Markdown("**Checks.** The verdict on the worth stands only if the runs had converged (over the seeds with "
+                 f"convergence runs, the 90% interval of the change of the largest-n test error with "
+                 f"{p.convergence_factor}x the steps lies within ±{a['conv_tol']:.3f}, at least two test images' worth) "
+                 f"and the baseline's fit without the largest size predicts it within {a['holdout_tol']:.3f}."))
+if a["conv_pairs"]:
+    display(pd.DataFrame([{"policy": pol, "seed": sd, "test_err": before[sd], "test_err (longer)": after[sd],
+                           "change": after[sd] - before[sd]}
+                          for pol, (before, after) in a["conv_pairs"].items() for sd in sorted(set(before) & set(after))])
+            .style.format(precision=4).hide(axis="index"))
+elif not a["conv"].empty:
     display(a["conv"].rename(columns={"test_err_longer": "test_err (longer)", "train_acc_longer": "train_acc (longer)"})
             .style.format(precision=4).hide(axis="index"))
 print(verdicts.describe(decisions["worth"]))

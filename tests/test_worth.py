@@ -59,19 +59,21 @@ def test_the_design_fits_the_budget_and_grows_with_it():
     models, t = W.predict_seconds(4, len(small.seeds), small.steps, 2, 0.01, 0.2, 2)
     assert small.cells == models and small.predicted_s == pytest.approx(t) and t <= 60.0
     # by hand: 2 policies x 4 sizes x 3 seeds + moments model = 25 models of S steps, 2 convergence models of 2S
-    assert W.predict_seconds(4, 3, 100, 2, 0.01, 0.0, 1)[1] == pytest.approx((25 * 100 + 2 * 200) * 0.01)
+    assert W.predict_seconds(4, 3, 100, 2, 0.01, 0.0, 1)[1] == pytest.approx((25 * 100 + 6 * 200) * 0.01)
     big = W.choose_design(f, replace(p, minutes=30.0), sec_per_step=0.01, eval_s=0.2, workers=2)
     assert len(big.seeds) >= len(small.seeds) and big.steps >= small.steps and big.predicted_s <= 1800
     assert len(big.seeds) == W.DESIGN_SEEDS_MAX
     assert small.chosen == ("sizes", "steps", "seeds")
     fixed = W.choose_design(f, replace(p, minutes=30.0, steps=100, seeds=(4, 7, 9)), 0.01, 0.2)
     assert fixed.steps == 100 and fixed.seeds == (4, 7, 9) and fixed.chosen == ("sizes",)
-    # more budget never shrinks the design (steps from a fixed ladder: a resumed run finds its cells)
-    last = (0, 0)
+    # more budget never shrinks the steps nor the compute (steps from a fixed ladder: a resumed run
+    # finds its cells; a budget buys steps before seeds, so seeds may fall where steps rise)
+    last = (0, 0.0)
     for minutes in (0.5, 1, 2, 4, 8, 16):
         d = W.choose_design(f, replace(p, minutes=minutes), 0.01, 0.2, 2)
-        assert d.steps in W.STEP_LADDER and (len(d.seeds), d.steps) >= (last[0], 0)
-        last = (len(d.seeds), d.steps)
+        assert d.steps in W.STEP_LADDER and d.steps >= last[0] and d.predicted_s >= last[1]
+        assert len(d.seeds) >= W.DESIGN_SEEDS_MIN
+        last = (d.steps, d.predicted_s)
 
 
 def test_a_large_data_set_on_a_small_budget_gets_sizes_its_steps_can_train():
@@ -91,6 +93,83 @@ def test_a_budget_too_small_says_what_it_needs():
         W.choose_design(f, WorthParams(minutes=0.1), sec_per_step=0.05, eval_s=1.0)
     with pytest.raises(ConfigError, match="one model of 50 steps alone takes ~501 s here"):
         W.choose_design(f, WorthParams(minutes=1.0), sec_per_step=10.0, eval_s=1.0)
+
+
+# --- the convergence pilot chooses the steps ---------------------------------------------------------
+
+def synthetic_task(tau: dict, noise: float = 0.0005, seed: int = 0):
+    """Test error err(S) = 0.1 + 0.4 exp(-S / tau[policy]) plus a per-seed offset (shared by every
+    budget: pairing removes it) and a little noise per model; returns measure(todo) and a log of
+    what was trained."""
+    rng = np.random.default_rng(seed)
+    offset = {s: 0.02 * rng.normal() for s in range(10)}
+    trained = []
+
+    def measure(todo):
+        trained.extend(todo)
+        return {(pol, s, k): 0.1 + 0.4 * np.exp(-k / tau[pol]) + offset[s] + noise * rng.normal()
+                for pol, s, k in todo}
+    return measure, trained
+
+
+def needed_steps(tau: dict, tol: float, factor: int = 2) -> int:
+    """The smallest ladder S where no policy's error moves by tol or more from S to factor x S."""
+    return next(k for k in W.pilot_ladder(factor)
+                if all(0.4 * (np.exp(-k / t) - np.exp(-factor * k / t)) < 0.5 * tol for t in tau.values()))
+
+
+@pytest.mark.parametrize("tau", [{"none": 60.0, "crop": 150.0}, {"none": 400.0, "crop": 250.0}])
+def test_the_pilot_finds_the_steps_a_synthetic_task_needs(tau):
+    measure, trained = synthetic_task(tau)
+    pilot = W.pilot_steps(measure, ("none", "crop"), (0, 1, 2), tol=0.005, factor=2, budget_s=1e9,
+                          cost_s=lambda todo: sum(k for *_, k in todo) * 1e-3)
+    want = needed_steps(tau, 0.005)
+    assert pilot.steps in (want, W.pilot_ladder(2)[W.pilot_ladder(2).index(want) - 1] if want > 50 else want)
+    assert pilot.levels[-1].converged and not any(level.converged for level in pilot.levels[:-1])
+    assert len(trained) == len(set(trained))  # a rung reuses the models of the rung before it
+    assert {k for *_, k in trained} == {k for level in pilot.levels for k in (level.steps, 2 * level.steps)}
+    assert f"converged at {pilot.steps} steps" in pilot.line() and pilot.seeds == 3
+
+
+def test_a_pilot_whose_change_is_not_shown_adds_seeds_before_steps():
+    measure, trained = synthetic_task({"none": 5.0, "crop": 5.0}, noise=0.006)  # converged; noisy test sets
+    pilot = W.pilot_steps(measure, ("none", "crop"), tuple(range(8)), tol=0.01, factor=2, budget_s=1e9,
+                          cost_s=lambda todo: 0.0)
+    assert pilot.steps is not None and pilot.levels[0].steps == 50
+    assert [level.seeds for level in pilot.levels if level.steps == 50][:2] == [3, 5]  # more seeds at 50 first
+
+
+def test_a_pilot_out_of_budget_says_what_it_needs_and_trains_no_rung_it_cannot_pay():
+    measure, trained = synthetic_task({"none": 2000.0, "crop": 2000.0})  # converges only near 6400 steps
+    cost = lambda todo: sum(k for *_, k in todo) * 1e-3  # noqa: E731  (1 ms per step)
+    pilot = W.pilot_steps(measure, ("none", "crop"), (0, 1, 2), tol=0.005, factor=2, budget_s=10.0, cost_s=cost,
+                          after_s=lambda steps, m: 0.5)
+    assert pilot.steps is None and pilot.spent_s <= 10.0 and pilot.needed_s > 10.0
+    assert sum(k for *_, k in trained) * 1e-3 == pytest.approx(pilot.spent_s)
+    assert "no step budget converged" in pilot.line()
+
+
+def test_resolve_takes_the_pilot_steps_and_fits_the_seeds_to_the_rest(monkeypatch):
+    f = facts([500] * 10)
+    monkeypatch.setattr(W, "data_facts", lambda p: f)
+    monkeypatch.setattr(W, "_workers", lambda: 2)
+    seen = {}
+
+    def fake_pilot(q, n, seeds, timing, budget, after, tol):
+        seen.update(n=n, seeds=seeds, budget=budget, after=after(400, 5), tol=tol)
+        return W.Pilot(400, (W.PilotLevel(400, {"none": (0.001, -0.002, 0.004)}, True, 5),), 60.0, 2, 0.005)
+
+    p, d, _ = W.resolve(WorthParams(minutes=10.0), timing=(0.01, 0.2), pilot=fake_pilot)
+    assert p.steps == 400 and d.pilot.steps == 400 and "steps (pilot)" in d.chosen and "converged at 400" in d.line()
+    assert seen["n"] == max(p.sizes) and seen["seeds"][:3] == (0, 1, 2) and seen["budget"] == 600.0
+    assert seen["tol"] == 2 / 100  # two test images' worth (100 test images) above the 0.005 asked for
+    assert tuple(p.seeds[:5]) == (0, 1, 2, 3, 4) and p.convergence_runs == 5 and d.predicted_s <= 600.0
+
+    def no_pilot(q, n, seeds, timing, budget, after, tol):
+        return W.Pilot(None, (), 100.0, 2, 0.005, needed_s=1500.0)
+
+    with pytest.raises(ConfigError, match=r"no converging design fits.*needs more than 25 min.*--minutes 37\.5"):
+        W.resolve(WorthParams(minutes=10.0), timing=(0.01, 0.2), pilot=no_pilot)
 
 
 # --- the summary's numbers are the tables' ------------------------------------------------------------

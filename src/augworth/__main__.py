@@ -314,9 +314,10 @@ def _cmd_worth(args) -> None:
         print(f"[augworth] worth: the design of the earlier run in {out} (to choose again: --redesign)\n"
               f"[augworth]   {previous['line']}", file=sys.stderr)
     else:
-        print(f"[augworth] worth: reading {request.data_path or request.dataset} and timing a few steps ...",
+        print(f"[augworth] worth: reading {request.data_path or request.dataset} and timing a few steps; then, unless "
+              "--steps is given, a convergence pilot on the largest size chooses the steps ...",
               file=sys.stderr, flush=True)
-        p, design, facts = W.resolve(request)
+        p, design, facts = _with_progress_lines(lambda: W.resolve(request))
         print(f"[augworth]   {facts.name}: {len(facts.classes)} classes, {sum(facts.per_class):,} training and "
               f"{facts.n_test:,} test images of {'x'.join(map(str, facts.image_shape))}\n[augworth]   {design.line()}",
               file=sys.stderr, flush=True)

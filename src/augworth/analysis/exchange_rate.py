@@ -63,6 +63,7 @@ def convergence_table(runs: pd.DataFrame) -> pd.DataFrame:
     conv = runs[runs.kind == "convergence"]
     if conv.empty:
         return pd.DataFrame()
+    conv = conv[(conv.seed == conv.seed.iloc[0]) & (conv.n == conv.n.iloc[0])]  # the first seed's (as before)
     main = runs[(runs.kind == "main") & (runs.n == conv.n.iloc[0]) & (runs.seed == conv.seed.iloc[0])]
     t = main.set_index("augment")[["test_err", "train_acc"]].join(
         conv.set_index("augment")[["test_err", "train_acc", "steps"]], suffixes=("", "_longer"))

@@ -18,6 +18,21 @@ def _arm(rows: list[dict], augment: str, n: int, key: str) -> tuple[list[int], n
     return [r["seed"] for r in sel], np.array([r[key] for r in sel], dtype=float)
 
 
+def convergence_pairs(runs: pd.DataFrame, policies) -> dict[str, tuple[dict, dict]]:
+    """{policy: ({seed: test error at the largest n}, {seed: the same with more steps})} over the
+    seeds with convergence runs (what the verdict's convergence check reads)."""
+    conv = runs[runs.kind == "convergence"]
+    out = {}
+    for pol in policies:
+        c = conv[conv.augment == pol]
+        if c.empty:
+            continue
+        m = runs[(runs.kind == "main") & (runs.augment == pol) & (runs.n == c.n.iloc[0]) & runs.seed.isin(c.seed)]
+        out[pol] = ({int(s): float(v) for s, v in zip(m.seed, m.test_err)},
+                    {int(s): float(v) for s, v in zip(c.seed, c.test_err)})
+    return out
+
+
 def analyse(value: dict, p: WorthParams) -> dict:
     """Every table the report shows and its verdicts read (see the module doc): the baseline's
     fits (all sizes; the largest held out), the convergence table, the worth tables, the paired
@@ -28,7 +43,8 @@ def analyse(value: dict, p: WorthParams) -> dict:
     n_test, n_max = facts["n_test"], max(p.sizes)
     image = 1.0 / n_test  # one test image, in error units
     out = {"n_max": n_max, "n_test": n_test, "names": names, "facts": facts,
-           "conv": convergence_table(runs), "conv_tol": max(p.convergence_tol, 2 * image),
+           "conv": convergence_table(runs), "conv_pairs": convergence_pairs(runs, (p.baseline, p.augment)),
+           "conv_tol": max(p.convergence_tol, 2 * image),
            "holdout_tol": max(p.holdout_tol, 2 * image), "fit_problem": None}
     metrics = (("test_err", "id"), ("ood_err", "ood")) if p.ood else (("test_err", "id"),)
     for metric, tag in metrics:

@@ -39,8 +39,11 @@ class WorthParams(DataSource):
                             range=(1, 65536))
     model: str = param("fast_cnn", "architecture", choices=MODEL_NAMES)
     width: int = param(16, "base width of the model", range=(1, 4096))
-    convergence_factor: int = param(2, "the largest-n runs of the first seed are repeated with this many times the "
+    convergence_factor: int = param(2, "the largest-n runs of the first seeds are repeated with this many times the "
                                     "steps; 1: no check (the verdict is then inconclusive)", range=(1, 16))
+    convergence_runs: int = param(3, "the first this many seeds repeat their largest-n runs with "
+                                  "convergence_factor x the steps (the convergence check over seeds; the design's "
+                                  "pilot sets it)", range=(1, 64))
     convergence_tol: float = param(0.005, "largest change of the largest-n test error with more steps for the runs "
                                    "to count as converged (at least 2 test images' worth)", range=(0.0, 1.0))
     holdout_tol: float = param(0.01, "largest error of the baseline fit's prediction at the held-out largest size "

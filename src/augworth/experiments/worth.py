@@ -50,13 +50,14 @@ MomentsCell = cell_type("MomentsCell", __name__, WorthParams, ("moment_images", 
 
 def cells(p: WorthParams) -> list[tuple[str, object]]:
     """(kind, cell): both policies x sizes x seeds (``main``), and the largest-n runs of the first
-    seed with ``convergence_factor`` x the steps (``convergence``) -- the exchange chapter's
-    cells."""
+    ``convergence_runs`` seeds with ``convergence_factor`` x the steps (``convergence``: the verdict's
+    convergence check over seeds; the design's pilot trained them already) -- the exchange
+    chapter's cells."""
     cell = functools.partial(model_cell, p)
     out = [("main", cell(n, aug, s)) for n in p.sizes for aug in (p.baseline, p.augment) for s in p.seeds]
     if p.convergence_factor > 1:
-        out += [("convergence", cell(max(p.sizes), aug, p.seeds[0], steps=p.steps * p.convergence_factor))
-                for aug in (p.baseline, p.augment)]
+        out += [("convergence", cell(max(p.sizes), aug, s, steps=p.steps * p.convergence_factor))
+                for aug in (p.baseline, p.augment) for s in p.seeds[:p.convergence_runs]]
     return out
 
 
@@ -101,7 +102,7 @@ def moments_cell(cell) -> dict:
     return {"spec": spec, "maps": maps, "draws": draws, "test_acc": res.final["test"]["accuracy"]}
 
 
-@runner("worth", version=1, params=WorthParams)
+@runner("worth", version=2, params=WorthParams)
 def worth(p: WorthParams, device) -> dict:
     """The worth sweep (both policies x sizes x seeds, convergence runs) and the moments cell."""
     if not p.resolved:

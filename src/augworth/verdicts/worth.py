@@ -15,7 +15,7 @@ import math
 from html import escape
 
 from .exchange_rate import first_seed_convergence, holdout_check
-from .rules import Check, Decision, conclude, decide
+from .rules import Check, Decision, conclude, convergence_check, decide
 
 PLAIN = {"supported": "helps", "not supported": "hurts", "inconclusive": "inconclusive"}
 
@@ -31,11 +31,23 @@ def error_decision(a: dict, p) -> Decision:
                     f"{_pct(_mean_err(a, p.augment))}", seeds=p.seeds, n_seeds=g.n, sd=g.sd, threshold=0.0)
 
 
+def convergence(a: dict, p) -> list[Check]:
+    """Each policy's largest-n test error moves by less than the tolerance with
+    ``convergence_factor`` x the steps: over the seeds with convergence runs (90% t interval of
+    the paired change, :func:`rules.convergence_check`); a run with one such seed (made before
+    the pilot) reads that seed's change."""
+    pairs = a.get("conv_pairs") or {}
+    if any(len(before) >= 2 for before, _ in pairs.values()):
+        return [convergence_check(before, after, a["conv_tol"], f"largest-n test error of {pol}",
+                                  p.convergence_factor) for pol, (before, after) in pairs.items()]
+    return [first_seed_convergence(a["conv"], [p.baseline, p.augment], a["conv_tol"])]
+
+
 def worth_decision(a: dict, p) -> Decision:
     """``worth``: v(n)/n of the augmentation at the largest n against the baseline's power law
     (jackknife CI) > 0, gated by converged runs and a held-out fit within tolerance."""
     n = a["n_max"]
-    checks = [first_seed_convergence(a["conv"], [p.baseline, p.augment], a["conv_tol"])]
+    checks = convergence(a, p)
     if a["w_id"] is None:
         checks.append(Check("power-law fit", False, a["fit_problem"]))
         return conclude("worth", "inconclusive", float("nan"), None, "v(n)/n at the largest n > 0 (jackknife CI)",
