@@ -25,6 +25,7 @@ profile = "worth"  # not a book profile: the parameters below are the whole, res
 params = {}  # papermill injects them: python -m augworth worth resolves them from your data and budget
 
 # %%
+from dataclasses import replace
 from html import escape
 
 from IPython.display import HTML, Markdown, display
@@ -44,10 +45,16 @@ plotting.set_theme()
 p = WorthParams.from_mapping(params)
 result = run("worth", p)  # the command computed it already: this reads the results cache
 a = W.analyse(result.value, p)
-decisions = V.decide_all(a, p)
-s = V.summary(a, decisions, p)
+by = V.decide_policies(a, p)  # {augmentation: its worth and error decisions}
+several = len(p.augments) > 1
+if several:  # lead with what was decided for each, then the ranking
+    s = V.ranking_summary(a, by, p)
+    decisions = {f"{k}: {aug}": replace(d, claim=f"{d.claim}: {aug}") for aug, ds in by.items() for k, d in ds.items()}
+else:
+    decisions = by[p.augment]
+    s = V.summary(a, decisions, p)
 facts = a["facts"]
-display(Markdown(f"## {p.augment} against {p.baseline} on `{facts['name']}`"))
+display(Markdown(f"## {', '.join(p.augments)} against {p.baseline} on `{facts['name']}`"))
 display(V.summary_box(s, decisions, result.provenance()))
 
 # %% [markdown]
@@ -68,6 +75,26 @@ display(Markdown(
     "of compute when they ran."))
 
 # %% [markdown]
+# ## Ranking
+#
+# With several augmentations: each against the same baseline, subsets and seeds, ranked by its worth
+# at the largest size (v/n, jackknife interval over seeds), with its paired test-error change. Against
+# one baseline curve a larger worth means a lower test error, so whether one ranks above the next is
+# tested on their test errors, paired by seed.
+
+# %%
+if several:
+    fig = wp.ranking(a["ranking"], by, p.baseline, a["n_max"])
+    plt.show()
+    display(a["ranking"].style.format(precision=3).hide(axis="index"))
+    display(Markdown("Per class, accuracy change in points against the baseline at the largest size ((-) hurt, (+) "
+                     "helped: Holm-corrected paired t tests over seeds):"))
+    display(wp.class_costs(a["per_policy"], a["names"]))
+else:
+    display(Markdown(f"One augmentation ({p.augment}): give several, separated by commas (`--augment 'crop(2), flip, "
+                     "trivialaugment'`), to rank them on the same subsets and seeds."))
+
+# %% [markdown]
 # ## Error against n, and the worth in samples
 #
 # The baseline's test error is fitted with a power law *f*(*n*) = *a*·*n*<sup>−*c*</sup> + *b* (to the seed-mean error
@@ -83,10 +110,10 @@ if a["fit_id"] is not None:
                                 title=f"Test error against n (black: the power law fitted to {p.baseline}; "
                                       "dotted: extrapolated)")
     plt.show()
-    fig = ex_plots.worth({"clean test set": a["w_id"]})
+    fig = ex_plots.worth({"clean test set": a["w_all_id"]})
     plt.show()
-    cols = ["n", "err", "v", "lo", "hi", "status", "rel", "rel_lo", "rel_hi", "n_seeds"]
-    display(a["w_id"][cols].rename(columns={"err": "error (aug)", "v": "worth v", "lo": "v CI low", "hi": "v CI high",
+    cols = ["augment", "n", "err", "v", "lo", "hi", "status", "rel", "rel_lo", "rel_hi", "n_seeds"]
+    display(a["w_all_id"][cols].rename(columns={"err": "error (aug)", "v": "worth v", "lo": "v CI low", "hi": "v CI high",
                                             "rel": "v/n", "rel_lo": "v/n low", "rel_hi": "v/n high"})
             .style.format(precision=3).hide(axis="index"))
 else:
@@ -103,9 +130,7 @@ if a["conv_pairs"]:
 elif not a["conv"].empty:
     display(a["conv"].rename(columns={"test_err_longer": "test_err (longer)", "train_acc_longer": "train_acc (longer)"})
             .style.format(precision=4).hide(axis="index"))
-print(verdicts.describe(decisions["worth"]))
-print()
-print(verdicts.describe(decisions["error"]))
+print("\n\n".join(verdicts.describe(d) for d in decisions.values()))
 
 # %% [markdown]
 # ## Which classes it helps or hurts
@@ -116,13 +141,17 @@ print(verdicts.describe(decisions["error"]))
 # test images go under each policy.
 
 # %%
-fig = wp.class_effects(a["classes"], p.augment, p.baseline, a["n_max"])
-plt.show()
-fig = wp.confusion_flow(a["flows"], a["names"][a["worst"]], a["n_max"])
-plt.show()
-display(HTML("<details><summary>per-class table</summary>"
-             + a["classes"].drop(columns=["class"]).to_html(index=False, float_format=lambda v: f"{v:.3g}")
-             + "</details>"))
+for aug in p.augments:
+    v = W.policy_view(a, aug)
+    if several:
+        display(Markdown(f"### {aug}"))
+    fig = wp.class_effects(v["classes"], aug, p.baseline, a["n_max"])
+    plt.show()
+    fig = wp.confusion_flow(v["flows"], a["names"][v["worst"]], a["n_max"])
+    plt.show()
+    display(HTML("<details><summary>per-class table</summary>"
+                 + v["classes"].drop(columns=["class"]).to_html(index=False, float_format=lambda x: f"{x:.3g}")
+                 + "</details>"))
 
 # %% [markdown]
 # ## Closed-form moments of the linear stages
@@ -136,25 +165,28 @@ display(HTML("<details><summary>per-class table</summary>"
 # parameters, a large Monte Carlo reference where the spec adds noise).
 
 # %%
-lin = linear_part(p.augment)
-if not p.moments:
-    display(Markdown("Skipped: `moments` is off."))
-elif lin is None:
-    display(Markdown(f"Skipped: `{p.augment}` has no linear stage: it is training-only (non-linear), so it has "
-                     "no closed-form moments."))
-else:
-    if lin != p.augment:
-        display(Markdown(f"`{p.augment}` is partly non-linear: this section measures its linear stages "
-                         f"`{lin}` only."))
-    fig = wp.moment_maps(a["moments"], a["names"])
-    plt.show()
-    fig = wp.draws_needed(a["draws"], lin)
-    plt.show()
-    d = a["draws_summary"]
-    display(Markdown(f"Median over {d['images']} test images: **{d['median']:,.0f} draws** (quartiles "
-                     f"{d['quartiles'][0]:,.0f} to {d['quartiles'][1]:,.0f}; the largest {d['max']:,.0f}); "
-                     f"truth: {', '.join(d['how'])}. The loss averaged over the whole test set of "
-                     f"{a['n_test']:,} images needs that many fewer."))
+for aug in p.augments:
+    v = W.policy_view(a, aug)
+    lin = linear_part(aug)
+    if several:
+        display(Markdown(f"### {aug}"))
+    if not p.moments:
+        display(Markdown("Skipped: `moments` is off."))
+    elif lin is None:
+        display(Markdown(f"Skipped: `{aug}` has no linear stage: it is training-only (non-linear), so it has "
+                         "no closed-form moments."))
+    else:
+        if lin != aug:
+            display(Markdown(f"`{aug}` is partly non-linear: this section measures its linear stages `{lin}` only."))
+        fig = wp.moment_maps(v["moments"], a["names"])
+        plt.show()
+        fig = wp.draws_needed(v["draws"], lin)
+        plt.show()
+        d = v["draws_summary"]
+        display(Markdown(f"Median over {d['images']} test images: **{d['median']:,.0f} draws** (quartiles "
+                         f"{d['quartiles'][0]:,.0f} to {d['quartiles'][1]:,.0f}; the largest {d['max']:,.0f}); "
+                         f"truth: {', '.join(d['how'])}. The loss averaged over the whole test set of "
+                         f"{a['n_test']:,} images needs that many fewer."))
 
 # %% [markdown]
 # ## Out of distribution
@@ -164,7 +196,8 @@ if p.ood:
     display(Markdown(f"Each model is also evaluated on corrupted copies of {p.ood_images} class-balanced test images "
                      f"({len(p.corruptions)} corruptions x 5 severities). The worth out of distribution reads the "
                      "augmented corrupted-test error off the baseline's corrupted-test power law."))
-    tables = {k: v for k, v in (("clean test set", a["w_id"]), ("corrupted test sets", a.get("w_ood"))) if v is not None}
+    tables = {k: v for k, v in (("clean test set", a["w_all_id"]), ("corrupted test sets", a.get("w_all_ood")))
+              if v is not None}
     if "corrupted test sets" in tables:
         fig = ex_plots.worth(tables)
         plt.show()

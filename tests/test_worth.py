@@ -366,6 +366,41 @@ def test_worth_report_on_an_rgb_folder_with_a_training_only_augmentation(tmp_pat
     assert code == 0 and "the design of the earlier run" in err
 
 
+def test_three_augmentations_in_one_run_write_one_ranked_report(tmp_path, capsys):
+    """The baseline is trained once and each augmentation against it on the same subsets and
+    seeds; the report ranks them (a table and a figure) with each one's per-class costs."""
+    data = rgb_png_folder(tmp_path / "shapes", per_class=16)
+    out = tmp_path / "report"
+    code, err = run_cli(["--data", str(data), "--augment", "crop(2), flip, rotate(10)", "--sizes", "6,12,18,36",
+                         "--steps", "10", "--seeds", "0,1,2", "--set", "width=8", "--set", "moments=false",
+                         "--out", str(out)], capsys)
+    assert code == 0, err
+    html = (out / "report.html").read_text()
+    assert "Ranked by the estimated worth:" in html and "## Ranking" not in html and "Ranking</h2>" in html
+    for aug in ("crop(2)", "flip", "rotate(10)"):
+        assert f"worth: {aug}" in html and f"error: {aug}" in html
+    assert html.count("<img") >= 4 and "costs most" in html
+    from augworth.experiments import run
+    from augworth.experiments.worth import cells
+
+    p = WorthParams.from_mapping(__import__("json").loads((out / "design.json").read_text())["resolved"])
+    assert p.augments == ("crop(2)", "flip", "rotate(10)") and p.policies[0] == "none"
+    runs = run("worth", p).value["runs"]
+    assert len(cells(p)) == len(runs) == 4 * 4 * 3 + 4 * 3  # 4 policies x 4 sizes x 3 seeds + convergence runs
+    assert set(runs[runs.augment == "none"].seed) == {0, 1, 2}  # the baseline once, on the same seeds
+
+
+def test_several_augmentations_are_split_at_top_level_commas_and_checked():
+    p = WorthParams(augment="rrc(0.5, 0.75), crop(2)+flip ,trivialaugment")
+    assert p.augments == ("rrc(0.5, 0.75)", "crop(2)+flip", "trivialaugment")
+    with pytest.raises(ConfigError, match="'flip' twice"):
+        WorthParams(augment="flip, flip")
+    with pytest.raises(ConfigError, match="baseline.*is an augmentation measured against it"):
+        WorthParams(augment="flip, none")
+    with pytest.raises(ConfigError, match="augment.*invalid augmentation"):
+        WorthParams(augment="flip, wobble(3)")
+
+
 def test_make_worth_passes_data_and_spec_as_words_never_as_code(tmp_path):
     """DATA= and AUG= reach the command as quoted words: whatever they spell is not run."""
     import subprocess

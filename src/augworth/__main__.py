@@ -142,7 +142,10 @@ def _cmd_ship(args) -> None:
 
     cache = Path(args.cache or paths.cache_root() / "results")
     records = Path(args.records or paths.CHAPTERS / "_records")
-    prov = shipping.ship(args.profile, cache, records, only_read=args.only_read)
+    import json
+
+    notes = json.loads(Path(args.notes).read_text()) if args.notes else None
+    prov = shipping.ship(args.profile, cache, records, only_read=args.only_read, notes=notes)
     print(f"shipped {sum(prov['entries'].values())} results and {len(prov['records'])} claim records into "
           f"{shipping.shipped_dir(args.profile).relative_to(paths.ROOT)} ({prov['bytes'] / 1e6:.1f} MB), computed "
           f"{prov['computed']['first']} to {prov['computed']['last']} on {prov['machine']['cpu']} (reference step "
@@ -419,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--records", type=Path, help="its claim records (default: book/chapters/_records)")
     p.add_argument("--only-read", action="store_true",
                    help="ship only what the notebooks read (each chapter's result) and the spot check's cells")
+    p.add_argument("--notes", type=Path, help="a JSON object of more provenance, kept in PROVENANCE.json")
     p.set_defaults(fn=_cmd_ship)
 
     p = sub.add_parser("gpu", help="the prepared GPU run: CUDA smoke checks, packed benchmark, full-profile cells "
@@ -440,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
                                    "same command to resume after Ctrl-C.")
     p.add_argument("--data", help="an image folder (<path>/<class>/<image>, or train/ and val/ or test/ holding class "
                                   "folders) or a data set name: " + ", ".join(NAMED_DATA) + " (make: DATA=)")
-    p.add_argument("--augment", help="the augmentation, e.g. 'crop(2)+flip', 'rrc(0.5)', trivialaugment (make: AUG=)")
+    p.add_argument("--augment", help="the augmentation, e.g. 'crop(2)+flip', 'rrc(0.5)', trivialaugment, or several "
+                                    "separated by commas, ranked in one report (make: AUG=)")
     p.add_argument("--baseline", help="the policy to measure it against (default none; make: BASELINE=)")
     p.add_argument("--minutes", type=float, help="time budget for the training (default 4)")
     p.add_argument("--sizes", help="training-set sizes, e.g. 40,80,160,320 (default: chosen)")

@@ -92,12 +92,15 @@ def read_entries(profile: str, entries: list[Path], spot_cells: int = 2) -> tupl
     return sorted(kept), left_out
 
 
-def ship(profile: str, cache: Path, records: Path, step_ms: float | None = None, only_read: bool = False) -> dict:
+def ship(profile: str, cache: Path, records: Path, step_ms: float | None = None, only_read: bool = False,
+         notes: dict | None = None) -> dict:
     """Copy the results cache ``cache`` (a folder of ``<runner>/<key>.json``, filled by one run
     of ``profile``) and its claim records into ``data/results/<profile>/`` (replacing what was
     shipped before) and write its ``PROVENANCE.json``; returns the provenance. ``only_read``:
     ship what the notebooks read and the spot check's cells alone (:func:`read_entries`), not
-    every cell behind them (a reader's ``make nb`` with new parameters then computes its cells)."""
+    every cell behind them (a reader's ``make nb`` with new parameters then computes its cells).
+    ``notes``: more provenance (e.g. where each stage of a pre-registered profile ran), kept in
+    ``PROVENANCE.json`` under their keys."""
     cache, records = Path(cache), Path(records)
     entries = _entries(cache)
     left_out: dict = {}
@@ -136,6 +139,7 @@ def ship(profile: str, cache: Path, records: Path, step_ms: float | None = None,
             "are shipped: a chapter with new parameters computes its cells (make reproduce computes them all)"}
            if only_read else {}),
         "shipped": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        **(notes or {}),
     }
     prov["bytes"] = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
     atomic_write_text(staging / PROVENANCE, json.dumps(prov, indent=1) + "\n")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import param
+from .augment_specs import parse_augment
+from .base import ConfigError, param
 from .chapters import CORRUPTIONS, DataSource
 from .training import MODEL_NAMES
 
@@ -25,7 +26,8 @@ class WorthParams(DataSource):
     val_size: int = param(0, "class-balanced validation images carved from train (not used by worth)",
                           unit="images", range=(0, None))
     augment: str = param("crop(2)+flip", "the augmentation to measure (a spec, e.g. crop(2)+flip, rrc(0.5), "
-                         "trivialaugment)")
+                         "trivialaugment), or several separated by commas (crop(2), flip, trivialaugment): each "
+                         "against the same baseline, subsets and seeds, ranked by worth")
     baseline: str = param("none", "the policy it is measured against (its power law is the reference curve)")
     minutes: float = param(4.0, "time budget for training everything: chooses sizes, steps and seeds that are not "
                            "given", unit="min", range=(0.05, 100000.0), finite=True)
@@ -63,12 +65,36 @@ class WorthParams(DataSource):
     n_ref: int = param(4096, "draws of the Monte Carlo reference where the spec adds noise", unit="draws",
                        range=(64, 10**7))
 
+    @property
+    def augments(self) -> tuple[str, ...]:
+        """The augmentations measured: ``augment`` split at its top-level commas (a comma inside a
+        stage's arguments, rotate(10, 0.5), stays)."""
+        return split_policies(self.augment)
+
+    @property
+    def policies(self) -> tuple[str, ...]:
+        """The baseline, then every augmentation measured against it."""
+        return (self.baseline, *self.augments)
+
     def check(self) -> None:
         super().check()
-        self.check_specs("augment")
+        augments = self.augments
+        if not augments:
+            self.fail("augment", "is empty: give an augmentation, e.g. crop(2)+flip, or several separated by commas")
+        for spec in augments:
+            try:
+                parse_augment(spec)
+            except ConfigError as err:
+                self.fail("augment", f"holds an invalid augmentation: {err}")
         self.check_specs("baseline")
-        if self.augment.replace(" ", "") == self.baseline.replace(" ", ""):
-            self.fail("baseline", f"is the augmentation itself ({self.augment!r}): measure it against another policy")
+        same = [a for a in augments if a.replace(" ", "") == self.baseline.replace(" ", "")]
+        if same:
+            self.fail("baseline", f"is an augmentation measured against it ({same[0]!r}): measure it against another "
+                                  "policy")
+        squeezed = [a.replace(" ", "") for a in augments]
+        twice = sorted({a for a in squeezed if squeezed.count(a) > 1})
+        if twice:
+            self.fail("augment", f"names {twice[0]!r} twice: each augmentation once")
         if self.sizes and len(set(self.sizes)) < 4:
             self.fail("sizes", "needs at least 4 distinct sizes (a 3-parameter power law and a held-out size)")
         if len(set(self.seeds)) != len(self.seeds):
@@ -78,3 +104,17 @@ class WorthParams(DataSource):
     def resolved(self) -> bool:
         """True when every design field is set (what the runner needs)."""
         return bool(self.sizes) and self.steps > 0 and bool(self.seeds)
+
+
+def split_policies(text: str) -> tuple[str, ...]:
+    """``text`` split at the commas outside parentheses, each part stripped (empty parts left out)."""
+    parts, depth, cur = [], 0, []
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return tuple(p.strip() for p in parts if p.strip())

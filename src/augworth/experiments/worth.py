@@ -54,20 +54,19 @@ def cells(p: WorthParams) -> list[tuple[str, object]]:
     convergence check over seeds; the design's pilot trained them already) -- the exchange
     chapter's cells."""
     cell = functools.partial(model_cell, p)
-    out = [("main", cell(n, aug, s)) for n in p.sizes for aug in (p.baseline, p.augment) for s in p.seeds]
+    out = [("main", cell(n, aug, s)) for n in p.sizes for aug in p.policies for s in p.seeds]
     if p.convergence_factor > 1:
         out += [("convergence", cell(max(p.sizes), aug, s, steps=p.steps * p.convergence_factor))
-                for aug in (p.baseline, p.augment) for s in p.seeds[:p.convergence_runs]]
+                for aug in p.policies for s in p.seeds[:p.convergence_runs]]
     return out
 
 
 def moments_cells(p: WorthParams) -> list:
-    """The moments cell, when the augmentation has linear stages and the report asks for them."""
-    spec = linear_part(p.augment)
-    if not (p.moments and spec is not None):
+    """A moments cell per augmentation with linear stages, when the report asks for them."""
+    if not p.moments:
         return []
-    return [make_cell(MomentsCell, p, n_train=max(p.sizes), augment=p.augment, seed=p.seeds[0], linear=spec,
-                      evaluate_val=False)]
+    return [make_cell(MomentsCell, p, n_train=max(p.sizes), augment=aug, seed=p.seeds[0], linear=linear_part(aug),
+                      evaluate_val=False) for aug in p.augments if linear_part(aug) is not None]
 
 
 def moments_cell(cell) -> dict:
@@ -116,12 +115,13 @@ def worth(p: WorthParams, device) -> dict:
                        "per_class": list(map(float, r["test_per_class"])), "confusion": np.asarray(r["test_confusion"]).tolist()}
                       for (kind, c), r in zip(todo, sweep.results) if kind == "main"]
     compute = sweep.compute_s
-    moments = None
+    moments = {}
     extra = moments_cells(p)
     if extra:
         m = run_sweep(moments_cell, extra, name="worth_moments")
-        moments, compute = m.results[0], compute + m.compute_s
-    return {"runs": runs_frame(todo, sweep.results), "classwise": classwise_rows, "moments": moments,
+        moments, compute = {c.augment: r for c, r in zip(extra, m.results)}, compute + m.compute_s
+    return {"runs": runs_frame(todo, sweep.results), "classwise": classwise_rows,
+            "moments": moments.get(p.augments[0]), "moments_by_policy": moments,
             "facts": facts.as_dict(), "compute_s": compute}
 
 

@@ -132,13 +132,15 @@ class Design:
 
 
 def predict_seconds(n_sizes: int, n_seeds: int, steps: int, factor: int, sec_per_step: float, eval_s: float,
-                    workers: int = 1, moments: bool = True, conv_seeds: int = PILOT_SEEDS) -> tuple[int, float]:
-    """(models, wall seconds) of a design: two policies x sizes x seeds, the convergence runs of
-    the first ``conv_seeds`` seeds (factor x the steps) and the moments model, each model its
-    steps' time plus one evaluation, shared over ``workers`` processes."""
-    main = 2 * n_sizes * n_seeds
-    conv = 2 * min(conv_seeds, n_seeds) if factor > 1 else 0
-    extra = 1 if moments else 0
+                    workers: int = 1, moments: int = 1, conv_seeds: int = PILOT_SEEDS,
+                    policies: int = 2) -> tuple[int, float]:
+    """(models, wall seconds) of a design: ``policies`` (the baseline and each augmentation) x
+    sizes x seeds, their convergence runs on the first ``conv_seeds`` seeds (factor x the steps)
+    and ``moments`` moments models, each model its steps' time plus one evaluation, shared over
+    ``workers`` processes."""
+    main = policies * n_sizes * n_seeds
+    conv = policies * min(conv_seeds, n_seeds) if factor > 1 else 0
+    extra = int(moments)
     step_units = (main + extra) * steps + conv * factor * steps
     models = main + conv + extra
     return models, (step_units * sec_per_step + models * eval_s) / max(1, workers)
@@ -157,7 +159,7 @@ def choose_design(facts: DataFacts, p: WorthParams, sec_per_step: float, eval_s:
     sizes = tuple(p.sizes) if p.sizes else tuple(size_ladder(facts))
     check_sizes(sizes, facts)
     budget = 60.0 * p.minutes - spent_s
-    moments = p.moments and linear_part(p.augment) is not None
+    moments = moments_models(p)
     n_max, batch = max(sizes), p.batch_size
 
     def epochs(steps):
@@ -165,17 +167,18 @@ def choose_design(facts: DataFacts, p: WorthParams, sec_per_step: float, eval_s:
 
     def cost(seeds, steps):
         return predict_seconds(len(sizes), seeds, steps, p.convergence_factor, sec_per_step, eval_s, workers, moments,
-                               p.convergence_runs)
+                               p.convergence_runs, len(p.policies))
 
     seeds = len(p.seeds) or max(DESIGN_SEEDS_MIN, min_seeds)
     steps = p.steps or next(s for s in STEP_LADDER if s >= MIN_STEPS)
     models, t = cost(seeds, steps)
     if t > budget:
-        one = predict_seconds(1, 1, steps, 1, sec_per_step, eval_s, 1, False)[1] / 2
+        one = predict_seconds(1, 1, steps, 1, sec_per_step, eval_s, 1, 0)[1] / 2
         raise ConfigError(
             f"parameter 'minutes' = {p.minutes:g} is too small: " + (
                 f"one model of {steps} steps alone takes ~{one:.0f} s here" if one > budget else
-                f"the smallest design ({len(sizes)} sizes x 2 policies x {seeds} seeds x {steps} steps, plus the "
+                f"the smallest design ({len(sizes)} sizes x {len(p.policies)} policies x {seeds} seeds x {steps} "
+                "steps, plus the "
                 f"convergence runs: {models} models) takes ~{t / 60:.1f} min here") +
             f" (measured {1000 * sec_per_step:.0f} ms per step, {eval_s:.1f} s per evaluation, {workers} worker"
             f"{'s' if workers != 1 else ''}); give --minutes {math.ceil(t / 60 * 1.2 * 10) / 10:g} or more, "
@@ -306,8 +309,13 @@ def run_pilot(p: WorthParams, n: int, seeds: Sequence[int], timing: tuple[float,
     def cost(todo):
         return sum(k * sec_per_step + eval_s for _, _, k in todo) / max(1, min(workers, len(todo) or 1))
 
-    return pilot_steps(measure, (p.baseline, p.augment), seeds, p.convergence_tol if tol is None else tol,
+    return pilot_steps(measure, p.policies, seeds, p.convergence_tol if tol is None else tol,
                        p.convergence_factor, budget_s, cost, after_s)
+
+
+def moments_models(p: WorthParams) -> int:
+    """The moments models a design trains: one per augmentation with linear stages (when asked)."""
+    return sum(linear_part(a) is not None for a in p.augments) if p.moments else 0
 
 
 def _workers() -> int:
@@ -324,10 +332,10 @@ def model_cell(p: WorthParams, n: int, augment: str, seed: int, **fields):
 
 def calibrate(p: WorthParams, sizes: Sequence[int]) -> tuple[float, float]:
     """(seconds per training step, seconds per evaluation) measured here: a few steps of each
-    policy at the largest size, on one thread as every cell computes (the slower policy counts)."""
+    policy at the largest size, on one thread as every cell computes (the slowest policy counts)."""
     per_step, evals = [], []
     with cell_threads():
-        for aug in (p.augment, p.baseline):
+        for aug in p.policies:
             cell = model_cell(p, max(sizes), aug, 0, steps=CALIBRATION_STEPS)
             start = time.perf_counter()
             r = exchange_cell(cell)
@@ -358,15 +366,16 @@ def resolve(p: WorthParams, timing: tuple[float, float] | None = None,
     q = replace(p, sizes=sizes)
     seeds = tuple(p.seeds) or tuple(range(DESIGN_SEEDS_MAX))
     k, (sec, ev) = p.convergence_factor, timing
-    moments = p.moments and linear_part(p.augment) is not None
+    moments, n_pol = moments_models(p), len(p.policies)
     tol = max(p.convergence_tol, 2.0 / facts.n_test)  # at least two test images' worth, as the verdict reads it
 
     def reused(steps, m):  # the pilot's models the design trains again: the largest size of the pilot seeds
-        return 2 * m * ((1 + k) * steps * sec + 2 * ev) / max(1, workers)
+        return n_pol * m * ((1 + k) * steps * sec + 2 * ev) / max(1, workers)
 
     def after(steps, m):  # the smallest design at these steps and seeds, less what the pilot trained
         n_seeds = len(p.seeds) or max(m, DESIGN_SEEDS_MIN)
-        full = predict_seconds(len(sizes), n_seeds, steps, k, sec, ev, workers, moments, conv_seeds=m)[1]
+        full = predict_seconds(len(sizes), n_seeds, steps, k, sec, ev, workers, moments, conv_seeds=m,
+                               policies=n_pol)[1]
         return max(0.0, full - reused(steps, m))
 
     found = pilot(q, max(sizes), seeds, timing, 60.0 * p.minutes, after, tol)

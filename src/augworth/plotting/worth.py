@@ -32,6 +32,52 @@ def class_effects(classes: pd.DataFrame, augment: str, baseline: str, n: int):
     return fig
 
 
+def ranking(table: pd.DataFrame, verdicts: dict, baseline: str, n: int):
+    """The augmentations ranked by worth: v/n at the largest size with its jackknife interval
+    (left; an undefined worth as an arrow at the right edge) and the paired test-error change
+    with its t interval (right), one row per augmentation, coloured by the worth verdict."""
+    from ..verdicts import COLOURS
+
+    t = table.iloc[::-1].reset_index(drop=True)  # the best at the top
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.4, 0.45 * len(t) + 1.6), sharey=True)
+    finite = t["v/n high"][np.isfinite(t["v/n high"])]
+    right = float(max(finite.max() if len(finite) else 1.0, 1.0)) * 1.1
+    for i, r in t.iterrows():
+        c = COLOURS[verdicts[r.augment]["worth"].verdict]
+        if r.status == "undefined":
+            a1.annotate("", xy=(right, i), xytext=(right * 0.8, i), arrowprops={"arrowstyle": "->", "color": c})
+        elif np.isfinite(r["v/n"]):
+            lo, hi = (r["v/n low"], r["v/n high"]) if np.isfinite(r["v/n low"]) else (r["v/n"], r["v/n"])
+            a1.plot([lo, hi], [i, i], color=c, lw=2)
+            a1.plot(r["v/n"], i, "o", color=c, ms=6, mfc="white" if r.status == "extrapolated" else c)
+        c2 = COLOURS[verdicts[r.augment]["error"].verdict]
+        a2.plot([100 * r["error low"], 100 * r["error high"]], [i, i], color=c2, lw=2)
+        a2.plot(100 * r["error change"], i, "o", color=c2, ms=6)
+    a1.axvline(0, color="0.3", lw=0.8)
+    a2.axvline(0, color="0.3", lw=0.8)
+    finite_lo = t["v/n low"][np.isfinite(t["v/n low"])]
+    a1.set_xlim(min(float(finite_lo.min()) if len(finite_lo) else 0.0, 0.0) - 0.1 * right, right * 1.05)
+    a1.set_ylim(-0.6, len(t) - 0.4)
+    a1.set_yticks(np.arange(len(t)), list(t.augment), fontsize=9)
+    a1.set_xlabel(f"worth v/n at n = {n:,} (extra {baseline} samples per sample)")
+    a2.set_xlabel(f"test error change, points (minus {baseline})")
+    fig.suptitle("Augmentations ranked by worth, best at the top\n(95% intervals; colour: verdict; open: "
+                 "extrapolated; arrow: below the baseline's asymptote)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def class_costs(per_policy: dict, names) -> pd.DataFrame:
+    """Per class and augmentation: the accuracy change in points with a mark where Holm finds it
+    hurt (-) or helped (+): the per-class costs of each, side by side."""
+    cols = {}
+    for aug, t in per_policy.items():
+        c = t["classes"].set_index("class")
+        mark = c.finding.map({"hurt": " (-)", "helped": " (+)", "no clear effect": ""})
+        cols[aug] = [f"{100 * c.effect[k]:+.1f}{mark[k]}" for k in range(len(names))]
+    return pd.DataFrame(cols, index=list(names))
+
+
 def confusion_flow(flows: pd.DataFrame, class_name: str, n: int):
     """Where the test images of one class go (share predicted as each class), per policy."""
     policies = list(dict.fromkeys(flows.policy))

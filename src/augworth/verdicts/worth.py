@@ -36,7 +36,7 @@ def convergence(a: dict, p) -> list[Check]:
     ``convergence_factor`` x the steps: over the seeds with convergence runs (90% t interval of
     the paired change, :func:`rules.convergence_check`); a run with one such seed (made before
     the pilot) reads that seed's change."""
-    pairs = a.get("conv_pairs") or {}
+    pairs = {pol: v for pol, v in (a.get("conv_pairs") or {}).items() if pol in (p.baseline, p.augment)}
     if any(len(before) >= 2 for before, _ in pairs.values()):
         return [convergence_check(before, after, a["conv_tol"], f"largest-n test error of {pol}",
                                   p.convergence_factor) for pol, (before, after) in pairs.items()]
@@ -63,6 +63,58 @@ def worth_decision(a: dict, p) -> Decision:
 
 def decide_all(a: dict, p) -> dict[str, Decision]:
     return {d.claim: d for d in (worth_decision(a, p), error_decision(a, p))}
+
+
+def decide_policies(a: dict, p) -> dict[str, dict[str, Decision]]:
+    """Every augmentation's two decisions against the baseline: {augmentation: decide_all(...)},
+    each on its own view of the analysis (:func:`augworth.analysis.worth.policy_view`)."""
+    from dataclasses import replace
+
+    from ..analysis.worth import policy_view
+
+    return {aug: decide_all(policy_view(a, aug), replace(p, augment=aug)) for aug in p.augments}
+
+
+def ranking_summary(a: dict, by: dict[str, dict[str, Decision]], p) -> dict:
+    """The opening of a report on several augmentations: what was decided first (each one's
+    worth and error verdicts), then the ranking by worth with whether each ranks above the next
+    (paired test errors); ``numbers`` holds what the text shows."""
+    n, t = a["n_max"], a["ranking"]
+    decided = [aug for aug in t.augment if by[aug]["worth"].verdict != "inconclusive"]
+    parts = [f"On your data, against {p.baseline} at n = {n:,}: "]
+    if decided:
+        parts.append("the worth in samples is decided for " + ", ".join(
+            f"{aug} ({PLAIN[by[aug]['worth'].verdict]}: {_rel(t[t.augment == aug].iloc[0])})" for aug in decided))
+        rest = [aug for aug in t.augment if aug not in decided]
+        parts.append((f"; not decided for {', '.join(rest)}" if rest else "") + ".")
+    else:
+        parts.append(f"the worth in samples is decided for none of the {len(t)} augmentations (each verdict's "
+                     "reasons are below); the estimates only rank them.")
+    order = []
+    for i, r in t.iterrows():
+        order.append(f"{r.augment} ({_rel(r)})")
+        if i < len(t) - 1:
+            iv = (r["above next"], r["above next low"], r["above next high"])
+            sep = " > " if iv[1] > 0 else " ~ "
+            order.append(sep)
+    parts.append(" Ranked by the estimated worth: " + "".join(order)
+                 + " ('>': its test error is lower than the next one's, paired 95% CI above 0; '~': not decided).")
+    errors = [f"{aug} {PLAIN[by[aug]['error'].verdict]} ({_pts(-a['per_policy'][aug]['gain'].estimate)} points)"
+              for aug in t.augment]
+    parts.append(" Test error at the largest size: " + ", ".join(errors) + ".")
+    hurt = [f"{r.augment} costs {r['costs most']} {_pts(r['class change'])} points" for _, r in t.iterrows()
+            if r["classes hurt"] > 0]
+    parts.append(" Classes hurt (Holm): " + ("; ".join(hurt) if hurt else "none") + ".")
+    return {"text": "".join(parts), "numbers": {"ranking": list(t.augment), "decided": decided}}
+
+
+def _rel(r) -> str:
+    if r.status == "undefined":
+        return "worth more than any amount of extra data: below the baseline's asymptote"
+    if not math.isfinite(r["v/n"]):
+        return "not measurable"
+    return f"v/n {r['v/n']:.2f}, 95% CI {r['v/n low']:.2f} to {r['v/n high']:.2f}" + (
+        ", extrapolated" if r.status == "extrapolated" else "")
 
 
 def worth_row(a: dict):
