@@ -22,7 +22,7 @@ from .. import runtime
 from ..config import ConfigError, linear_part
 from ..config.worth import WorthParams
 from ..data import class_counts, train_val_split
-from ..metrics.stats import MIN_SEEDS, t_interval
+from ..metrics.stats import MIN_SEEDS, seeds_needed, t_interval
 from .cells import make_cell
 from .exchange_rate import ExchangeCell, exchange_cell
 from .sweep import cell_threads, parallelism, run_sweep
@@ -237,6 +237,7 @@ class Pilot:
     factor: int
     tol: float
     needed_s: float = 0.0
+    likely_s: float = 0.0   # at the spread measured: the seeds a power calculation asks for, their design
 
     @property
     def seeds(self) -> int:
@@ -261,12 +262,15 @@ def pilot_steps(measure, policies: Sequence[str], seeds: Sequence[int], tol: flo
     stop at the first S whose paired change of the test error lies, for every policy, inside
     +-``tol`` (the PILOT_LEVEL t interval over the seeds). A change as large as the tolerance moves
     to the next rung (more steps); a smaller one whose interval is too wide to show it adds seeds
-    first (``start_seeds``, then 5, then all of ``seeds``), since more steps would not narrow it. ``measure(todo)``: {(policy, seed, steps): test error} for a list of such triples;
+    first (``start_seeds``, then 5, then all of ``seeds``), since more steps would not narrow it.
+    ``measure(todo)``: {(policy, seed, steps): test error} for a list of such triples;
     ``cost_s(todo)``: their predicted seconds; ``after_s(S, n_seeds)``: the seconds the rest of a
     design at S would need. A batch is trained only when it and the rest of the design fit
-    ``budget_s``; else the pilot stops with the seconds they would need."""
+    ``budget_s``; else the pilot stops with the seconds they would need (``needed_s``) and, where
+    the last rung's changes were all smaller than the tolerance, the seconds a design with the
+    seeds a power calculation at their spread asks for would need (``likely_s``)."""
     errs: dict = {}
-    spent, levels = 0.0, []
+    spent, levels, seeds_for, moving_last = 0.0, [], [], True
     counts = sorted({min(len(seeds), c) for c in (start_seeds, DESIGN_SEEDS_GOOD, len(seeds))})
     m = counts[0]
     for steps in pilot_ladder(factor):
@@ -276,16 +280,27 @@ def pilot_steps(measure, policies: Sequence[str], seeds: Sequence[int], tol: flo
                     if (pol, s, k) not in errs]
             need = cost_s(todo)
             if spent + need + after_s(steps, m) > budget_s:
-                return Pilot(None, tuple(levels), spent, factor, tol, needed_s=spent + need + after_s(steps, m))
+                likely = 0.0
+                if levels and levels[-1].steps == steps and not moving_last:
+                    m_star = max(min(len(seeds), n) for n in seeds_for) if seeds_for else m
+                    more = [(pol, s, k) for k in (steps, factor * steps) for pol in policies for s in seeds[:m_star]
+                            if (pol, s, k) not in errs]
+                    likely = max(spent + cost_s(more) + after_s(steps, m_star), spent + need + after_s(steps, m))
+                return Pilot(None, tuple(levels), spent, factor, tol, needed_s=spent + need + after_s(steps, m),
+                             likely_s=likely)
             errs.update(measure(todo))
             spent += need
-            changes, inside, moving = {}, True, False
+            changes, inside, moving, seeds_for = {}, True, False, []
             for pol in policies:
                 iv = t_interval(np.array([errs[(pol, s, factor * steps)] - errs[(pol, s, steps)] for s in use]),
                                 level=PILOT_LEVEL)
                 changes[pol] = (iv.estimate, iv.lo, iv.hi)
                 inside = inside and -tol < iv.lo and iv.hi < tol
                 moving = moving or abs(iv.estimate) >= tol
+                if not (-tol < iv.lo and iv.hi < tol) and abs(iv.estimate) < tol:  # not shown: seeds that would
+                    n = seeds_needed(iv.estimate, iv.sd, tol if iv.estimate >= 0 else -tol, level=PILOT_LEVEL)
+                    seeds_for.append(n if n else len(seeds))
+            moving_last = moving
             levels.append(PilotLevel(steps, changes, inside, len(use)))
             if inside:
                 return Pilot(steps, tuple(levels), spent, factor, tol)
@@ -380,12 +395,16 @@ def resolve(p: WorthParams, timing: tuple[float, float] | None = None,
 
     found = pilot(q, max(sizes), seeds, timing, 60.0 * p.minutes, after, tol)
     if found.steps is None:
-        more = (f"the smallest converging design needs more than {math.ceil(found.needed_s / 60 * 10) / 10:g} min here: "
-                f"give --minutes {math.ceil(found.needed_s / 60 * 1.5 * 10) / 10:g} or more" if found.needed_s else
+        likely = max(found.likely_s, found.needed_s)
+        more = (f"the smallest converging design needs more than {math.ceil(found.needed_s / 60 * 10) / 10:g} min here"
+                + (f", about {math.ceil(found.likely_s / 60 * 10) / 10:g} min if the changes' spread stays as measured "
+                   "(the seeds a power calculation asks for at these steps)" if found.likely_s > found.needed_s else "")
+                + f": give --minutes {math.ceil(likely / 60 * 1.2 * 10) / 10:g} or more" if found.needed_s else
                 f"even {k * pilot_ladder(k)[-1]} steps did not converge: a smaller learning rate or model, or "
                 "--steps to train a fixed budget (the verdict then says it did not converge)")
-        raise ConfigError(f"parameter 'minutes' = {p.minutes:g}: no converging design fits. {found.line()}; {more} "
-                          "(the pilot's models are stored: a rerun continues from them)")
+        raise ConfigError(f"parameter 'minutes' = {p.minutes:g}: no converging design fits. {found.line()} (at n = "
+                          f"{max(sizes)}); {more} (the pilot's models are stored: a rerun with the same sizes continues "
+                          f"from them; --sizes {','.join(map(str, sizes))} keeps these)")
     m = found.seeds
     q = replace(q, steps=found.steps, convergence_runs=m, seeds=p.seeds or ())
     d = choose_design(facts, q, *timing, workers=workers, spent_s=max(0.0, found.spent_s - reused(found.steps, m)),
