@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PROFILE ?= quick
+PROFILE ?= book
 NAME ?=
 P ?=
 PYTHON3 ?= python3
@@ -51,7 +51,7 @@ help: ## this list
 	@echo "Targets:"
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 	@echo
-	@echo "Variables: PROFILE=smoke|quick|full (default quick), NAME=<notebook>, P=\"key=value ...\""
+	@echo "Variables: PROFILE=smoke|quick|book|full (default book), NAME=<notebook>, P=\"key=value ...\""
 	@echo "Notebooks: $(basename $(notdir $(wildcard notebooks/*.py)))"
 	@echo "Example:   make nb NAME=data PROFILE=quick P=\"seeds=[0,1] n_per_class=4\""
 	@if [ -f $(ENV_STAMP) ]; then $(PY) -m augworth params; \

@@ -51,7 +51,7 @@
 # ```
 
 # %% tags=["parameters"]
-profile = "quick"  # which params/<profile>/class_level.yaml supplies the values below
+profile = "book"  # which params/<profile>/class_level.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
 
 # %% tags=["hide-input"]

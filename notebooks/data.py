@@ -32,7 +32,7 @@
 # Run it again with other values: `make nb NAME=data P="dataset=mnist seeds=[0,1]"`.
 
 # %% tags=["parameters"]
-profile = "quick"  # which params/<profile>/data.yaml supplies the values below
+profile = "book"  # which params/<profile>/data.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
 
 # %% tags=["hide-input"]

@@ -46,7 +46,7 @@
 # ```
 
 # %% tags=["parameters"]
-profile = "quick"  # which params/<profile>/exchange_rate.yaml supplies the values below
+profile = "book"  # which params/<profile>/exchange_rate.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
 
 # %% tags=["hide-input"]

@@ -45,7 +45,7 @@
 # ```
 
 # %% tags=["parameters"]
-profile = "quick"  # which params/<profile>/flatness.yaml supplies the values below
+profile = "book"  # which params/<profile>/flatness.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
 
 # %% tags=["hide-input"]
@@ -86,10 +86,11 @@ fig = figs.slices(r)
 plt.show()
 
 # %% [markdown]
-# And on a 2-D slice (two filter-normalised directions, seed shown first; dashed: 1.0 nat):
+# And on a 2-D slice (two filter-normalised directions, for the profile's first seed, the one the
+# runner slices; dashed: 1.0 nat):
 
 # %%
-fig = figs.slices_2d(r, seed=p.seeds[0])
+fig = figs.slices_2d(result.value)  # the runner slices the profile's first seed (exploratory on the book profile)
 plt.show()
 
 # %% [markdown]

@@ -52,7 +52,7 @@
 # ```
 
 # %% tags=["parameters"]
-profile = "quick"  # which params/<profile>/sample_complexity.yaml supplies the values below
+profile = "book"  # which params/<profile>/sample_complexity.yaml supplies the values below
 params = {}  # resolved parameters; papermill injects them (empty: the profile's file alone)
 
 # %% tags=["hide-input"]

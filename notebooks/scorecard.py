@@ -29,7 +29,7 @@
 # from the records the chapters write when they run; nothing here is typed by hand.
 
 # %% tags=["parameters"]
-profile = "quick"  # the profile the chapters ran with (for the header only)
+profile = "book"  # the profile the chapters ran with (for the header only)
 params = {}  # the scorecard has no parameters
 
 # %% tags=["hide-input"]
@@ -120,7 +120,8 @@ for cid, c in claims.CLAIMS.items():
 stage = {r.stage for r in records.values()}
 first = "verdict<br><small>(confirmatory)</small>" if stage == {"confirmatory"} else "verdict"
 head = "".join(f"<th>{h}</th>" for h in ("", "claim", "paper", "ours", first,
-                                         "exploratory<br><small>(seeds beside)</small>", "convergence",
+                                         "exploratory<br><small>(seeds beside; convergence not checked)</small>",
+                                         "convergence",
                                          "replication<br><small>(disjoint seeds)</small>", "deviations"))
 HTML(f"<div style='overflow-x:auto'><table class='table' style='font-size:0.9em'><thead><tr>{head}</tr></thead>"
      f"<tbody>{''.join(rows)}</tbody></table></div>")

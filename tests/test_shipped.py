@@ -13,6 +13,9 @@ MAX_BYTES = 20e6
 # recomputed in CI: the cheapest cell of the two sweeps every training chapter shares the road of (the
 # exchange cells and the training cells: train_on_cell, fit, the augmentations, the models); ~22 s here
 SPOT_RUNNERS = ("exchange_cell", "train_cell")
+SPOT_MAX_S = 30.0  # a cell dearer than this is not recomputed in CI (the book profile's training cells: ~60 s)
+# the runners some shipped profile spot-checks within SPOT_MAX_S: each road is recomputed at least once
+SPOT_COVERED = sorted({r for p in SHIPPED for r, *_ in shipping.cheapest_cells(p, 1, SPOT_MAX_S, SPOT_RUNNERS)})
 
 
 def test_the_book_profile_is_shipped():
@@ -52,8 +55,9 @@ def test_shipped_cells_still_follow_from_the_code(profile):
     """The cheapest shipped cell of every sweep runner, recomputed here, matches what is shipped
     within the stated tolerance (another CPU's floating point differs a little; a change of what
     the code computes, made without a new version, differs more)."""
-    rows = shipping.spot_check(profile, per_runner=1, max_s=60.0, runners=SPOT_RUNNERS)
-    assert sorted(r["runner"] for r in rows) == sorted(SPOT_RUNNERS)
+    rows = shipping.spot_check(profile, per_runner=1, max_s=SPOT_MAX_S, runners=SPOT_RUNNERS)
+    assert "exchange_cell" in {r["runner"] for r in rows}  # every profile: the training road every chapter shares
+    assert set(SPOT_COVERED) == set(SPOT_RUNNERS)
     failed = {f"{r['runner']}/{r['cell']}": r["differences"][:5] for r in rows if r["differences"]}
     assert failed == {}, json.dumps(failed, indent=1)
 

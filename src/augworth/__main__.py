@@ -145,7 +145,8 @@ def _cmd_ship(args) -> None:
     import json
 
     notes = json.loads(Path(args.notes).read_text()) if args.notes else None
-    prov = shipping.ship(args.profile, cache, records, only_read=args.only_read, notes=notes)
+    prov = shipping.ship(args.profile, cache, records, only_read=args.only_read, notes=notes,
+                         spot_since=args.spot_since)
     print(f"shipped {sum(prov['entries'].values())} results and {len(prov['records'])} claim records into "
           f"{shipping.shipped_dir(args.profile).relative_to(paths.ROOT)} ({prov['bytes'] / 1e6:.1f} MB), computed "
           f"{prov['computed']['first']} to {prov['computed']['last']} on {prov['machine']['cpu']} (reference step "
@@ -423,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only-read", action="store_true",
                    help="ship only what the notebooks read (each chapter's result) and the spot check's cells")
     p.add_argument("--notes", type=Path, help="a JSON object of more provenance, kept in PROVENANCE.json")
+    p.add_argument("--spot-since", help="with --only-read: the spot check's cells among those created at or after "
+                                        "this time ('YYYY-MM-DD HH:MM UTC'), e.g. those computed on CPUs")
     p.set_defaults(fn=_cmd_ship)
 
     p = sub.add_parser("gpu", help="the prepared GPU run: CUDA smoke checks, packed benchmark, full-profile cells "

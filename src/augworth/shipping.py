@@ -66,10 +66,13 @@ def _entries(cache: Path) -> list[Path]:
     return sorted(p for p in cache.glob("*/*.json") if p.parent.name != RECORDS)
 
 
-def read_entries(profile: str, entries: list[Path], spot_cells: int = 2) -> tuple[list[Path], dict]:
+def read_entries(profile: str, entries: list[Path], spot_cells: int = 2,
+                 spot_since: str | None = None) -> tuple[list[Path], dict]:
     """Of ``entries`` (a results cache's files), what the notebooks of ``profile`` read -- each
     chapter's result for the profile's parameters -- and the ``spot_cells`` cheapest cells of
-    every sweep runner (what CI's spot check recomputes). Returns (kept, {runner: cells left out})."""
+    every sweep runner (what CI's spot check recomputes; with ``spot_since``, among the cells
+    created at or after it, e.g. those computed on CPUs like CI's rather than on a GPU).
+    Returns (kept, {runner: cells left out})."""
     from . import experiments  # noqa: F401  (registers the runners)
     from .config import load_params
     from .experiments.cache import cache_key
@@ -82,18 +85,19 @@ def read_entries(profile: str, entries: list[Path], spot_cells: int = 2) -> tupl
         if (path.parent.name, path.stem) in wanted:
             kept.append(path)
         elif path.parent.name in SWEEP_CELLS:
-            wall = float(json.loads(path.read_text())["meta"].get("wall_s", 1e9))
-            cells.setdefault(path.parent.name, []).append((wall, path))
+            meta = json.loads(path.read_text())["meta"]
+            late = spot_since is None or meta.get("created", "") >= spot_since
+            cells.setdefault(path.parent.name, []).append((not late, float(meta.get("wall_s", 1e9)), path))
     left_out = {}
     for runner, items in sorted(cells.items()):
-        items.sort(key=lambda t: (t[0], t[1].name))
-        kept += [p for _, p in items[:spot_cells]]
+        items.sort(key=lambda t: (t[0], t[1], t[2].name))
+        kept += [p for *_, p in items[:spot_cells]]
         left_out[runner] = len(items) - min(spot_cells, len(items))
     return sorted(kept), left_out
 
 
 def ship(profile: str, cache: Path, records: Path, step_ms: float | None = None, only_read: bool = False,
-         notes: dict | None = None) -> dict:
+         notes: dict | None = None, spot_since: str | None = None) -> dict:
     """Copy the results cache ``cache`` (a folder of ``<runner>/<key>.json``, filled by one run
     of ``profile``) and its claim records into ``data/results/<profile>/`` (replacing what was
     shipped before) and write its ``PROVENANCE.json``; returns the provenance. ``only_read``:
@@ -105,7 +109,7 @@ def ship(profile: str, cache: Path, records: Path, step_ms: float | None = None,
     entries = _entries(cache)
     left_out: dict = {}
     if only_read and entries:
-        entries, left_out = read_entries(profile, entries)
+        entries, left_out = read_entries(profile, entries, spot_since=spot_since)
     if not entries:
         from .config import ConfigError
 

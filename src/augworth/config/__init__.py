@@ -19,12 +19,12 @@ from .training import MODEL_NAMES, TrainCell, TrainConfig, class_policies
 #: Profiles and what each is for. A profile is data: one YAML file per notebook.
 PROFILES: dict[str, str] = {
     "smoke": "tests: seconds per notebook; numbers are not meaningful",
-    "quick": "default: every notebook in minutes on two CPU cores; a real, small measurement (exploratory)",
-    "book": "the book's evidence: converged models, exploratory and pre-registered confirmatory seeds "
+    "quick": "exploration: every notebook in minutes on two CPU cores; a real, small measurement (exploratory)",
+    "book": "default, the book's evidence: converged models, exploratory and pre-registered confirmatory seeds "
             "(params/book/preregistration.yaml); computed once and shipped under data/results/book",
     "full": "the publication run, sized for one GPU",
 }
-DEFAULT_PROFILE = "quick"
+DEFAULT_PROFILE = "book"
 
 __all__ = [
     "ConfigError", "Params", "param", "PROFILES", "DEFAULT_PROFILE", "NOTEBOOK_PARAMS",

@@ -79,12 +79,17 @@ def slices(r: dict):
     return fig
 
 
-def slices_2d(r: dict, seed: int = 0):
+def slices_2d(r: dict, seed: int | None = None):
     """Contours of the clean training loss on a 2-D filter-normalised slice, one panel per
-    training augmentation (the given seed); the dashed contour is the 1.0-nat threshold."""
+    training augmentation (the given seed, else the first seed whose models have a slice: the
+    runner computes it for the profile's first seed); the dashed contour is the 1.0-nat
+    threshold."""
     import numpy as np
 
-    cells = [c for c in r["cells"] if c["seed"] == seed]
+    have = [c for c in r["cells"] if c.get("slice_2d") is not None]
+    if seed is None or not any(c["seed"] == seed for c in have):
+        seed = min((c["seed"] for c in have), default=seed)
+    cells = [c for c in have if c["seed"] == seed]
     fig, axes = plt.subplots(1, len(cells), figsize=(3.3 * len(cells), 3.2), squeeze=False)
     levels = np.logspace(-1, 1.5, 11)
     for ax, c in zip(axes[0], cells):
@@ -92,7 +97,7 @@ def slices_2d(r: dict, seed: int = 0):
         z = np.clip(c["slice_2d"], levels[0], None)
         cs = ax.contourf(a, a, z.T, levels=levels, cmap="viridis", norm=__import__("matplotlib").colors.LogNorm())
         ax.contour(a, a, z.T, levels=[1.0], colors="w", linestyles="--", linewidths=1)
-        ax.set_title(c["augment"], fontsize=10)
+        ax.set_title(f"{c['augment']} (seed {seed})", fontsize=10)
         ax.set_xlabel(r"$\alpha_1$")
         ax.set_ylabel(r"$\alpha_2$")
     fig.colorbar(cs, ax=axes[0].tolist(), label="clean training cross-entropy (nat)")

@@ -195,7 +195,8 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
         kind = ("; <b>confirmatory</b>: pre-registered seeds, rules and budgets "
                 "(params/" + escape(profile) + "/preregistration.yaml)")
         header = ("<tr><th></th><th style='padding:2px 8px'>confirmatory</th><th></th>"
-                  "<th style='padding:2px 8px'><small>exploratory seeds, beside</small></th><th></th></tr>")
+                  "<th style='padding:2px 8px'><small>exploratory seeds, beside (they have no convergence runs: "
+                  "not checked)</small></th><th></th></tr>")
     head = (f"<b>Results at our scale</b> <small>({escape(profile)} profile, {escape(dataset)}{seeds}{kind}; "
             "the numbers, checks and seeds needed are in the Verdicts section)</small>")
     return HTML("<div style='border-left:4px solid #029e73;background:#f3fbf7;padding:8px 12px;margin:8px 0;"
