@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: above it, never one below. (The book's notebooks and reports sit below everything.)
 LAYERS = [
     {"augworth", "paths", "io", "lifecycle", "seeds"},  # folders, files, how a run stops, seed streams
-    {"config", "claims"},                                # parameters; the claims the book tests
+    {"config", "claims", "prereg"},                      # parameters; the claims the book tests; its registration
     {"data"},
     {"augment"},
     {"metrics"},                                         # pure measures (of augmentations too)
