@@ -219,6 +219,7 @@ class PilotLevel:
     changes: dict
     converged: bool
     seeds: int = PILOT_SEEDS
+    more_seeds: int | None = None  # not shown but below the tolerance: the seeds a power calculation asks for
 
     def line(self, factor: int) -> str:
         parts = [f"{pol} {est:+.4f} ({lo:+.4f} to {hi:+.4f})" for pol, (est, lo, hi) in self.changes.items()]
@@ -270,7 +271,7 @@ def pilot_steps(measure, policies: Sequence[str], seeds: Sequence[int], tol: flo
     the last rung's changes were all smaller than the tolerance, the seconds a design with the
     seeds a power calculation at their spread asks for would need (``likely_s``)."""
     errs: dict = {}
-    spent, levels, seeds_for, moving_last = 0.0, [], [], True
+    spent, levels = 0.0, []
     counts = sorted({min(len(seeds), c) for c in (start_seeds, DESIGN_SEEDS_GOOD, len(seeds))})
     m = counts[0]
     for steps in pilot_ladder(factor):
@@ -279,15 +280,15 @@ def pilot_steps(measure, policies: Sequence[str], seeds: Sequence[int], tol: flo
             todo = [(pol, s, k) for k in (steps, factor * steps) for pol in policies for s in use
                     if (pol, s, k) not in errs]
             need = cost_s(todo)
-            if spent + need + after_s(steps, m) > budget_s:
+            needed = spent + need + after_s(steps, m)
+            if needed > budget_s:
                 likely = 0.0
-                if levels and levels[-1].steps == steps and not moving_last:
-                    m_star = max(min(len(seeds), n) for n in seeds_for) if seeds_for else m
+                if levels and levels[-1].steps == steps and levels[-1].more_seeds:
+                    m_star = levels[-1].more_seeds
                     more = [(pol, s, k) for k in (steps, factor * steps) for pol in policies for s in seeds[:m_star]
                             if (pol, s, k) not in errs]
-                    likely = max(spent + cost_s(more) + after_s(steps, m_star), spent + need + after_s(steps, m))
-                return Pilot(None, tuple(levels), spent, factor, tol, needed_s=spent + need + after_s(steps, m),
-                             likely_s=likely)
+                    likely = max(spent + cost_s(more) + after_s(steps, m_star), needed)
+                return Pilot(None, tuple(levels), spent, factor, tol, needed_s=needed, likely_s=likely)
             errs.update(measure(todo))
             spent += need
             changes, inside, moving, seeds_for = {}, True, False, []
@@ -299,9 +300,9 @@ def pilot_steps(measure, policies: Sequence[str], seeds: Sequence[int], tol: flo
                 moving = moving or abs(iv.estimate) >= tol
                 if not (-tol < iv.lo and iv.hi < tol) and abs(iv.estimate) < tol:  # not shown: seeds that would
                     n = seeds_needed(iv.estimate, iv.sd, tol if iv.estimate >= 0 else -tol, level=PILOT_LEVEL)
-                    seeds_for.append(n if n else len(seeds))
-            moving_last = moving
-            levels.append(PilotLevel(steps, changes, inside, len(use)))
+                    seeds_for.append(min(len(seeds), n) if n else len(seeds))
+            more_seeds = max(seeds_for) if seeds_for and not moving else None
+            levels.append(PilotLevel(steps, changes, inside, len(use), more_seeds))
             if inside:
                 return Pilot(steps, tuple(levels), spent, factor, tol)
             if moving or m == counts[-1]:

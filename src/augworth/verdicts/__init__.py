@@ -106,10 +106,14 @@ def _num(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
+def _ci(interval, label: str = "95% CI ") -> str:
+    """' (95% CI lo to hi)', or '' without an interval."""
+    return "" if interval is None else f" ({label}{_num(interval[0])} to {_num(interval[1])})"
+
+
 def describe(d: Decision, width: int = 76) -> str:
     """The decision as a few lines of text: verdict, number and interval, rule, checks, seeds."""
-    ival = "" if d.interval is None else f" (95% CI {_num(d.interval[0])} to {_num(d.interval[1])})"
-    lines = [f"{d.claim}: {d.verdict.upper()}  measured {_num(d.measured)}{ival}"]
+    lines = [f"{d.claim}: {d.verdict.upper()}  measured {_num(d.measured)}{_ci(d.interval)}"]
     lines += textwrap.wrap(f"rule: {d.rule}", width, initial_indent="  ", subsequent_indent="    ")
     lines += textwrap.wrap(d.summary, width, initial_indent="  ", subsequent_indent="    ")
     for c in d.checks:
@@ -134,9 +138,8 @@ def beside_text(e: Decision | None) -> str:
     """One line for the exploratory verdict shown beside a confirmatory one."""
     if e is None:
         return "exploratory seeds: no verdict (the value holds none of them)"
-    ival = "" if e.interval is None else f" (95% CI {_num(e.interval[0])} to {_num(e.interval[1])})"
     seeds = f", seeds {', '.join(map(str, e.seeds))}" if e.seeds else ""
-    return f"exploratory{seeds}: {e.verdict} {_num(e.measured)}{ival}" + (
+    return f"exploratory{seeds}: {e.verdict} {_num(e.measured)}{_ci(e.interval)}" + (
         f"; gated: {'; '.join(e.reasons)}" if e.reasons else "")
 
 
@@ -172,15 +175,14 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
     rows = []
     for d in decisions.values():
         c = claims.CLAIMS[d.claim]
-        ival = "" if d.interval is None else f" <small>(95% CI {_num(d.interval[0])} to {_num(d.interval[1])})</small>"
+        ival = f" <small>{_ci(d.interval).strip()}</small>" if d.interval is not None else ""
         why = "".join(f"<br><small>{escape(r)}</small>" for r in d.reasons)
         beside = ""
         if exploratory is not None:
             e = exploratory.get(d.claim)
             beside = ("<td style='padding:2px 8px'><small>-</small></td>" if e is None else
                       f"<td style='padding:2px 8px'><small><b style='color:{COLOURS[e.verdict]}'>{e.verdict}</b> "
-                      f"{_num(e.measured)}" + ("" if e.interval is None else
-                                               f" ({_num(e.interval[0])} to {_num(e.interval[1])})")
+                      f"{_num(e.measured)}{_ci(e.interval, label='')}"
                       + (f", {e.n_seeds} seeds" if e.n_seeds else "") + "</small></td>")
         rows.append(f"<tr><td style='padding:2px 8px 2px 0'><b>{d.claim}</b></td>"
                     f"<td style='padding:2px 8px'><b style='color:{COLOURS[d.verdict]}'>{d.verdict}</b>{why}</td>"
