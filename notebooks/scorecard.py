@@ -36,10 +36,11 @@ params = {}  # the scorecard has no parameters
 from html import escape
 
 import pandas as pd
-from IPython.display import HTML
+from IPython.display import HTML, display
 from myst_nb import glue
 
 from augworth import claims, config, paths, verdicts
+from augworth.experiments import plan
 
 config.load_params("scorecard", profile, params)  # validates (there is nothing to set)
 records = claims.load_records()
@@ -157,6 +158,45 @@ glue("n_records", len(records), display=False)
 # Of {glue:text}`n_claims` registered claims, {glue:text}`n_records` have a record:
 # {glue:text}`n_supported` supported, {glue:text}`n_not_supported` not supported,
 # {glue:text}`n_inconclusive` inconclusive.
+#
+# ## What would decide the undecided claims
+#
+# For each inconclusive verdict, from its failed checks and its effect's interval: whether a
+# check fails that neither seeds nor steps fix (the regime the claim needs, a held-out fit), a
+# convergence check whose metric moved by its tolerance or more with twice the budget (a longer
+# budget must come first), or the seeds that
+# a power calculation (80%, at the observed change or effect) says would decide it at the
+# registered budget -- and, for those, the minutes that many seeds of the chapter, each with its
+# convergence run, take on two cores of the reference machine (`make plan`'s cost model; an
+# upper bound for a claim that reads only some of a seed's models). *Effect alone* is the label
+# the interval gives before the checks gate it.
+
+# %% tags=["hide-input"]
+costs, chapter_costs = verdicts.decision_costs(records, profile)
+total = float(chapter_costs.minutes.sum()) if len(chapter_costs) else 0.0
+plan_min = plan.profile_minutes(profile) if records else 0.0
+glue("n_by_seeds", int((costs.kind == "seeds").sum()), display=False)
+glue("n_by_budget", int((costs.kind == "budget").sum()), display=False)
+glue("n_by_regime", int((costs.kind == "regime").sum()), display=False)
+glue("min_by_seeds", f"{total:,.0f}", display=False)
+glue("min_profile", f"{plan_min:,.0f}", display=False)
+if len(costs):
+    from augworth.plotting.scorecard import decision_cost_figure
+
+    fig = decision_cost_figure(costs, plan_min)
+    plt.show()
+    table = costs.assign(seeds=[f"{s:.0f}" if s == s and s is not None else "-" for s in costs.seeds],
+                         minutes=[f"{m:,.0f}" if m == m and m is not None else "-" for m in costs.minutes])
+    display(HTML(table.drop(columns=["kind", "chapter"]).to_html(index=False, escape=True, classes="table",
+                                                                 justify="left")))
+
+# %% [markdown]
+# Seeds alone, at the registered budgets, would decide {glue:text}`n_by_seeds` of them, at
+# about {glue:text}`min_by_seeds` minutes on two reference cores in all (a chapter's claims share
+# its models; the whole profile as registered counts {glue:text}`min_profile` minutes);
+# {glue:text}`n_by_budget` need a longer budget first (a convergence check moved by its tolerance or
+# more), and
+# {glue:text}`n_by_regime` fail a check that neither seeds nor steps fix at this scale.
 #
 # ## Verdict
 # The scorecard has no verdict of its own: each row's verdict is its chapter's.

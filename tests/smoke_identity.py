@@ -1,7 +1,8 @@
 """The smoke profile's claim records, and the machine that computed them: a change that is not
 meant to move a number (a renovation, a refactor) must leave them unchanged, bit for bit, on one
 machine. Recorded again with #29's verdict rules (margins, convergence and selection checks);
-the cells' numbers under them are those the experiments floor's renovation left."""
+the cells' numbers under them are those the experiments floor's renovation left. Recorded again
+when failed checks began to carry what would pass them (``fix``, ``seeds``): no number moved."""
 
 from __future__ import annotations
 

@@ -49,13 +49,15 @@ def _decision(claim="A3", verdict="inconclusive", measured=9000.0, interval=(700
 def test_record_roundtrip_and_validation(tmp_path, monkeypatch):
     """A record is its decision plus provenance: one type, written and read back unchanged."""
     monkeypatch.setenv("AUGWORTH_RECORDS", str(tmp_path))
-    d = _decision(seeds=(0, 1), checks=(claims.Check("converged", False, "moved 0.02"),), n_seeds=2)
+    d = _decision(seeds=(0, 1), checks=(claims.Check("converged", False, "moved 0.02"),
+                                        claims.Check("converged", False, "wide", fix="seeds", seeds=12)), n_seeds=2)
     rec = claims.record(d, result=FakeResult(), profile="smoke", dataset="fashion_mnist")
     stored = json.loads((tmp_path / "A3.json").read_text())
     assert stored["seeds"] == [0, 1] and stored["rule"] == ">= 10,000 draws"
-    assert stored["checks"] == [{"name": "converged", "passed": False, "detail": "moved 0.02"}]
+    assert stored["checks"] == [{"name": "converged", "passed": False, "detail": "moved 0.02"},
+                                {"name": "converged", "passed": False, "detail": "wide", "fix": "seeds", "seeds": 12}]
     back = claims.load_records(tmp_path)["A3"]
-    assert back == rec and isinstance(back, claims.Decision) and back.reasons == ["moved 0.02"]
+    assert back == rec and isinstance(back, claims.Decision) and back.reasons == ["moved 0.02", "wide"]
     assert back.seeds_text == "0, 1" and rec.device == "cpu" and rec.git_commit == "abc"
     with pytest.raises(ValueError, match="record for A3 has an empty field 'summary'"):
         claims.record(_decision(summary=" "), result=FakeResult(), profile="smoke", dataset="d")

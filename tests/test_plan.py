@@ -50,6 +50,19 @@ def test_profile_table_totals_and_minutes():
     assert plan.minutes(120.0, 2.0) == 1.0
 
 
+def test_a_seed_costs_a_share_of_its_chapter():
+    """The minutes one seed of a chapter costs (what the scorecard prices "N more seeds" with):
+    the models of its costliest seed, at the reference rate the profile's minutes use."""
+    from augworth import runtime
+
+    table = plan.profile_table("smoke", ["flatness"])
+    whole = plan.minutes(table["TFLOP"].iloc[0], plan.sustained_tflops(runtime.REFERENCE_STEP_MS) * 2)
+    one = plan.seed_minutes("flatness", "smoke")
+    seeds = len(plan.load_params("flatness", "smoke").seeds)
+    assert 0 < one <= whole and one * seeds >= whole * (1 - 1e-9)  # the costliest seed, at least the average
+    assert plan.profile_minutes("smoke") >= whole
+
+
 def test_gpu_report_gives_the_profile_minutes_at_the_benchmark_rate():
     from augworth import gpu
 

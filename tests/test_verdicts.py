@@ -37,6 +37,55 @@ def test_conclude_gates_and_counts_seeds():
         conclude("C3", "maybe", 0, None, "r", "s")
 
 
+def test_to_decide_reads_the_failed_checks_and_the_effect():
+    """What would decide an undecided verdict: a check neither seeds nor steps fix comes first,
+    then a longer budget, then the most seeds any failed check or the effect asks for."""
+    moving = Check("converged", False, "test accuracy of flip: +0.02 ...: still moving", fix="budget")
+    unshown = Check("converged", False, "C3 contrast: +0.001 ...: not shown", fix="seeds", seeds=12)
+    decided = conclude("C3", "supported", 0.1, (0.05, 0.15), "r", "s", seeds=SEEDS5, n_seeds=5)
+    assert verdicts.to_decide(decided) is None
+    by_seeds = conclude("C3", "inconclusive", 0.02, (-0.01, 0.05), "r", "s", checks=[unshown], n_seeds=5, sd=0.03,
+                        threshold=0.0)
+    td = verdicts.to_decide(by_seeds)
+    assert td.kind == "seeds" and td.seeds == max(12, by_seeds.effect_seeds) and by_seeds.ungated == "inconclusive"
+    assert by_seeds.seeds_needed is None  # the verdict's own power calculation is for an ungated interval only
+    gated = conclude("C3", "not supported", -0.02, (-0.03, -0.01), "r", "s", checks=[moving, unshown], n_seeds=5,
+                     sd=0.01, threshold=0.0)
+    td = verdicts.to_decide(gated)
+    assert td.kind == "budget" and td.budget == ("test accuracy of flip",) and td.seeds == 12
+    assert gated.ungated == "not supported" and gated.effect_seeds is None  # the effect alone is decided
+    assert "more than 2x" in td.text() and "~12 seeds" in td.text()
+    regime = conclude("B2", "inconclusive", 0.0, None, "r", "s", checks=[Check("affected classes", False, "none")])
+    td = verdicts.to_decide(regime)
+    assert td.kind == "regime" and "affected classes" in td.text() and "more seeds" not in td.text()
+    with pytest.raises(ValueError, match="fix"):
+        Check("converged", False, "x", fix="luck")
+
+
+def test_decision_costs_price_the_seeds_a_chapter_needs(monkeypatch):
+    """Claims of one chapter share its models: the chapter costs the most seeds any asks for."""
+    from augworth.experiments import plan
+
+    monkeypatch.setattr(plan, "seed_minutes", lambda chapter, profile: {"exchange_rate": 2.0}[chapter])
+    c3 = conclude("C3", "inconclusive", 0.001, (-0.01, 0.012), "r", "s", n_seeds=5, sd=0.01, threshold=0.0)
+    c4 = conclude("C4", "inconclusive", 0.004, (-0.001, 0.009), "r", "s", n_seeds=5, sd=0.004, threshold=0.0)
+    c5 = conclude("C5", "supported", 0.1, (0.05, 0.15), "r", "s",
+                  checks=[Check("converged", False, "alpha: moved", fix="budget")], n_seeds=5)
+    table, chapters = verdicts.decision_costs({"C3": c3, "C4": c4, "C5": c5}, "book")
+    assert list(table.kind) == ["seeds", "seeds", "budget"] and np.isnan(table.minutes.iloc[2])
+    assert table.minutes.iloc[0] == 2.0 * c3.seeds_needed
+    assert list(chapters.chapter) == ["exchange_rate"]
+    assert chapters.minutes.iloc[0] == 2.0 * max(c3.seeds_needed, c4.seeds_needed)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from augworth.plotting.scorecard import decision_cost_figure
+
+    ax = decision_cost_figure(table, 178.0).axes[0]
+    assert [round(b.get_width(), 6) for b in ax.patches] == [round(m, 6) for m in table.minutes[:2]]  # priced claims
+    assert any("longer budget" in t.get_text() for t in ax.texts) and ax.get_xscale() == "log"
+
+
 def test_publish_writes_records_the_scorecard_reads(tmp_path, monkeypatch):
     monkeypatch.setenv("AUGWORTH_RECORDS", str(tmp_path))
     d = conclude("C3", "inconclusive", 0.02, (-0.01, 0.05), "r", "sum", checks=[Check("converged", True, "yes")],
@@ -48,12 +97,14 @@ def test_publish_writes_records_the_scorecard_reads(tmp_path, monkeypatch):
     assert rec.verdict == "inconclusive" and rec.reasons == [] and rec.n_seeds == 5 and rec.seeds_needed > 5
     text = verdicts.describe(d)
     assert "[pass] converged: yes" in text and f"needs ~{rec.seeds_needed} seeds" in text
-    gated = conclude("C3", "supported", 0.1, (0.05, 0.15), "r", "sum", checks=[Check("converged", False, "no")],
-                     seeds=SEEDS5, n_seeds=5, sd=0.05, threshold=0.0)
-    assert "[FAIL] converged: no" in verdicts.describe(gated) and "convergence check" in verdicts.describe(gated)
+    gated = conclude("C3", "supported", 0.1, (0.05, 0.15), "r", "sum",
+                     checks=[Check("converged", False, "acc: no", fix="budget")], seeds=SEEDS5, n_seeds=5, sd=0.05,
+                     threshold=0.0)
+    assert "[FAIL] converged: acc: no" in verdicts.describe(gated)
+    assert "to decide: a budget of more than 2x the registered one (with 2x, acc moved by its tolerance or more)" in " ".join(verdicts.describe(gated).split())
     other = conclude("C3", "supported", 0.1, (0.05, 0.15), "r", "sum", checks=[Check("held-out fit", False, "no")],
                      seeds=SEEDS5, n_seeds=5, sd=0.05, threshold=0.0)
-    assert "a check failed" in verdicts.describe(other)
+    assert "to decide: a check that neither seeds nor steps fix: held-" in " ".join(verdicts.describe(other).split())
 
 
 # --- exchange_rate: C1-C4 ------------------------------------------------------------------

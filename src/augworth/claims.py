@@ -125,9 +125,23 @@ class Check:
     name: str
     passed: bool
     detail: str
+    #: What would make a failed check pass: "seeds" (more seeds at this budget: ``seeds`` of them,
+    #: when a power calculation can say), "budget" (a longer budget: the change is significant, or
+    #: at least the tolerance), or None (neither: the regime the claim needs, a fit that failed)
+    fix: str | None = None
+    seeds: int | None = None
+
+    def __post_init__(self):
+        if self.fix not in FIXES:
+            raise ValueError(f"check '{self.name}': fix = {self.fix!r}, allowed: {', '.join(map(repr, FIXES))}")
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "passed": bool(self.passed), "detail": self.detail}
+        out = {"name": self.name, "passed": bool(self.passed), "detail": self.detail}
+        return out | ({"fix": self.fix} if self.fix else {}) | ({"seeds": int(self.seeds)} if self.seeds else {})
+
+
+#: What can make a failed check pass (:attr:`Check.fix`)
+FIXES = (None, "seeds", "budget")
 
 
 @dataclass(frozen=True)
@@ -146,6 +160,8 @@ class Decision:
     seeds_needed: int | None = None  # inconclusive: seeds a power calculation says would decide it
     n_seeds: int | None = None       # training seeds the verdict's interval is over (None: not seed-based)
     claimed: tuple | None = None     # where the claim puts the effect: (">=", t), ("<=", t), ("within", lo, hi)
+    effect_seeds: int | None = None  # the effect's interval undecided: seeds it needs, whatever the checks say
+    ungated: str | None = None       # the label the effect alone gives, before the checks gate it
 
     @property
     def reasons(self) -> list[str]:
@@ -178,7 +194,8 @@ class Record(Decision):
             raise ValueError(f"verdict '{self.verdict}' is not one of {', '.join(LABELS)}")
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None and f.name not in ("interval", "n_seeds", "seeds_needed", "claimed", "exploratory"):
+            if value is None and f.name not in ("interval", "n_seeds", "seeds_needed", "claimed", "exploratory",
+                                                         "effect_seeds", "ungated"):
                 raise ValueError(f"record for {self.claim} is missing the field '{f.name}'")
             if isinstance(value, str) and not value.strip():
                 raise ValueError(f"record for {self.claim} has an empty field '{f.name}'")
@@ -204,7 +221,8 @@ def record(decision: Decision, *, result, profile: str, dataset: str, stage: str
                  device=m.get("device_name", "?"), wall_s=result.cost_s, package_version=m.get("augworth", "?"),
                  git_commit=m.get("git_commit", "?"), source=m.get("source", "?"), stage=stage,
                  exploratory=exploratory, deviations=tuple(deviations))
-    atomic_write_text(records_dir() / f"{decision.claim}.json", json.dumps(asdict(rec), indent=1))
+    data = asdict(rec) | {"checks": [c.as_dict() for c in rec.checks]}  # a check's fix only where it has one
+    atomic_write_text(records_dir() / f"{decision.claim}.json", json.dumps(data, indent=1))
     return rec
 
 

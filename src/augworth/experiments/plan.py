@@ -121,3 +121,33 @@ def sustained_tflops(step_ms: float | None = None) -> float:
 def minutes(tflop: float, tflops: float) -> float:
     """Minutes that ``tflop`` TFLOPs take at ``tflops`` TFLOP/s sustained."""
     return tflop / tflops / 60
+
+
+def seed_minutes(name: str, profile: str, workers: int = 2) -> float:
+    """Minutes on ``workers`` cores of the reference machine (reference step
+    :data:`augworth.runtime.REFERENCE_STEP_MS`) that one seed of chapter ``name`` costs with its
+    convergence runs: the models of its costliest seed at the profile's parameters (a seed with
+    convergence runs, where the profile has them). What "N more seeds" would cost is N times this
+    (an upper bound for a claim that reads only some of a seed's models)."""
+    from collections import defaultdict
+
+    from .. import runtime
+    from ..data import load_dataset
+
+    p = load_params(name, profile)
+    ds = load_dataset(p.dataset, data_path=getattr(p, "data_path", None),
+                      image_size=getattr(p, "image_size", DEFAULT_IMAGE_SIZE))
+    shape = tuple(ds.test_x.shape[1:])
+    by_seed: dict[int, float] = defaultdict(float)
+    for m in chapter_models(name, p, len(ds.test_y)):
+        by_seed[m.cell.seed] += m.flops(shape, ds.num_classes)
+    return minutes(max(by_seed.values(), default=0.0) / 1e12, sustained_tflops(runtime.REFERENCE_STEP_MS) * workers)
+
+
+def profile_minutes(profile: str, workers: int = 2) -> float:
+    """The whole profile's minutes on ``workers`` cores of the reference machine (``make plan``'s
+    'min ref' total)."""
+    from .. import runtime
+
+    tflop = float(profile_table(profile).iloc[-1]["TFLOP"])
+    return minutes(tflop, sustained_tflops(runtime.REFERENCE_STEP_MS) * workers)

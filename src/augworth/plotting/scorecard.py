@@ -63,3 +63,34 @@ def claims_figure(records: dict, order=None):
                  fontsize=10, y=0.995)
     fig.tight_layout(h_pad=0.3)
     return fig
+
+
+def decision_cost_figure(costs, profile_minutes: float):
+    """What deciding each undecided claim would cost (:func:`augworth.verdicts.decision_costs`):
+    a bar of minutes on two reference cores where seeds alone would decide it (log scale), the
+    whole registered profile's minutes as a dashed line; a claim that needs a longer budget first,
+    or fails a check neither seeds nor steps fix, is named as such instead of a bar."""
+    fig, ax = plt.subplots(figsize=(7.2, 0.34 * len(costs) + 1.2))
+    y = list(range(len(costs)))[::-1]
+    priced = costs.minutes.notna()
+    top = max([profile_minutes, *costs.minutes[priced]]) * 4
+    for yi, (_, row) in zip(y, costs.iterrows()):
+        if row.kind == "seeds":
+            ax.barh(yi, row.minutes, color="#6b6b6b", height=0.6)
+            ax.text(row.minutes * 1.08, yi, f"~{row.seeds:.0f} seeds, {row.minutes:,.0f} min", va="center", fontsize=8)
+        else:
+            why = {"budget": "a longer budget first", "regime": "a check seeds and steps do not fix",
+                   "unsized": "more seeds (unsized)"}[row.kind]
+            ax.text(1.2, yi, why, va="center", fontsize=8, color=VERDICT_COLOURS["not supported"])
+    ax.axvline(profile_minutes, color="#333", ls="--", lw=1)
+    ax.text(profile_minutes * 1.05, len(costs) - 0.4, f"the whole profile: {profile_minutes:,.0f} min", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlim(1, top)
+    ax.set_ylim(-0.7, len(costs) - 0.1)
+    ax.set_yticks(y, [f"{c} (alone: {a})" if a else c for c, a in zip(costs.claim, costs["effect alone"])], fontsize=8)
+    ax.set_xlabel("minutes on two cores of the reference machine (log)")
+    ax.set_title("What seeds alone would cost to decide each undecided claim, at the registered budgets", fontsize=9)
+    for spine in ("right", "top"):
+        ax.spines[spine].set_visible(False)
+    fig.tight_layout()
+    return fig

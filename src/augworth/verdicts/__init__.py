@@ -14,10 +14,10 @@ import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from .rules import LABELS, Check, Decision, conclude, decide, decide_within
+from .rules import LABELS, Check, Decision, ToDecide, conclude, decide, decide_within, to_decide
 
 __all__ = ["LABELS", "Check", "Decision", "conclude", "decide", "decide_within", "publish", "show", "describe",
-           "seed_view", "SeedView"]
+           "seed_view", "SeedView", "to_decide", "ToDecide", "decision_costs"]
 
 #: The fewest confirmatory seeds a value must hold for its verdicts to be read on them alone.
 MIN_CONFIRMATORY = 2
@@ -124,10 +124,8 @@ def describe(d: Decision, width: int = 76) -> str:
         if d.verdict == "inconclusive":
             if d.seeds_needed:
                 seeds += f"; needs ~{d.seeds_needed} seeds to decide (80% power)"
-            elif d.reasons and all(c.name == "converged" for c in d.checks if not c.passed):
-                seeds += "; undecided by its convergence check (what would decide it: in the check)"
-            elif any(not c.passed and c.name != "seeds" for c in d.checks):
-                seeds += "; more seeds would not decide it: a check failed"
+            elif d.reasons:
+                seeds += f"; to decide: {to_decide(d).text()}"
             else:
                 seeds += "; seeds needed: not estimable (no spread, or the effect sits on the threshold)"
         lines += textwrap.wrap(seeds, width, subsequent_indent="    ")
@@ -204,3 +202,37 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
     return HTML("<div style='border-left:4px solid #029e73;background:#f3fbf7;padding:8px 12px;margin:8px 0;"
                 f"font-size:0.9em;overflow-x:auto'>{head}<table style='margin-top:4px'>{header}{''.join(rows)}"
                 "</table></div>")
+
+
+def decision_costs(records: Mapping[str, Decision], profile: str):
+    """What would decide each undecided claim and what it would cost: one row per inconclusive
+    claim (chapter, :class:`ToDecide`'s kind and text, seeds, the effect alone's label) with,
+    where seeds alone would decide it, the minutes that many seeds of its chapter (each with its
+    convergence run) take on two cores of the reference machine
+    (:func:`augworth.experiments.plan.seed_minutes`). Returns (rows, per-chapter totals): a
+    chapter's claims share its models, so a chapter costs the most seeds any of its claims needs."""
+    import pandas as pd
+
+    from .. import claims
+    from ..experiments.plan import seed_minutes
+
+    per_seed: dict[str, float] = {}
+    rows = []
+    for cid, d in records.items():
+        td = to_decide(d)
+        if td is None:
+            continue
+        chapter = claims.CLAIMS[cid].notebook
+        minutes = None
+        if td.kind == "seeds":
+            if chapter not in per_seed:
+                per_seed[chapter] = seed_minutes(chapter, profile)
+            minutes = td.seeds * per_seed[chapter]
+        rows.append({"claim": cid, "chapter": chapter, "kind": td.kind, "to decide": td.text(), "seeds": td.seeds,
+                     "minutes": minutes, "effect alone": d.ungated})
+    table = pd.DataFrame(rows, columns=["claim", "chapter", "kind", "to decide", "seeds", "minutes", "effect alone"])
+    by_seeds = table[table.kind == "seeds"]
+    chapters = (by_seeds.groupby("chapter", sort=False).agg(claims=("claim", ", ".join), seeds=("seeds", "max"))
+                .reset_index())
+    chapters["minutes"] = [s * per_seed[c] for c, s in zip(chapters.chapter, chapters.seeds)]
+    return table, chapters

@@ -8,6 +8,8 @@ affected class; every verdict needs at least MIN_SEEDS seeds.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..analysis.class_level import b3_effect_per_seed
 from ..claims import ACCURACY_TOL, MARGINS
 from ..metrics.stats import seeds_needed, t_interval
@@ -74,6 +76,8 @@ def b1(a: dict, p) -> Decision:
     # the regime check is itself a test over seeds: more seeds can pass it
     needed = seeds_needed(gain.estimate, gain.sd) if gain is not None and not regime.passed and gain.estimate > 0 \
         else None
+    if needed:
+        regime = replace(regime, fix="seeds", seeds=needed)
     return conclude("B1", label, top["drop"], (top.drop_lo, top.drop_hi),
                     "at least one class significantly below its own best (Holm)",
                     f"s* = {a['optimum']}; {len(hurt)} of {len(b1t)} classes hurt; largest drop {top['drop']:.3f} "

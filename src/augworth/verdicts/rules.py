@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from ..claims import LABELS, Check, Decision  # one home: the records are decisions with provenance
 from ..metrics.stats import MIN_SEEDS, seeds_needed
@@ -92,17 +93,18 @@ def convergence_check(before: Mapping[int, float], after: Mapping[int, float], t
             f"{d.n} seeds), tolerance +-{tolerance:.3g}")
     if inside:
         return Check("converged", True, text + ": converged")
-    if d.lo > 0 or d.hi < 0:
-        why = "still moving: the change is significant (a longer budget would decide it)"
-    else:
-        from ..metrics.stats import seeds_needed
-
-        edge = tolerance if d.estimate >= 0 else -tolerance  # the nearer end of the tolerance
-        n = seeds_needed(d.estimate, d.sd, edge, level=CONVERGENCE_LEVEL) if abs(d.estimate) < tolerance else None
-        why = ("not shown: the interval reaches past the tolerance ("
-               + (f"~{n} seeds with a {factor}x-budget run would show it at the observed change, 80% power)"
-                  if n else "more seeds, or a longer budget)"))
-    return Check("converged", False, text + f": {why}")
+    significant = d.lo > 0 or d.hi < 0
+    edge = tolerance if d.estimate >= 0 else -tolerance  # the nearer end of the tolerance
+    n = seeds_needed(d.estimate, d.sd, edge, level=CONVERGENCE_LEVEL) if abs(d.estimate) < tolerance else None
+    if n is None:  # the observed change is the tolerance or more: seeds alone would not show it inside
+        return Check("converged", False, text + (": still moving: the change is significant and at least the "
+                                                 "tolerance (a longer budget would decide it)" if significant else
+                                                 ": not shown: the change is at least the tolerance (a longer "
+                                                 "budget, or more seeds)"), fix="budget")
+    moving = "the change is significant but inside the tolerance; " if significant else ""
+    return Check("converged", False, text + f": not shown: {moving}the interval reaches past the tolerance (~{n} "
+                                            f"seeds with a {factor}x-budget run would show it at the observed "
+                                            f"change, 80% power)", fix="seeds", seeds=n)
 
 
 def first_factor_runs(r: dict, p) -> list[dict]:
@@ -136,7 +138,8 @@ def accuracy_convergence(cells, longer, arms, factor: int = 2) -> list[Check]:
 
 def seed_check(n: int) -> Check:
     """The rule on few seeds: a verdict from fewer than MIN_SEEDS seeds is inconclusive."""
-    return Check("seeds", n >= MIN_SEEDS, f"{n} seed{'s' if n != 1 else ''} (a verdict needs at least {MIN_SEEDS})")
+    return Check("seeds", n >= MIN_SEEDS, f"{n} seed{'s' if n != 1 else ''} (a verdict needs at least {MIN_SEEDS})",
+                 fix=None if n >= MIN_SEEDS else "seeds", seeds=None if n >= MIN_SEEDS else MIN_SEEDS)
 
 
 def conclude(claim: str, label: str, measured: float, interval, rule: str, summary: str, *,
@@ -159,8 +162,12 @@ def conclude(claim: str, label: str, measured: float, interval, rule: str, summa
     checks = tuple(checks) + ((seed_check(n_seeds),) if n_seeds is not None else ())
     verdict = "inconclusive" if any(not c.passed for c in checks) else label
     other_failed = any(not c.passed and c.name != "seeds" for c in checks)
-    if needed is None and verdict == "inconclusive" and not other_failed and sd is not None and threshold is not None:
-        needed = seeds_needed(measured if power_effect is None else power_effect, sd, threshold, level=level)
+    power = None
+    if "inconclusive" in (label, verdict) and sd is not None and threshold is not None:
+        power = seeds_needed(measured if power_effect is None else power_effect, sd, threshold, level=level)
+    effect_seeds = (power if needed is None else needed) if label == "inconclusive" else None
+    if needed is None and verdict == "inconclusive" and not other_failed:
+        needed = power
     if claimed is None and threshold is not None and power_effect is None:
         claimed = (">=", float(threshold))
     if claimed is not None and (claimed[0] not in (">=", "<=", "within") or len(claimed) != (3 if claimed[0] == "within"
@@ -169,4 +176,52 @@ def conclude(claim: str, label: str, measured: float, interval, rule: str, summa
     iv = None if interval is None else (float(interval[0]), float(interval[1]))
     claimed = None if claimed is None else (claimed[0], *(float(v) for v in claimed[1:]))
     return Decision(claim, verdict, float(measured), iv, rule, summary, checks, tuple(int(s) for s in seeds), needed,
-                    n_seeds, claimed)
+                    n_seeds, claimed, effect_seeds, label)
+
+
+@dataclass(frozen=True)
+class ToDecide:
+    """What would decide an inconclusive verdict at its budget (:func:`to_decide`)."""
+
+    seeds: int | None = None    # seeds, each with its convergence run, that a power calculation says would decide it
+    budget: tuple[str, ...] = ()  # what is still moving: a longer budget must come first
+    other: tuple[str, ...] = ()   # failed checks that neither seeds nor steps fix (the regime, a fit)
+    unsized: bool = False       # the effect is undecided and no spread sizes the seeds it needs
+
+    @property
+    def kind(self) -> str:
+        """The first obstacle: "regime" (no seeds or steps fix it), "budget", "seeds" or "unsized"."""
+        return "regime" if self.other else "budget" if self.budget else "seeds" if self.seeds else "unsized"
+
+    def text(self) -> str:
+        parts = []
+        if self.other:
+            parts.append("a check that neither seeds nor steps fix: " + "; ".join(self.other))
+        if self.budget:
+            parts.append("a budget of more than 2x the registered one (with 2x, " + "; ".join(self.budget)
+                         + " moved by its tolerance or more)")
+        if self.seeds:
+            parts.append(f"~{self.seeds} seeds, each with a 2x-budget run"
+                         + (" (at the spread seen at this budget)" if parts else ""))
+        elif self.unsized and not self.other:
+            parts.append("more seeds (no spread to size them)")
+        return "; and ".join(parts) if parts else "-"
+
+
+def _what(c: Check) -> str:
+    """A failed check's subject: a convergence check's metric (before its first colon), else its name."""
+    return c.detail.split(":", 1)[0] if c.name == "converged" else c.name
+
+
+def to_decide(d: Decision) -> ToDecide | None:
+    """What an inconclusive verdict needs to be decided, from its failed checks (their ``fix``)
+    and its effect (``effect_seeds``, ``ungated``): the largest number of seeds any of them asks
+    for, the checks a longer budget must pass first, and those neither fixes; None when decided."""
+    if d.verdict != "inconclusive":
+        return None
+    failed = [c for c in d.checks if not c.passed]
+    asks = [c.seeds for c in failed if c.fix == "seeds" and c.seeds] + ([d.effect_seeds] if d.effect_seeds else [])
+    return ToDecide(seeds=max(asks) if asks else None,
+                    budget=tuple(_what(c) for c in failed if c.fix == "budget"),
+                    other=tuple(_what(c) for c in failed if c.fix is None),
+                    unsized=d.ungated == "inconclusive" and not d.effect_seeds)
