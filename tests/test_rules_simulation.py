@@ -157,3 +157,10 @@ def test_convergence_check_says_what_would_pass_it_and_its_seeds_deliver():
 
     k = seeds_needed(true_change, sd, tol, level=CONVERGENCE_LEVEL)
     assert 0.7 <= _pass_rate(true_change, sd, k, tol) <= 0.95
+
+
+def test_a_significant_change_inside_the_tolerance_may_take_seeds_or_a_longer_budget():
+    base = {s: 0.8 for s in range(5)}
+    small = convergence_check(base, {s: 0.8042 + 0.0008 * (s - 2) for s in range(5)}, 0.005, "acc")
+    assert not small.passed and small.fix == "seeds or budget" and small.seeds >= 5
+    assert "still moving, inside the tolerance" in small.detail

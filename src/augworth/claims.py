@@ -126,8 +126,10 @@ class Check:
     passed: bool
     detail: str
     #: What would make a failed check pass: "seeds" (more seeds at this budget: ``seeds`` of them,
-    #: when a power calculation can say), "budget" (a longer budget: the change is significant, or
-    #: at least the tolerance), or None (neither: the regime the claim needs, a fit that failed)
+    #: when a power calculation can say), "budget" (a longer budget: the change is at least the
+    #: tolerance), "seeds or budget" (a significant change inside the tolerance: ``seeds`` would
+    #: show it inside, a longer budget may make it smaller), or None (neither: the regime the claim
+    #: needs, a fit that failed)
     fix: str | None = None
     seeds: int | None = None
 
@@ -141,7 +143,7 @@ class Check:
 
 
 #: What can make a failed check pass (:attr:`Check.fix`)
-FIXES = (None, "seeds", "budget")
+FIXES = (None, "seeds", "budget", "seeds or budget")
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,8 @@ def decision_cost_figure(costs, profile_minutes: float):
     for yi, (_, row) in zip(y, costs.iterrows()):
         if row.kind == "seeds":
             ax.barh(yi, row.minutes, color="#6b6b6b", height=0.6)
-            ax.text(row.minutes * 1.08, yi, f"~{row.seeds:.0f} seeds, {row.minutes:,.0f} min", va="center", fontsize=8)
+            ax.text(row.minutes * 1.08, yi, f"~{row.seeds:.0f} seeds, {row.minutes:,.0f} min"
+                    + (" (or a longer budget)" if "longer budget" in row["to decide"] else ""), va="center", fontsize=8)
         else:
             why = {"budget": "a longer budget first", "regime": "a check seeds and steps do not fix",
                    "unsized": "more seeds (unsized)"}[row.kind]

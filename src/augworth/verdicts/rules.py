@@ -101,10 +101,11 @@ def convergence_check(before: Mapping[int, float], after: Mapping[int, float], t
                                                  "tolerance (a longer budget would decide it)" if significant else
                                                  ": not shown: the change is at least the tolerance (a longer "
                                                  "budget, or more seeds)"), fix="budget")
-    moving = "the change is significant but inside the tolerance; " if significant else ""
+    moving = "still moving, inside the tolerance; " if significant else ""
     return Check("converged", False, text + f": not shown: {moving}the interval reaches past the tolerance (~{n} "
                                             f"seeds with a {factor}x-budget run would show it at the observed "
-                                            f"change, 80% power)", fix="seeds", seeds=n)
+                                            f"change, 80% power" + (", or a longer budget)" if significant else ")"),
+                 fix="seeds or budget" if significant else "seeds", seeds=n)
 
 
 def first_factor_runs(r: dict, p) -> list[dict]:
@@ -184,7 +185,8 @@ class ToDecide:
     """What would decide an inconclusive verdict at its budget (:func:`to_decide`)."""
 
     seeds: int | None = None    # seeds, each with its convergence run, that a power calculation says would decide it
-    budget: tuple[str, ...] = ()  # what is still moving: a longer budget must come first
+    budget: tuple[str, ...] = ()  # what moved by its tolerance or more: a longer budget must come first
+    moving: tuple[str, ...] = ()  # what still moves inside its tolerance: a longer budget may be cheaper than seeds
     other: tuple[str, ...] = ()   # failed checks that neither seeds nor steps fix (the regime, a fit)
     unsized: bool = False       # the effect is undecided and no spread sizes the seeds it needs
 
@@ -202,7 +204,9 @@ class ToDecide:
                          + " moved by its tolerance or more)")
         if self.seeds:
             parts.append(f"~{self.seeds} seeds, each with a 2x-budget run"
-                         + (" (at the spread seen at this budget)" if parts else ""))
+                         + (" (at the spread seen at this budget)" if parts else "")
+                         + (f", or a longer budget ({'; '.join(self.moving)} still moving inside its tolerance)"
+                            if self.moving and not parts else ""))
         elif self.unsized and not self.other:
             parts.append("more seeds (no spread to size them)")
         return "; and ".join(parts) if parts else "-"
@@ -220,8 +224,10 @@ def to_decide(d: Decision) -> ToDecide | None:
     if d.verdict != "inconclusive":
         return None
     failed = [c for c in d.checks if not c.passed]
-    asks = [c.seeds for c in failed if c.fix == "seeds" and c.seeds] + ([d.effect_seeds] if d.effect_seeds else [])
+    asks = [c.seeds for c in failed if c.fix in ("seeds", "seeds or budget") and c.seeds] + (
+        [d.effect_seeds] if d.effect_seeds else [])
     return ToDecide(seeds=max(asks) if asks else None,
                     budget=tuple(_what(c) for c in failed if c.fix == "budget"),
+                    moving=tuple(_what(c) for c in failed if c.fix == "seeds or budget"),
                     other=tuple(_what(c) for c in failed if c.fix is None),
                     unsized=d.ungated == "inconclusive" and not d.effect_seeds)
