@@ -172,3 +172,27 @@ verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset, e
 verdicts.show(decisions, exploratory)
 glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.dataset, exploratory=exploratory),
      display=False)
+
+# %% [markdown]
+# ## Does the answer hold with longer training?
+# The same rules on the exploratory pilot at longer budgets that ran after the confirmatory run
+# (seeds 5-9, twice the registered steps, convergence runs at four times: `longer_budgets` in
+# the profile's pre-registration), beside the page's verdicts. It changes no verdict: it shows
+# whether the registered budget's answer is the longer-trained models' answer, and what a next
+# registration's budget would need.
+
+# %% tags=["hide-input"]
+from IPython.display import display
+
+from augworth import prereg
+from augworth.experiments.registry import stored
+
+reg = prereg.load(profile)
+over = reg.longer_budget("exchange_rate") if reg else None
+pilot_p = config.load_params("exchange_rate", profile, {**params, **over}) if over else None
+pilot = stored("exchange_rate", pilot_p) if over else None
+if pilot is None:
+    print("no longer-budget pilot stored for these parameters" if over else "this profile registers no longer-budget pilot")
+else:
+    longer = rules.decide_all(er.analyse(pilot.value["runs"], pilot_p), pilot_p)
+    display(verdicts.longer_budget_table(decisions, longer, f"{p.steps} steps", f"{pilot_p.steps} steps, seeds 5-9"))

@@ -111,6 +111,29 @@ plt.show()
 noise.groupby(["augment", "mode"], sort=False)[["trace_cov", "snr", "noise_scale_per_batch"]].mean().unstack("mode")
 
 # %% [markdown]
+# ## Does the answer hold with longer training?
+# C5's effect read budget by budget: the page's models and their convergence runs (twice the
+# epochs, on the first confirmatory seeds), and, where it has been computed and shipped, the
+# exploratory pilot at longer budgets that ran after the confirmatory run (seeds 5-9, twice the
+# registered epochs and convergence runs at four times; `longer_budgets` in the profile's
+# pre-registration). It changes no verdict: the verdict below reads the registered budget; this
+# shows whether that budget's answer is the trained models' answer.
+
+# %% tags=["hide-input"]
+from augworth import prereg
+from augworth.experiments.registry import stored
+
+reg = prereg.load(profile)
+over = reg.longer_budget("flatness") if reg else None
+pilot_p = config.load_params("flatness", profile, {**params, **over}) if over else None
+pilot = stored("flatness", pilot_p) if over else None
+budgets = rules.over_budgets(rules.budget_readings(r, p, pilot.value if pilot else None, pilot_p), p.step)
+if len(budgets) > 1:
+    fig = figs.over_budgets(budgets, rules.MARGINS["C5"])
+    plt.show()
+budgets.drop(columns=["eig_lo", "eig_hi"]).round(4)
+
+# %% [markdown]
 # ## Verdict
 # C5 is tested as: crop+flip-trained models are flatter than models trained without
 # augmentation. Per model (seed) the filter-normalised step $\alpha$ to paper C's absolute

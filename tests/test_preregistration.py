@@ -46,9 +46,25 @@ def test_confirmatory_seeds_are_disjoint_from_the_exploratory_ones_and_run_in_th
 
 
 def test_the_registered_profile_fits_its_compute_budget():
-    from augworth import runtime
     from augworth.experiments import plan
 
-    total = float(plan.profile_table("book")["TFLOP"].iloc[-1])
-    minutes = plan.minutes(total, 2 * plan.sustained_tflops(runtime.REFERENCE_STEP_MS))  # two reference cores
+    minutes = plan.profile_minutes("book")  # two reference cores
     assert minutes <= 180, f"the book profile counts {minutes:.0f} minutes on the reference machine"
+
+
+def test_the_longer_budget_pilot_doubles_the_registered_budgets_on_unregistered_seeds():
+    """pilots/longer_budgets.py: twice each chapter's registered budget, on seeds that are neither
+    exploratory nor confirmatory, so that what it shows can size a next registration without
+    touching this one."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("longer_budgets", paths.ROOT / "pilots" / "longer_budgets.py")
+    pilot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pilot)
+    reg = prereg()
+    registered = set(reg["exploratory"]["seeds"]).union(*map(set, reg["confirmatory"]["seeds"].values()))
+    assert not set(pilot.SEEDS) & registered
+    for name, settings in pilot.SETTINGS.items():
+        key = pilot.BUDGET[name]
+        assert settings[key] == 2 * getattr(config.load_params(name, "book"), key), name
+        config.load_params(name, "book", settings)  # valid parameters

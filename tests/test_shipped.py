@@ -123,3 +123,20 @@ def test_make_book_names_stale_chapters_and_how_to_refresh(tmp_path, monkeypatch
     assert outcomes[0].results == "stale"
     err = capsys.readouterr().err
     assert "stale: data" in err and "make reproduce NAME=<chapter>" in err and "no stored result" not in err
+
+
+def test_what_ships_includes_the_longer_budget_pilot_the_pages_show(tmp_path):
+    """The registration's longer-budget pilot is read by its chapter's page (never computed there:
+    registry.stored), so shipping keeps it beside the chapter's own result."""
+    from augworth import prereg
+    from augworth.experiments.cache import ResultsCache, cache_key
+    from augworth.experiments.registry import RUNNERS, stored
+
+    over = prereg.load("book").longer_budget("flatness")
+    assert over and over["epochs"] == 2 * config.load_params("flatness", "book").epochs
+    p = config.load_params("flatness", "book", over)
+    path = tmp_path / "flatness" / f"{cache_key('flatness', RUNNERS['flatness'].version, p.to_dict())}.json"
+    stranger = tmp_path / "flatness" / "0123456789abcdef01234567.json"
+    kept, _ = shipping.read_entries("book", [path, stranger])
+    assert kept == [path]
+    assert stored("flatness", p, cache=ResultsCache(root=tmp_path / "empty", read_only=[])) is None

@@ -384,6 +384,31 @@ def test_c5_gated_by_convergence_runs_over_seeds():
     assert vf.c5(r, p).verdict == "supported"
 
 
+def test_c5_read_budget_by_budget():
+    """The page's runs, its convergence runs and a longer-budget pilot's two budgets, each read
+    by C5's effect alone: a contrast that moves with training shows as it moves."""
+    p = flatness_params()
+    page = flatness_result(-0.1)
+    page["convergence"] = [{**c, "epochs": 20} for c in flatness_result(-0.05)["cells"]]
+    pilot = flatness_result(-0.05, seeds=(5, 6, 7, 8, 9))
+    pilot["convergence"] = [{**c, "epochs": 40} for c in flatness_result(0.1, seeds=(5, 6, 7, 8, 9))["cells"]]
+    pilot_p = SimpleNamespace(**{**vars(p), "epochs": 20, "seeds": (5, 6, 7, 8, 9)})
+    readings = vf.budget_readings(page, p, pilot, pilot_p)
+    assert [(who, e) for who, e, _ in readings] == [("seeds 0-4", 10), ("seeds 0-4", 20), ("seeds 5-9", 20),
+                                                    ("seeds 5-9", 40)]
+    table = vf.over_budgets(readings, p.step)
+    assert list(table["effect alone"]) == ["not supported", "not supported", "not supported", "supported"]
+    assert table.alpha.iloc[0] == pytest.approx(-0.1, abs=0.05) and table.alpha.iloc[3] == pytest.approx(0.1, abs=0.05)
+    assert list(table.n) == [5, 5, 5, 5] and (table.eig == 0).all()  # same eigenvalues in both arms
+    assert len(vf.budget_readings(flatness_result(0.1), p)) == 1  # no convergence runs, no pilot: one reading
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from augworth.plotting.flatness import over_budgets
+
+    assert len(over_budgets(table, 0.04).axes) == 2
+
+
 # --- sample_complexity: A1-A3 --------------------------------------------------------------
 
 def sc_result(n_median: float, ratio: float = 1.0, seeds=(0, 1, 2, 3, 4), ref_err: float = 0.0, spread=0.1):
@@ -471,3 +496,14 @@ def test_a1_exact_check():
     assert va.a1(r, SC_P).verdict == "supported"
     r["a1"]["crop(2)+flip"]["max_z_mean"] = 12.0
     assert va.a1(r, SC_P).verdict == "not supported"
+
+
+def test_longer_budget_table_sets_the_verdicts_side_by_side():
+    page = {"C3": conclude("C3", "not supported", -0.01, (-0.015, -0.004), "r", "s",
+                           checks=[Check("converged", False, "C3 contrast: moved", fix="budget")], n_seeds=8)}
+    longer = {"C3": conclude("C3", "inconclusive", 0.001, (-0.004, 0.006), "r", "s", n_seeds=5)}
+    t = verdicts.longer_budget_table(page, longer, "600 steps", "1200 steps")
+    row = t.iloc[0]
+    assert row["600 steps: effect alone"] == "not supported" and row["1200 steps: effect alone"] == "inconclusive"
+    assert row["1200 steps: verdict"] == "inconclusive" and "-0.015" in row["600 steps: effect"]
+    assert verdicts.longer_budget_table(page, {}, "a", "b").iloc[0]["b: effect"] == "-"

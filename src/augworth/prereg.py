@@ -8,7 +8,7 @@ Nothing here trains or is part of a cell's key: an edit never makes a stored res
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import yaml
@@ -26,6 +26,13 @@ class Registration:
     confirmatory: dict[str, tuple[int, ...]]  # chapter (or chapter_suffix) -> its confirmatory seeds
     claims: dict[str, dict]               # claim -> its registered rule, threshold, margin, convergence
     deviations: tuple[dict, ...]          # {date, claim(s), what, why}, added after confirmatory results existed
+    #: chapter -> parameter overrides of the exploratory pilot at longer budgets run after the
+    #: confirmatory one (``longer_budgets``): it changes no rule or verdict, it sizes a next registration
+    longer: dict[str, dict] = field(default_factory=dict)
+
+    def longer_budget(self, chapter: str) -> dict | None:
+        """The overrides of ``chapter``'s longer-budget pilot, or None."""
+        return (self.longer or {}).get(chapter)
 
     def confirmatory_seeds(self, chapter: str) -> tuple[int, ...]:
         """Every confirmatory seed of ``chapter`` (the union of its sets: exchange_rate's C3 has its own)."""
@@ -59,4 +66,5 @@ def load(profile: str) -> Registration | None:
     return Registration(profile=profile, registered=str(raw.get("registered", "?")),
                         exploratory=tuple(int(s) for s in raw["exploratory"]["seeds"]),
                         confirmatory={k: tuple(int(s) for s in v) for k, v in raw["confirmatory"]["seeds"].items()},
-                        claims=dict(raw["claims"]), deviations=tuple(raw.get("deviations") or ()))
+                        claims=dict(raw["claims"]), deviations=tuple(raw.get("deviations") or ()),
+                        longer=dict((raw.get("longer_budgets") or {}).get("chapters") or {}))

@@ -108,6 +108,14 @@ def get_runner(name: str) -> Runner:
     return RUNNERS[name]
 
 
+def stored(name: str, params: Params, *, cache: ResultsCache | None = None) -> Result | None:
+    """The runner's stored result for ``params`` (the local cache, then the committed results), or
+    None: never computes (what a page shows only when it has been computed and shipped)."""
+    r = get_runner(name)
+    hit = (cache or ResultsCache()).get(name, cache_key(name, r.version, params.to_dict()))
+    return None if hit is None else Result(*hit)
+
+
 def run(name: str, params: Params, *, cache: ResultsCache | None = None, force: bool = False,
         export_dir: Path | None = None) -> Result:
     """Return the runner's result for ``params``, computing it only when no stored one exists.

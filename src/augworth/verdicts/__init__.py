@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from .rules import LABELS, Check, Decision, ToDecide, conclude, decide, decide_within, to_decide
 
 __all__ = ["LABELS", "Check", "Decision", "conclude", "decide", "decide_within", "publish", "show", "describe",
-           "seed_view", "SeedView", "to_decide", "ToDecide", "decision_costs"]
+           "seed_view", "SeedView", "to_decide", "ToDecide", "decision_costs", "longer_budget_table"]
 
 #: The fewest confirmatory seeds a value must hold for its verdicts to be read on them alone.
 MIN_CONFIRMATORY = 2
@@ -236,3 +236,28 @@ def decision_costs(records: Mapping[str, Decision], profile: str):
                 .reset_index())
     chapters["minutes"] = [s * per_seed[c] for c, s in zip(chapters.chapter, chapters.seeds)]
     return table, chapters
+
+
+def longer_budget_table(decisions: Mapping[str, Decision], longer: Mapping[str, Decision], budget: str,
+                        longer_budget: str):
+    """The page's verdicts beside the same rules on the longer-budget pilot (its own seeds, a
+    longer budget, its own convergence runs): per claim, each side's effect with its interval,
+    the label the effect alone gives, and the verdict with its failed checks' subjects."""
+    import pandas as pd
+
+    from .rules import _what
+
+    def side(d: Decision | None) -> dict:
+        if d is None:
+            return {"effect": "-", "alone": "-", "verdict": "-"}
+        failed = [_what(c) for c in d.checks if not c.passed]
+        return {"effect": f"{_num(d.measured)}{_ci(d.interval, label='')}", "alone": d.ungated or d.verdict,
+                "verdict": d.verdict + (f" (failed: {'; '.join(failed)})" if failed else "")}
+
+    rows = []
+    for cid, d in decisions.items():
+        a, b = side(d), side(longer.get(cid))
+        rows.append({"claim": cid, f"{budget}: effect": a["effect"], f"{budget}: effect alone": a["alone"],
+                     f"{longer_budget}: effect": b["effect"], f"{longer_budget}: effect alone": b["alone"],
+                     f"{longer_budget}: verdict": b["verdict"]})
+    return pd.DataFrame(rows)

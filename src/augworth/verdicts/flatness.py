@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from ..claims import MARGINS
 from ..metrics.stats import paired, t_interval
@@ -120,3 +121,47 @@ def c5(r: dict, p) -> Decision:
 
 def decide_all(r: dict, p) -> dict[str, Decision]:
     return {"C5": c5(r, p)}
+
+
+def budget_readings(page: dict, p, pilot: dict | None = None, pilot_p=None) -> list[tuple[str, int, list]]:
+    """The models C5 can be read on, budget by budget: the page's main runs and its convergence
+    runs (the confirmatory seeds with twice the epochs), and, where the longer-budget pilot ran
+    (``pilot``, with its parameters ``pilot_p``), its main and convergence runs. Each is
+    (seeds in words, epochs, cells)."""
+    def seeds(cells):
+        s = sorted({int(c["seed"]) for c in cells})
+        return f"seeds {s[0]}-{s[-1]}" if s == list(range(s[0], s[-1] + 1)) else "seeds " + ", ".join(map(str, s))
+
+    out = [(seeds(page["cells"]), p.epochs, page["cells"])]
+    for value, params in ((page, p), (pilot, pilot_p)):
+        if value is None:
+            continue
+        if value is pilot:
+            out.append((seeds(value["cells"]), params.epochs, value["cells"]))
+        longer = first_factor_runs(value, params)
+        if longer:
+            out.append((seeds(longer), params.epochs * params.convergence_factors[0], longer))
+    return out
+
+
+def over_budgets(readings, step: float) -> pd.DataFrame:
+    """C5's effect (alpha to 1 nat, crop+flip minus none, paired t over seeds) and the Hessian top
+    eigenvalue's paired difference at each reading of :func:`budget_readings`, with the label the
+    rule would give the effect alone, each arm's mean test accuracy and training loss."""
+    rows = []
+    for who, epochs, cells in readings:
+        aug = compared_augmentation({c["augment"] for c in cells})
+        if aug is None or not any(c["augment"] == "none" for c in cells):
+            continue
+        d, _ = effect(cells, aug, "absolute", "alpha", step)
+        eig: dict[str, dict[int, float]] = {}
+        for c in cells:
+            eig.setdefault(c["augment"], {})[int(c["seed"])] = c["top_eig"]
+        e = t_interval(paired(eig[aug], eig["none"]))
+        arm = {a: [c for c in cells if c["augment"] == a] for a in ("none", aug)}
+        rows.append({"seeds": who, "epochs": int(epochs), "n": d.n, "alpha": d.estimate, "alpha_lo": d.lo,
+                     "alpha_hi": d.hi, "effect alone": decide(d.estimate, (d.lo, d.hi), 0.0, ">=", MARGINS["C5"]),
+                     "eig": e.estimate, "eig_lo": e.lo, "eig_hi": e.hi,
+                     **{f"test_acc {a}": float(np.mean([c["test_acc"] for c in v])) for a, v in arm.items()},
+                     **{f"train_loss {a}": float(np.mean([c["start_loss"] for c in v])) for a, v in arm.items()}})
+    return pd.DataFrame(rows)
