@@ -182,7 +182,8 @@ glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.da
 # registration's budget would need.
 
 # %% tags=["hide-input"]
-from IPython.display import display
+import pandas as pd
+from IPython.display import HTML, display
 
 from augworth import prereg
 from augworth.experiments.registry import stored
@@ -195,4 +196,6 @@ if pilot is None:
     print("no longer-budget pilot stored for these parameters" if over else "this profile registers no longer-budget pilot")
 else:
     longer = rules.decide_all(er.analyse(pilot.value["runs"], pilot_p), pilot_p)
-    display(verdicts.longer_budget_table(decisions, longer, f"{p.steps} steps", f"{pilot_p.steps} steps, seeds 5-9"))
+    table = verdicts.longer_budget_table(decisions, longer, f"{p.steps} steps", f"{pilot_p.steps} steps, seeds 5-9")
+    with pd.option_context("display.max_colwidth", None):  # whole sentences, not cut
+        display(HTML(table.to_html(index=False, justify="left", classes="table")))

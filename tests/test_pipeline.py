@@ -187,3 +187,16 @@ def test_one_chapter_builds_a_book_with_stubs_for_the_rest(tmp_path):
     (book / "chapters" / "exchange_rate.ipynb").write_text("{}")  # as if executed now
     pipeline.write_stubs(book / "chapters")
     assert not (book / "chapters" / "exchange_rate.md").exists()  # executed: its stub is gone
+
+
+def test_a_page_is_executed_again_when_its_profile_is_shipped_again(tmp_path, monkeypatch):
+    """Executed notebooks are reused while nothing they read changed; results shipped again
+    (a new PROVENANCE.json) are something they read."""
+    monkeypatch.setattr(paths, "COMMITTED_RESULTS", tmp_path)
+    before = pipeline.notebook_key("flatness", "book", {})
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "PROVENANCE.json").write_text('{"shipped": "1"}')
+    shipped = pipeline.notebook_key("flatness", "book", {})
+    (tmp_path / "book" / "PROVENANCE.json").write_text('{"shipped": "2"}')
+    assert len({before, shipped, pipeline.notebook_key("flatness", "book", {})}) == 3
+    assert pipeline.notebook_key("flatness", "quick", {}) != shipped

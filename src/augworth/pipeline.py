@@ -64,6 +64,9 @@ def notebook_key(name: str, profile: str, params: dict[str, Any], records: Path 
     h.update((paths.NOTEBOOKS / f"{name}.py").read_bytes())
     h.update(json.dumps({"profile": profile, "params": params}, sort_keys=True).encode())
     h.update(package_hash().encode())
+    shipped = paths.COMMITTED_RESULTS / profile / "PROVENANCE.json"  # results shipped again: the pages read them
+    if shipped.is_file():
+        h.update(shipped.read_bytes())
     if name in SUMMARY and records is not None:
         h.update(records_hash(records).encode())
         h.update(records_hash(paths.replication_dir(profile) / "_records").encode())

@@ -150,7 +150,10 @@ def ship(profile: str, cache: Path, records: Path, step_ms: float | None = None,
         "shipped": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         **(notes or {}),
     }
-    prov["bytes"] = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+    rest = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+    prov["bytes"] = rest
+    for _ in range(3):  # the whole, this file included (its own size holds the count's digits)
+        prov["bytes"] = rest + len((json.dumps(prov, indent=1) + "\n").encode())
     atomic_write_text(staging / PROVENANCE, json.dumps(prov, indent=1) + "\n")
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(staging, dest)
