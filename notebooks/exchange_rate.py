@@ -185,15 +185,9 @@ glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.da
 import pandas as pd
 from IPython.display import HTML, display
 
-from augworth import prereg
-from augworth.experiments.registry import stored
-
-reg = prereg.load(profile)
-over = reg.longer_budget("exchange_rate") if reg else None
-pilot_p = config.load_params("exchange_rate", profile, {**params, **over}) if over else None
-pilot = stored("exchange_rate", pilot_p) if over else None
+pilot_p, pilot = verdicts.longer_pilot("exchange_rate", profile, params)
 if pilot is None:
-    print("no longer-budget pilot stored for these parameters" if over else "this profile registers no longer-budget pilot")
+    print("this profile registers no longer-budget pilot" if pilot_p is None else "no longer-budget pilot stored for these parameters")
 else:
     longer = rules.decide_all(er.analyse(pilot.value["runs"], pilot_p), pilot_p)
     table = verdicts.longer_budget_table(decisions, longer, f"{p.steps} steps", f"{pilot_p.steps} steps, seeds 5-9")

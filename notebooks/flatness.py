@@ -120,13 +120,7 @@ noise.groupby(["augment", "mode"], sort=False)[["trace_cov", "snr", "noise_scale
 # shows whether that budget's answer is the trained models' answer.
 
 # %% tags=["hide-input"]
-from augworth import prereg
-from augworth.experiments.registry import stored
-
-reg = prereg.load(profile)
-over = reg.longer_budget("flatness") if reg else None
-pilot_p = config.load_params("flatness", profile, {**params, **over}) if over else None
-pilot = stored("flatness", pilot_p) if over else None
+pilot_p, pilot = verdicts.longer_pilot("flatness", profile, params)
 budgets = rules.over_budgets(rules.budget_readings(r, p, pilot.value if pilot else None, pilot_p), p.step)
 if len(budgets) > 1:
     fig = figs.over_budgets(budgets, rules.MARGINS["C5"])

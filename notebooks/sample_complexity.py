@@ -227,3 +227,23 @@ glue("a2_verdict", a2.verdict, display=False)
 # {glue:text}`a2_inside` augmentation families; the farthest, {glue:text}`a2_family`, is
 # {glue:text}`a2_ratio` times the truth (geometric mean over seeds of the median image,
 # Bonferroni interval): **{glue:text}`a2_verdict`**.
+
+# %% [markdown]
+# ## Does the answer hold with longer training?
+# The same rules on the exploratory pilot at longer budgets that ran after the confirmatory run
+# (seeds 5-9, twice the registered epochs, convergence runs at four times: `longer_budgets` in the
+# profile's pre-registration), beside the page's verdicts. It changes no verdict: it shows whether
+# the registered budget's answer is the longer-trained models' answer.
+
+# %% tags=["hide-input"]
+from IPython.display import HTML, display
+
+pilot_p, pilot = verdicts.longer_pilot("sample_complexity", profile, params)
+if pilot is None:
+    print("this profile registers no longer-budget pilot" if pilot_p is None else "no longer-budget pilot stored for these parameters")
+else:
+    longer = rules.decide_all(pilot.value, pilot_p)
+    table = verdicts.longer_budget_table(decisions, longer, f"{p.epochs} epochs", f"{pilot_p.epochs} epochs, seeds 5-9")
+    with pd.option_context("display.max_colwidth", None):  # whole sentences, not cut
+        display(HTML(table.to_html(index=False, justify="left", classes="table")))
+

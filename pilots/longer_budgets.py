@@ -22,7 +22,7 @@ from augworth.experiments.registry import run
 #: Twice the registered budget (params/book/<chapter>.yaml), convergence runs for every seed: the
 #: registration's ``longer_budgets`` (params/book/preregistration.yaml)
 SETTINGS = prereg.load("book").longer
-SEEDS = sorted({s for over in SETTINGS.values() for s in over["seeds"]})
+SEEDS = prereg.load("book").longer_seeds
 BUDGET = {"flatness": "epochs", "exchange_rate": "steps", "sample_complexity": "epochs"}
 
 

@@ -144,3 +144,13 @@ def test_what_ships_includes_the_longer_budget_pilot_the_pages_show(tmp_path):
     kept, _ = shipping.read_entries("book", [path, stranger])
     assert kept == [path]
     assert stored("flatness", p, cache=ResultsCache(root=tmp_path / "empty", read_only=[])) is None
+
+
+def test_the_pages_find_the_shipped_longer_budget_pilot():
+    from augworth import verdicts
+
+    assert verdicts.longer_pilot("flatness", "smoke") == (None, None)  # no registration, no pilot
+    p, result = verdicts.longer_pilot("flatness", "book")
+    assert p.epochs == 2 * config.load_params("flatness", "book").epochs
+    assert result is not None and result.meta["source"].startswith(("committed", "cache"))
+    assert verdicts.longer_pilot("flatness", "book", {"n_train": 1000})[1] is None  # other parameters: not stored

@@ -29,6 +29,7 @@ class Registration:
     #: chapter -> parameter overrides of the exploratory pilot at longer budgets run after the
     #: confirmatory one (``longer_budgets``): it changes no rule or verdict, it sizes a next registration
     longer: dict[str, dict] = field(default_factory=dict)
+    longer_seeds: tuple[int, ...] = ()   # the seeds that pilot trains
 
     def longer_budget(self, chapter: str) -> dict | None:
         """The overrides of ``chapter``'s longer-budget pilot, or None."""
@@ -67,4 +68,5 @@ def load(profile: str) -> Registration | None:
                         exploratory=tuple(int(s) for s in raw["exploratory"]["seeds"]),
                         confirmatory={k: tuple(int(s) for s in v) for k, v in raw["confirmatory"]["seeds"].items()},
                         claims=dict(raw["claims"]), deviations=tuple(raw.get("deviations") or ()),
-                        longer=dict((raw.get("longer_budgets") or {}).get("chapters") or {}))
+                        longer=dict((raw.get("longer_budgets") or {}).get("chapters") or {}),
+                        longer_seeds=tuple(int(s) for s in (raw.get("longer_budgets") or {}).get("seeds") or ()))

@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from .rules import LABELS, Check, Decision, ToDecide, conclude, decide, decide_within, to_decide
 
 __all__ = ["LABELS", "Check", "Decision", "conclude", "decide", "decide_within", "publish", "show", "describe",
-           "seed_view", "SeedView", "to_decide", "ToDecide", "decision_costs", "longer_budget_table"]
+           "seed_view", "SeedView", "to_decide", "ToDecide", "decision_costs", "longer_budget_table",
+           "longer_pilot"]
 
 #: The fewest confirmatory seeds a value must hold for its verdicts to be read on them alone.
 MIN_CONFIRMATORY = 2
@@ -261,3 +262,19 @@ def longer_budget_table(decisions: Mapping[str, Decision], longer: Mapping[str, 
                      f"{longer_budget}: effect": b["effect"], f"{longer_budget}: effect alone": b["alone"],
                      f"{longer_budget}: verdict": b["verdict"]})
     return pd.DataFrame(rows)
+
+
+def longer_pilot(chapter: str, profile: str, params: Mapping | None = None):
+    """The profile's registered longer-budget pilot of ``chapter`` (``longer_budgets`` in its
+    pre-registration): (its parameters, its stored result or None -- a page never computes it);
+    (None, None) when the profile registers none for the chapter. ``params``: the page's own
+    parameters, which the pilot's overrides replace where they name the same field."""
+    from .. import config, prereg
+    from ..experiments.registry import stored
+
+    reg = prereg.load(profile)
+    over = reg.longer_budget(chapter) if reg else None
+    if not over:
+        return None, None
+    p = config.load_params(chapter, profile, {**(params or {}), **over})
+    return p, stored(chapter, p)
