@@ -167,7 +167,7 @@ w_fixed[["augment", "n", "err", "v", "lo", "hi", "status"]].round(3)
 # checks its verdict depends on (a failed check makes it inconclusive), and the seeds used.
 
 # %%
-decisions, exploratory = view.decide(lambda v: rules.decide_all(er.analyse(v["runs"], p), p))
+decisions, exploratory = view.decide(lambda v: rules.decide_value(v, p))
 verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset, exploratory=exploratory)
 verdicts.show(decisions, exploratory)
 glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.dataset, exploratory=exploratory),
@@ -182,14 +182,4 @@ glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.da
 # registration's budget would need.
 
 # %% tags=["hide-input"]
-import pandas as pd
-from IPython.display import HTML, display
-
-pilot_p, pilot = verdicts.longer_pilot("exchange_rate", profile, params)
-if pilot is None:
-    print("this profile registers no longer-budget pilot" if pilot_p is None else "no longer-budget pilot stored for these parameters")
-else:
-    longer = rules.decide_all(er.analyse(pilot.value["runs"], pilot_p), pilot_p)
-    table = verdicts.longer_budget_table(decisions, longer, f"{p.steps} steps", f"{pilot_p.steps} steps, seeds 5-9")
-    with pd.option_context("display.max_colwidth", None):  # whole sentences, not cut
-        display(HTML(table.to_html(index=False, justify="left", classes="table")))
+verdicts.beside_longer_pilot(decisions, "exchange_rate", profile, params, p, rules.decide_value, "steps")

@@ -236,14 +236,4 @@ glue("a2_verdict", a2.verdict, display=False)
 # the registered budget's answer is the longer-trained models' answer.
 
 # %% tags=["hide-input"]
-from IPython.display import HTML, display
-
-pilot_p, pilot = verdicts.longer_pilot("sample_complexity", profile, params)
-if pilot is None:
-    print("this profile registers no longer-budget pilot" if pilot_p is None else "no longer-budget pilot stored for these parameters")
-else:
-    longer = rules.decide_all(pilot.value, pilot_p)
-    table = verdicts.longer_budget_table(decisions, longer, f"{p.epochs} epochs", f"{pilot_p.epochs} epochs, seeds 5-9")
-    with pd.option_context("display.max_colwidth", None):  # whole sentences, not cut
-        display(HTML(table.to_html(index=False, justify="left", classes="table")))
-
+verdicts.beside_longer_pilot(decisions, "sample_complexity", profile, params, p, rules.decide_all, "epochs")

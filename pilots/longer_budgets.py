@@ -47,11 +47,7 @@ def main(names) -> None:
 
 def decide(name: str, rules, value: dict, p) -> dict:
     """A chapter's verdicts from its runner's value, as its notebook reaches them."""
-    if name == "exchange_rate":
-        from augworth.analysis import exchange_rate as er
-
-        return rules.decide_all(er.analyse(value["runs"], p), p)
-    return rules.decide_all(value, p)
+    return (rules.decide_value if name == "exchange_rate" else rules.decide_all)(value, p)
 
 
 if __name__ == "__main__":

@@ -154,3 +154,16 @@ def test_the_pages_find_the_shipped_longer_budget_pilot():
     assert p.epochs == 2 * config.load_params("flatness", "book").epochs
     assert result is not None and result.meta["source"].startswith(("committed", "cache"))
     assert verdicts.longer_pilot("flatness", "book", {"n_train": 1000})[1] is None  # other parameters: not stored
+
+
+def test_a_page_sets_its_verdicts_beside_the_shipped_pilot():
+    from augworth import verdicts
+    from augworth.verdicts import exchange_rate as vc
+
+    p = config.load_params("exchange_rate", "book")
+    page = verdicts.beside_longer_pilot({}, "exchange_rate", "smoke", {}, p, vc.decide_value, "steps")
+    assert "registers no longer-budget pilot" in page.data
+    _, pilot = verdicts.longer_pilot("exchange_rate", "book")
+    decisions = vc.decide_value(pilot.value, p)  # any decisions: the table sets both sides
+    html = verdicts.beside_longer_pilot(decisions, "exchange_rate", "book", {}, p, vc.decide_value, "steps").data
+    assert "600 steps: effect" in html and "1200 steps, seeds 5-9: verdict" in html and "C3" in html

@@ -33,7 +33,7 @@ class Registration:
 
     def longer_budget(self, chapter: str) -> dict | None:
         """The overrides of ``chapter``'s longer-budget pilot, or None."""
-        return (self.longer or {}).get(chapter)
+        return self.longer.get(chapter)
 
     def confirmatory_seeds(self, chapter: str) -> tuple[int, ...]:
         """Every confirmatory seed of ``chapter`` (the union of its sets: exchange_rate's C3 has its own)."""

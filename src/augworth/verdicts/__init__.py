@@ -18,7 +18,7 @@ from .rules import LABELS, Check, Decision, ToDecide, conclude, decide, decide_w
 
 __all__ = ["LABELS", "Check", "Decision", "conclude", "decide", "decide_within", "publish", "show", "describe",
            "seed_view", "SeedView", "to_decide", "ToDecide", "decision_costs", "longer_budget_table",
-           "longer_pilot"]
+           "longer_pilot", "beside_longer_pilot"]
 
 #: The fewest confirmatory seeds a value must hold for its verdicts to be read on them alone.
 MIN_CONFIRMATORY = 2
@@ -278,3 +278,24 @@ def longer_pilot(chapter: str, profile: str, params: Mapping | None = None):
         return None, None
     p = config.load_params(chapter, profile, {**(params or {}), **over})
     return p, stored(chapter, p)
+
+
+def beside_longer_pilot(decisions: Mapping[str, Decision], chapter: str, profile: str, params: Mapping | None,
+                        p, decide_value: Callable, budget: str):
+    """A page's cell "does the answer hold with longer training?": its verdicts beside the same
+    rules (``decide_value(value, params)``) on its registered longer-budget pilot
+    (:func:`longer_pilot`), as an HTML table of whole sentences (a line when the profile registers
+    no pilot or it is not stored). ``budget``: the parameter that names the budget (steps, epochs)."""
+    import pandas as pd
+    from IPython.display import HTML
+
+    pilot_p, pilot = longer_pilot(chapter, profile, params)
+    if pilot is None:
+        return HTML("<p>" + ("this profile registers no longer-budget pilot" if pilot_p is None else
+                             "no longer-budget pilot stored for these parameters") + "</p>")
+    seeds = sorted({int(s) for s in (getattr(pilot_p, "seeds", None) or getattr(pilot_p, "verdict_seeds", ()))})
+    table = longer_budget_table(decisions, decide_value(pilot.value, pilot_p), f"{getattr(p, budget)} {budget}",
+                                f"{getattr(pilot_p, budget)} {budget}, seeds {seeds[0]}-{seeds[-1]}")
+    with pd.option_context("display.max_colwidth", None):  # whole sentences, not cut
+        return HTML(table.to_html(index=False, justify="left", classes="table"))
+

@@ -177,3 +177,12 @@ def decide_all(a: dict, p) -> dict[str, Decision]:
 
 
 __all__ = ["c1", "c2", "c3", "c4", "decide_all", "first_seed_convergence", "convergence_checks", "holdout_check", "interpolation_check"]
+
+
+def decide_value(value: dict, p) -> dict[str, Decision]:
+    """Every verdict from the runner's value alone: the chapter's analysis of its runs, then
+    :func:`decide_all` (what :meth:`augworth.verdicts.SeedView.decide` calls for each set of seeds)."""
+    from ..analysis import exchange_rate as er
+
+    return decide_all(er.analyse(value["runs"], p), p)
+
