@@ -43,7 +43,7 @@ ENV_STAMP := $(ENV_DIR)/.augworth-installed
 MATHJAX := book/_static/mathjax/tex-mml-chtml.js
 INDEX := book/_build/html/index.html
 
-.PHONY: help env data mathjax notebooks book nb replicate reproduce gpu plan worth test bench clean distclean
+.PHONY: help env data mathjax notebooks book nb replicate reproduce gpu confirm plan worth test bench clean distclean
 
 help: ## this list
 	@echo "augworth: what is a data augmentation worth?"
@@ -102,6 +102,10 @@ reproduce: data mathjax ## recompute the shipped results here (NAME=<chapter> fo
 
 gpu: data ## the prepared GPU run (MINUTES=8): CUDA checks, packed benchmark, full-profile cells into data/results/full
 	$(PY) -m augworth gpu --minutes "$$MINUTES"
+
+confirm: data ## compute a later registration's confirmatory results: make confirm REG=2 (params/$$PROFILE/registration-<REG>.yaml; prints its cost first)
+	@test -n "$$REG" || { echo "REG is required: the registration's number, e.g. make confirm REG=2 (params/book/registration-2.yaml)"; exit 2; }
+	$(PY) -m augworth confirm --profile "$$PROFILE" --registration "$$REG"
 
 plan: data ## what PROFILE costs before it runs: models, images and FLOPs per chapter (TFLOPS=r: minutes at r TFLOP/s)
 	$(PY) -m augworth plan --profile "$$PROFILE" $${TFLOPS:+--tflops "$$TFLOPS"}

@@ -24,7 +24,10 @@
 # the same rule on the exploratory seeds (0-4, which chose the budgets and seed counts); the
 # *convergence* column says whether the verdict's checks showed, over seeds with an interval, that
 # twice the budget moves its numbers by less than the tolerance; *deviations* lists any change to
-# a registered rule after confirmatory results existed. The replication column holds the verdicts
+# a registered rule after confirmatory results existed. A claim registered again later (a new
+# budget on fresh seeds, under the same rule: `params/book/registration-<n>.yaml`, committed
+# before it ran) shows that registration's verdict, with registration 1's under it and in its
+# details. The replication column holds the verdicts
 # of `make replicate` (the same chapters on a disjoint set of seeds) where it ran. Rows are read
 # from the records the chapters write when they run; nothing here is typed by hand.
 
@@ -58,7 +61,10 @@ def verdict_cell(r) -> str:
     seeds = "" if r.n_seeds is None else f"<br><small>{r.n_seeds} seeds" + (
         f"; needs ~{r.seeds_needed}" if r.verdict == "inconclusive" and r.seeds_needed else "") + "</small>"
     gated = "<br><small>gated</small>" if r.reasons else ""
-    return f"<b style='color:{colour[r.verdict]}'>{r.verdict}</b>{gated}{seeds}"
+    again = "" if r.registration == 1 else f"<br><small>registration {r.registration}</small>"
+    earlier = "" if not r.earlier else (
+        f"<br><small>registration 1: <b style='color:{colour[r.earlier['verdict']]}'>{r.earlier['verdict']}</b></small>")
+    return f"<b style='color:{colour[r.verdict]}'>{r.verdict}</b>{gated}{seeds}{again}{earlier}"
 
 
 def beside_cell(r) -> str:
@@ -105,6 +111,12 @@ for cid, c in claims.CLAIMS.items():
         reasons = "".join(f"<li>gated: {escape(x)}</li>" for x in r.reasons)
         beside = "" if not r.exploratory or not r.exploratory.get("reasons") else (
             f"<li>exploratory verdict gated: {escape('; '.join(r.exploratory['reasons']))}</li>")
+        if r.earlier:
+            e = r.earlier
+            beside += (f"<li>registration 1's verdict: {e['verdict']} {num(e['measured'])}"
+                       + ("" if e["interval"] is None else f" (95% CI {num(e['interval'][0])} to {num(e['interval'][1])})")
+                       + f", seeds {escape(', '.join(map(str, e['seeds'])))}"
+                       + (f"; gated: {escape('; '.join(e['reasons']))}" if e.get("reasons") else "") + "</li>")
         devs = "".join(f"<li>deviation ({escape(str(d.get('date', '?')))}): {escape(str(d.get('what', '')))}; why: "
                        f"{escape(str(d.get('why', '')))}</li>" for d in r.deviations)
         details = (f"<details><summary><small>details: rule, numbers, checks, provenance</small></summary><small><ul>"

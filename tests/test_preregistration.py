@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import yaml
 
-from augworth import claims, config, paths
+from augworth import claims, config, paths, runtime
 from augworth.verdicts import sample_complexity as vsc
 
 PREREG = paths.PARAMS / "book" / "preregistration.yaml"
@@ -68,3 +68,32 @@ def test_the_longer_budget_pilot_doubles_the_registered_budgets_on_unregistered_
         key = pilot.BUDGET[name]
         assert settings[key] == 2 * getattr(config.load_params(name, "book"), key), name
         config.load_params(name, "book", settings)  # valid parameters
+
+
+def test_a_later_registration_keeps_the_rules_and_trains_fresh_seeds_within_the_cap():
+    """registration-<n>.yaml registers claims again: the same rule, threshold and margin as the
+    first registration (and the code's), a budget of its own, seeds no earlier registration or
+    pilot trained, convergence runs on them, and a compute that fits the cap on its own."""
+    from augworth import prereg as pr
+    from augworth.experiments import plan
+
+    first = prereg()
+    earlier = (set(first["exploratory"]["seeds"]).union(*map(set, first["confirmatory"]["seeds"].values()))
+               | set(first["longer_budgets"]["seeds"]))
+    later = pr.later("book")
+    assert [r.number for r in later] == list(range(2, 2 + len(later)))
+    for reg in later:
+        for cid in reg.claims:
+            mine, theirs = reg.rules[cid], first["claims"][cid]
+            assert {k: mine[k] for k in ("rule", "threshold", "direction", "margin")} == \
+                {k: theirs[k] for k in ("rule", "threshold", "direction", "margin")}, cid
+            assert mine["margin"] == claims.MARGINS.get(cid), cid
+        for chapter, over in reg.chapters.items():
+            p = config.load_params(chapter, "book", over)
+            seeds = set(reg.seeds(chapter))
+            assert seeds and not seeds & earlier, f"{reg.file}: {chapter} trains seeds already used"
+            assert set(p.convergence_seeds) <= seeds and len(p.convergence_seeds) >= 4, chapter
+            earlier |= seeds
+        total = plan.profile_table("book", list(reg.chapters), overrides=reg.chapters).iloc[-1]["TFLOP"]
+        minutes = plan.minutes(total, plan.sustained_tflops(runtime.REFERENCE_STEP_MS) * 2)
+        assert minutes <= 180, f"{reg.file} counts {minutes:.0f} minutes on the reference machine"

@@ -84,3 +84,15 @@ def test_cli_sweep_trains_a_grid_and_resumes(capsys, tmp_path):
     assert "2 cells, 2 from cache, 0 computed" in capsys.readouterr().err
     assert main(["sweep", "--set", "n_train=[256,99999999]", "--set", "epochs=1"]) == 2
     assert "n_train" in capsys.readouterr().err
+
+
+def test_cli_confirm_names_a_missing_registration(capsys):
+    assert main(["confirm", "--profile", "smoke", "--registration", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--registration 2" in err and "registration-2.yaml" in err and "none" in err
+
+
+def test_cli_plan_counts_a_later_registration_on_its_own(capsys):
+    assert main(["plan", "--profile", "book", "flatness"]) == 0
+    out = capsys.readouterr().out
+    assert "registration 2 (params/book/registration-2.yaml): C5 again" in out and "make confirm REG=2" in out

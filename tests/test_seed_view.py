@@ -83,3 +83,72 @@ def test_deviations_name_their_claims():
                                {"date": "d", "claims": "all", "what": "w2", "why": "y"}))
     assert [d["what"] for d in reg.deviations_for("C5")] == ["w", "w2"]
     assert [d["what"] for d in reg.deviations_for("A1")] == ["w2"]
+
+
+def later_registration(number=2, claims_=("C5",), seeds=(200, 201, 202)):
+    return prereg.LaterRegistration("smoke", number, "2026-12-05", tuple(claims_),
+                                    {"flatness": {"seeds": list(seeds), "epochs": 4}}, {"C5": {"rule": "r"}},
+                                    ({"date": "d", "claims": ["C5"], "what": "w", "why": "y"},), "params/x.yaml")
+
+
+def test_a_later_registration_decides_its_claims_once_stored_with_the_first_beside(tmp_path, monkeypatch):
+    """registered_again reads a later registration's stored result (never computes it) on its own
+    seeds; publish_final records its verdict (registration 2, the first registration's beside,
+    its own deviations); while it is not stored, or on a page that is not the confirmatory one
+    (a replication), the first registration's verdict stands."""
+    from augworth.experiments import registry
+
+    monkeypatch.setenv("AUGWORTH_RECORDS", str(tmp_path))
+    monkeypatch.setattr(prereg, "later_for", lambda profile, chapter: (later_registration(),))
+    meta = {"device_name": "cpu", "augworth": "0", "git_commit": "abc", "source": "cache", "wall_s": 1}
+    stored = {}
+    monkeypatch.setattr(registry, "stored", lambda name, p: stored.get(tuple(p.seeds)))
+    first = Result(value([100, 101, 102]), meta)
+    decisions = fake_decide(first.value)
+
+    (again,) = verdicts.registered_again("flatness", "smoke", {}, lambda v, p: fake_decide(v))
+    assert again.result is None and again.decisions == {} and "not computed yet" in again.describe()
+    final = verdicts.publish_final(decisions, None, [again], result=first, profile="smoke", dataset="fashion_mnist")
+    rec = claims.load_records(tmp_path)["C5"]
+    assert final == decisions and rec.registration == 1 and rec.earlier is None
+
+    stored[(200, 201, 202)] = Result(value([200, 201, 202]), meta)
+    (again,) = verdicts.registered_again("flatness", "smoke", {}, lambda v, p: fake_decide(v))
+    assert again.params.epochs == 4 and again.decisions["C5"].n_seeds == 3 and "200-202" in again.describe()
+    final = verdicts.publish_final(decisions, None, [again], result=first, profile="smoke", dataset="fashion_mnist")
+    rec = claims.load_records(tmp_path)["C5"]
+    assert final["C5"] is again.decisions["C5"] and rec.registration == 2 and rec.stage == "confirmatory"
+    assert rec.earlier["n_seeds"] == 3 and rec.earlier["verdict"] == "supported" and [d["what"] for d in rec.deviations] == ["w"]
+    assert "registration 2" in verdicts.result_box(final, profile="smoke", dataset="d", again=[again]).data
+    assert verdicts.registered_again("flatness", "smoke", {}, lambda v, p: fake_decide(v), confirmatory=False) == []
+
+    stored[(200, 201, 202)] = Result(value([200, 201, 202, 7]), meta)  # a result holding other seeds
+    import pytest
+
+    with pytest.raises(ValueError, match="not only the registered"):
+        verdicts.registered_again("flatness", "smoke", {}, lambda v, p: fake_decide(v))
+
+
+def test_later_registrations_are_read_from_their_files_and_checked(tmp_path, monkeypatch):
+    import pytest
+
+    from augworth import paths
+
+    monkeypatch.setattr(paths, "PARAMS", tmp_path)
+    (tmp_path / "p").mkdir()
+    good = ("number: {n}\nregistered: '2026-12-05'\nclaims: [C5]\nrules: {{C5: {{rule: r, margin: 0.04}}}}\n"
+            "confirmatory:\n  flatness: {{seeds: [200, 201], epochs: 160}}\n  power: text\n")
+    (tmp_path / "p" / "registration-2.yaml").write_text(good.format(n=2))
+    prereg.later.cache_clear()
+    (reg,) = prereg.later("p")
+    assert reg.number == 2 and reg.seeds("flatness") == (200, 201) and list(reg.chapters) == ["flatness"]
+    assert prereg.later_for("p", "saliency") == () and prereg.later("q") == ()
+    (tmp_path / "p" / "registration-3.yaml").write_text(good.format(n=2))
+    prereg.later.cache_clear()
+    with pytest.raises(ValueError, match="distinct numbers above 1"):
+        prereg.later("p")
+    (tmp_path / "p" / "registration-3.yaml").write_text("number: 3\nclaims: [C5]\n")
+    prereg.later.cache_clear()
+    with pytest.raises(ValueError, match="lacks confirmatory, rules"):
+        prereg.later("p")
+    prereg.later.cache_clear()

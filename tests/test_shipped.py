@@ -167,3 +167,16 @@ def test_a_page_sets_its_verdicts_beside_the_shipped_pilot():
     decisions = vc.decide_value(pilot.value, p)  # any decisions: the table sets both sides
     html = verdicts.beside_longer_pilot(decisions, "exchange_rate", "book", {}, p, vc.decide_value, "steps").data
     assert "600 steps: effect" in html and "1200 steps, seeds 5-9: verdict" in html and "C3" in html
+
+
+def test_shipping_keeps_a_later_registrations_result(tmp_path):
+    """The pages read a later registration's result (registration-<n>.yaml): shipping keeps it."""
+    from augworth import prereg
+    from augworth.experiments.cache import cache_key
+    from augworth.experiments.registry import RUNNERS
+
+    (reg,) = prereg.later_for("book", "flatness")
+    p = config.load_params("flatness", "book", reg.chapters["flatness"])
+    path = tmp_path / "flatness" / f"{cache_key('flatness', RUNNERS['flatness'].version, p.to_dict())}.json"
+    kept, _ = shipping.read_entries("book", [path])
+    assert kept == [path]

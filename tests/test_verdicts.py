@@ -393,7 +393,7 @@ def test_c5_read_budget_by_budget():
     pilot = flatness_result(-0.05, seeds=(5, 6, 7, 8, 9))
     pilot["convergence"] = [{**c, "epochs": 40} for c in flatness_result(0.1, seeds=(5, 6, 7, 8, 9))["cells"]]
     pilot_p = SimpleNamespace(**{**vars(p), "epochs": 20, "seeds": (5, 6, 7, 8, 9)})
-    readings = vf.budget_readings(page, p, pilot, pilot_p)
+    readings = vf.budget_readings(page, p, (pilot, pilot_p))
     assert [(who, e) for who, e, _ in readings] == [("seeds 0-4", 10), ("seeds 0-4", 20), ("seeds 5-9", 20),
                                                     ("seeds 5-9", 40)]
     table = vf.over_budgets(readings, p.step)

@@ -160,26 +160,63 @@ def _cmd_gpu(args) -> None:
             smoke_checks=not args.no_smoke, parallel=args.parallel)
 
 
-def _cmd_plan(args) -> None:
+def _plan_table(table, workers: int, tflops: float | None = None, here: float | None = None):
+    """``table`` (:func:`augworth.experiments.plan.profile_table`) with minutes here (at ``here``
+    TFLOP/s; measured when None) and on the reference machine."""
     from . import runtime
     from .experiments import plan
-    from .experiments.sweep import parallelism
 
-    table = plan.profile_table(args.profile, args.names or None)
-    _, workers = parallelism()
-    here = plan.sustained_tflops() * workers
+    here = plan.sustained_tflops() * workers if here is None else here
     table["min here"] = [plan.minutes(t, here) for t in table["TFLOP"]]
     reference = plan.sustained_tflops(runtime.REFERENCE_STEP_MS) * workers
     table["min ref"] = [plan.minutes(t, reference) for t in table["TFLOP"]]
-    if args.tflops:
-        table[f"min at {args.tflops:g} TFLOP/s"] = [plan.minutes(t, args.tflops) for t in table["TFLOP"]]
+    if tflops:
+        table[f"min at {tflops:g} TFLOP/s"] = [plan.minutes(t, tflops) for t in table["TFLOP"]]
+    return table.to_string(index=False, float_format=lambda v: f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}")
+
+
+def _cmd_confirm(args) -> None:
+    """Compute a later registration's confirmatory results (params/<profile>/registration-<n>.yaml)."""
+    from . import prereg
+    from .experiments import plan, run
+    from .experiments.sweep import parallelism
+
+    _executor_env(args)
+    regs = {r.number: r for r in prereg.later(args.profile)}
+    if args.registration not in regs:
+        raise config.ConfigError(f"--registration {args.registration}: params/{args.profile} has no registration-"
+                                 f"{args.registration}.yaml (later registrations there: "
+                                 f"{', '.join(map(str, regs)) or 'none'})")
+    reg = regs[args.registration]
+    _, workers = parallelism()
+    print(f"# registration {reg.number} ({reg.file}, registered {reg.registered}): {', '.join(reg.claims)}; "
+          f"what it costs first ('min here' at this CPU's rate, {workers} processes):")
+    print(_plan_table(plan.profile_table(args.profile, list(reg.chapters), overrides=reg.chapters), workers))
+    for chapter, over in reg.chapters.items():
+        result = run(chapter, config.load_params(chapter, args.profile, over))
+        print(result.provenance())
+
+
+def _cmd_plan(args) -> None:
+    from . import prereg, runtime
+    from .experiments import plan
+    from .experiments.sweep import parallelism
+
+    _, workers = parallelism()
+    here = plan.sustained_tflops() * workers
     print(f"# {args.profile} profile: the models each chapter trains, the images they train and are evaluated on, "
           f"and their FLOPs (a training image = 3 forward passes; work besides training and evaluating models is not "
           f"counted: see augworth.experiments.plan)")
     print(f"# 'min here': at this CPU's rate on the reference step ({here * 1e3:.1f} GFLOP/s with {workers} processes, "
           f"the width-8 fast CNN; wider models run more FLOP/s, so for them it is an upper bound); 'min ref': the "
           f"same on the reference machine (reference step {runtime.REFERENCE_STEP_MS} ms), what budgets are set in")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"))
+    print(_plan_table(plan.profile_table(args.profile, args.names or None), workers, args.tflops, here))
+    for reg in prereg.later(args.profile):
+        names = [n for n in reg.chapters if not args.names or n in args.names]
+        if names:
+            print(f"# registration {reg.number} ({reg.file}): {', '.join(reg.claims)} again, computed on its own "
+                  f"(make confirm REG={reg.number})")
+            print(_plan_table(plan.profile_table(args.profile, names, overrides=reg.chapters), workers, args.tflops, here))
 
 
 def _cmd_params(args) -> None:
@@ -468,6 +505,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--executor", choices=list(EXECUTORS))
     p.add_argument("--workers", type=int, help="processes for the process executor (default: one per core, <= 8)")
     p.set_defaults(fn=_cmd_worth)
+
+    p = sub.add_parser("confirm", help="compute a later registration's confirmatory results "
+                       "(params/<profile>/registration-<n>.yaml): prints its cost, then runs (cached, resumable)")
+    p.add_argument("--profile", default="book", choices=list(config.PROFILES))
+    p.add_argument("--registration", type=int, required=True, help="its number (registration-<n>.yaml)")
+    p.add_argument("--executor", choices=list(EXECUTORS), help="how sweeps inside the runner compute their cells")
+    p.add_argument("--workers", type=int, help="processes for the process executor")
+    p.set_defaults(fn=_cmd_confirm)
 
     p = sub.add_parser("plan", help="what a profile costs before it runs: models, images and FLOPs per chapter")
     p.add_argument("names", nargs="*")

@@ -185,6 +185,8 @@ class Record(Decision):
     stage: str = "exploratory"  # confirmatory: read on a pre-registered profile's confirmatory seeds
     exploratory: dict | None = None  # confirmatory records: the same rule on the exploratory seeds
     deviations: tuple = ()    # changes to the registered rule after confirmatory results existed
+    registration: int = 1     # which registration of the profile decided it (prereg.later: 2, 3, ...)
+    earlier: dict | None = None  # a later registration's record: the earlier registration's verdict, beside
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
     def __post_init__(self):
@@ -197,7 +199,7 @@ class Record(Decision):
         for f in fields(self):
             value = getattr(self, f.name)
             if value is None and f.name not in ("interval", "n_seeds", "seeds_needed", "claimed", "exploratory",
-                                                         "effect_seeds", "ungated"):
+                                                         "effect_seeds", "ungated", "earlier"):
                 raise ValueError(f"record for {self.claim} is missing the field '{f.name}'")
             if isinstance(value, str) and not value.strip():
                 raise ValueError(f"record for {self.claim} has an empty field '{f.name}'")
@@ -212,17 +214,20 @@ def records_dir() -> Path:
 
 
 def record(decision: Decision, *, result, profile: str, dataset: str, stage: str = "exploratory",
-           exploratory: dict | None = None, deviations: tuple = ()) -> Record:
+           exploratory: dict | None = None, deviations: tuple = (), registration: int = 1,
+           earlier: dict | None = None) -> Record:
     """Validate and write a decision as its claim's record (atomically); returns it. ``result``
     is the :class:`augworth.experiments.Result` the numbers came from (its provenance is copied);
-    ``stage``, ``exploratory`` and ``deviations``: see :func:`augworth.verdicts.publish`."""
+    ``stage``, ``exploratory``, ``deviations``, ``registration`` and ``earlier``: see
+    :func:`augworth.verdicts.publish`."""
     from .io import atomic_write_text
 
     m = result.meta
     rec = Record(**{f.name: getattr(decision, f.name) for f in fields(Decision)}, profile=profile, dataset=dataset,
                  device=m.get("device_name", "?"), wall_s=result.cost_s, package_version=m.get("augworth", "?"),
                  git_commit=m.get("git_commit", "?"), source=m.get("source", "?"), stage=stage,
-                 exploratory=exploratory, deviations=tuple(deviations))
+                 exploratory=exploratory, deviations=tuple(deviations), registration=registration,
+                 earlier=earlier)
     data = asdict(rec) | {"checks": [c.as_dict() for c in rec.checks]}  # a check's fix only where it has one
     atomic_write_text(records_dir() / f"{decision.claim}.json", json.dumps(data, indent=1))
     return rec

@@ -70,3 +70,59 @@ def load(profile: str) -> Registration | None:
                         claims=dict(raw["claims"]), deviations=tuple(raw.get("deviations") or ()),
                         longer=dict((raw.get("longer_budgets") or {}).get("chapters") or {}),
                         longer_seeds=tuple(int(s) for s in (raw.get("longer_budgets") or {}).get("seeds") or ()))
+
+
+LATER = "registration-*.yaml"
+
+
+@dataclass(frozen=True)
+class LaterRegistration:
+    """A later registration of a profile (``params/<profile>/registration-<n>.yaml``): some claims
+    registered again, under the first registration's rules, at new budgets on fresh seeds. Once
+    its confirmatory result is stored, the book's verdict of those claims is this registration's;
+    the earlier one is shown beside it."""
+
+    profile: str
+    number: int
+    registered: str                 # the date it was committed
+    claims: tuple[str, ...]         # the claims it decides again
+    chapters: dict[str, dict]       # chapter -> parameter overrides (seeds, convergence seeds, budget)
+    rules: dict[str, dict]          # claim -> its rule, threshold, margin, convergence (as registered)
+    deviations: tuple[dict, ...] = ()
+    file: str = ""
+
+    def seeds(self, chapter: str) -> tuple[int, ...]:
+        """The confirmatory seeds this registration trains for ``chapter``."""
+        over = self.chapters.get(chapter) or {}
+        return tuple(sorted(int(s) for s in over.get("seeds", over.get("verdict_seeds", ()))))
+
+    def deviations_for(self, claim: str) -> list[dict]:
+        return Registration.deviations_for(self, claim)  # same reading of `claims:` as the first registration
+
+
+@lru_cache(maxsize=None)
+def later(profile: str) -> tuple[LaterRegistration, ...]:
+    """The profile's later registrations, by number (none: an empty tuple)."""
+    out = []
+    for f in sorted((paths.PARAMS / profile).glob(LATER)):
+        raw = yaml.safe_load(f.read_text()) or {}
+        bad = [k for k in ("number", "claims", "confirmatory", "rules") if k not in raw]
+        if bad:
+            raise ValueError(f"{f}: the registration lacks {', '.join(bad)}")
+        chapters = {k: dict(v) for k, v in raw["confirmatory"].items() if isinstance(v, dict)}
+        if not chapters:
+            raise ValueError(f"{f}: `confirmatory` names no chapter (chapter: {{seeds: [...], ...}})")
+        out.append(LaterRegistration(profile=profile, number=int(raw["number"]), registered=str(raw.get("registered", "?")),
+                                     claims=tuple(raw["claims"]), chapters=chapters,
+                                     rules={k: v for k, v in raw["rules"].items() if isinstance(v, dict)},
+                                     deviations=tuple(raw.get("deviations") or ()),
+                                     file=f"params/{profile}/{f.name}"))
+    numbers = [r.number for r in out]
+    if len(set(numbers)) != len(numbers) or 1 in numbers:
+        raise ValueError(f"params/{profile}: later registrations must have distinct numbers above 1, got {numbers}")
+    return tuple(sorted(out, key=lambda r: r.number))
+
+
+def later_for(profile: str, chapter: str) -> tuple[LaterRegistration, ...]:
+    """The later registrations that train ``chapter``, by number."""
+    return tuple(r for r in later(profile) if chapter in r.chapters)

@@ -82,7 +82,8 @@ def read_entries(profile: str, entries: list[Path], spot_cells: int = 2,
 
     reg = prereg.load(profile)
     sets = [(name, {}) for name in paths.chapter_names() if name in RUNNERS] + [
-        (name, over) for name, over in (reg.longer if reg else {}).items()]  # the pages show these too
+        (name, over) for name, over in (reg.longer if reg else {}).items()] + [  # the pages show these too
+        (name, over) for later in prereg.later(profile) for name, over in later.chapters.items()]
     wanted = {(name, cache_key(name, RUNNERS[name].version, load_params(name, profile, over).to_dict()))
               for name, over in sets}
     kept, cells = [], {}

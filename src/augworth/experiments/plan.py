@@ -86,8 +86,9 @@ def chapter_models(name: str, p, test_images: int) -> list[Model]:
     return [model_of(c[1] if isinstance(c, tuple) else c, test_images) for c in module.cells(p)]
 
 
-def profile_table(profile: str, names: list[str] | None = None):
-    """One row per chapter of ``profile``: models, training and evaluation images, TFLOPs."""
+def profile_table(profile: str, names: list[str] | None = None, overrides: dict[str, dict] | None = None):
+    """One row per chapter of ``profile``: models, training and evaluation images, TFLOPs.
+    ``overrides``: chapter -> parameters replacing the profile's (a later registration's)."""
     import pandas as pd
 
     from .. import paths
@@ -95,7 +96,7 @@ def profile_table(profile: str, names: list[str] | None = None):
 
     rows = []
     for name in [n for n in (names or paths.chapter_names()) if n not in paths.SUMMARY]:
-        p = load_params(name, profile)
+        p = load_params(name, profile, (overrides or {}).get(name))
         ds = load_dataset(p.dataset, data_path=getattr(p, "data_path", None),
                           image_size=getattr(p, "image_size", DEFAULT_IMAGE_SIZE))
         models = chapter_models(name, p, len(ds.test_y))

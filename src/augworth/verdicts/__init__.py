@@ -18,7 +18,7 @@ from .rules import LABELS, Check, Decision, ToDecide, conclude, decide, decide_w
 
 __all__ = ["LABELS", "Check", "Decision", "conclude", "decide", "decide_within", "publish", "show", "describe",
            "seed_view", "SeedView", "to_decide", "ToDecide", "decision_costs", "longer_budget_table",
-           "longer_pilot", "beside_longer_pilot"]
+           "longer_pilot", "beside_longer_pilot", "Again", "registered_again", "publish_final", "show_again"]
 
 #: The fewest confirmatory seeds a value must hold for its verdicts to be read on them alone.
 MIN_CONFIRMATORY = 2
@@ -80,19 +80,112 @@ def seed_view(value: dict, chapter: str, profile: str) -> SeedView:
 
 
 def publish(decisions: Mapping[str, Decision], *, result, profile: str, dataset: str,
-            exploratory: Mapping[str, Decision] | None = None) -> list:
+            exploratory: Mapping[str, Decision] | None = None, again: "Again | None" = None,
+            earlier: Mapping[str, Decision] | None = None) -> list:
     """Write each decision as its claim's record (with ``result``'s provenance); returns them.
     ``exploratory``: the same claims read on the exploratory seeds (:meth:`SeedView.decide`; None on
     an exploratory profile), recorded
-    beside a confirmatory verdict with the deviations its pre-registration lists."""
+    beside a confirmatory verdict with the deviations its pre-registration lists. ``again``: the
+    decisions come from a later registration (:func:`registered_again`), whose number and
+    deviations the records carry, with ``earlier`` (the first registration's verdicts) beside."""
     from .. import claims, prereg
 
-    reg = prereg.load(profile) if exploratory is not None else None
+    reg = again.registration if again is not None else (prereg.load(profile) if exploratory is not None else None)
     return [claims.record(d, result=result, profile=profile, dataset=dataset,
                           stage="confirmatory" if reg else "exploratory",
                           exploratory=summary_of((exploratory or {}).get(d.claim)),
-                          deviations=tuple(reg.deviations_for(d.claim)) if reg else ())
+                          deviations=tuple(reg.deviations_for(d.claim)) if reg else (),
+                          registration=again.registration.number if again is not None else 1,
+                          earlier=summary_of((earlier or {}).get(d.claim)) if again is not None else None)
             for d in decisions.values()]
+
+
+@dataclass(frozen=True)
+class Again:
+    """A later registration of a chapter's claims (:func:`augworth.prereg.later`): its parameters,
+    its stored result (None until it is computed: a page never computes it) and its verdicts on
+    its own confirmatory seeds ({} while not stored)."""
+
+    registration: object          # prereg.LaterRegistration
+    params: object
+    result: object | None
+    decisions: dict
+
+    @property
+    def seeds_text(self) -> str:
+        """Its confirmatory seeds in words (200-207, or a list)."""
+        seeds = self.registration.seeds(next(iter(self.registration.chapters)))
+        return f"{seeds[0]}-{seeds[-1]}" if seeds == tuple(range(seeds[0], seeds[-1] + 1)) else ", ".join(map(str, seeds))
+
+    def describe(self) -> str:
+        r = self.registration
+        return (f"registration {r.number} ({r.file}, registered {r.registered}): {', '.join(r.claims)} on seeds "
+                f"{self.seeds_text}" + ("" if self.result is not None else ": not computed yet (make confirm REG="
+                             f"{r.number} computes it)"))
+
+
+def registered_again(chapter: str, profile: str, params: Mapping | None,
+                     decide_value: Callable[[dict, object], Mapping[str, Decision]], *,
+                     confirmatory: bool = True) -> list[Again]:
+    """The later registrations of ``chapter`` on ``profile``, each with its verdicts read by
+    ``decide_value(value, params)`` on its stored result (the claims it registers only). ``params``:
+    the page's own, which a registration's overrides replace where they name the same field.
+    ``confirmatory``: whether the page reads the first registration's confirmatory seeds
+    (:attr:`SeedView.confirmatory`); a page that does not (a replication on disjoint seeds, other
+    parameters) is not superseded by a later registration: none is returned."""
+    from .. import config, prereg
+    from ..analysis.seeds import seeds_in
+    from ..experiments.registry import stored
+
+    out = []
+    for reg in prereg.later_for(profile, chapter) if confirmatory else ():
+        p = config.load_params(chapter, profile, {**(params or {}), **reg.chapters[chapter]})
+        result = stored(chapter, p)
+        decisions = {}
+        if result is not None:
+            held = seeds_in(result.value)
+            if not held <= set(reg.seeds(chapter)) | set(result.value.get("choice_seeds") or ()):
+                raise ValueError(f"{reg.file}: the stored {chapter} result holds seeds {sorted(held)}, "
+                                 f"not only the registered {list(reg.seeds(chapter))}")
+            decisions = {k: d for k, d in decide_value(result.value, p).items() if k in reg.claims}
+        out.append(Again(reg, p, result, decisions))
+    return out
+
+
+def publish_final(decisions: Mapping[str, Decision], exploratory: Mapping[str, Decision] | None,
+                  again: list[Again], *, result, profile: str, dataset: str) -> dict[str, Decision]:
+    """Write each claim's record from its latest registration whose result is stored (a later
+    one, with the first registration's verdict beside it), else from ``decisions``; returns the
+    verdicts the page's result box shows (the same choice)."""
+    final = dict(decisions)
+    latest: dict[str, Again] = {}
+    for a in again:
+        for k in a.decisions:
+            latest[k] = a
+    publish({k: d for k, d in decisions.items() if k not in latest}, result=result, profile=profile,
+            dataset=dataset, exploratory=exploratory)
+    for a in {id(a): a for a in latest.values()}.values():
+        mine = {k: d for k, d in a.decisions.items() if latest[k] is a}
+        publish(mine, result=a.result, profile=profile, dataset=dataset, exploratory=exploratory, again=a,
+                earlier=decisions)
+        final.update(mine)
+    return final
+
+
+def show_again(again: list[Again], earlier: Mapping[str, Decision]) -> None:
+    """Print each later registration's verdicts, with the first registration's beside them."""
+    if not again:
+        print("this profile registers no later run of this chapter")
+    for a in again:
+        print(a.describe())
+        if a.decisions:
+            print()
+            show(a.decisions)
+            for k in a.decisions:
+                e = earlier.get(k)
+                if e is not None:
+                    print(f"\n  registration 1 ({k}): {e.verdict} {_num(e.measured)}{_ci(e.interval)}"
+                          + (f"; gated: {'; '.join(e.reasons)}" if e.reasons else ""))
 
 
 def summary_of(d: Decision | None) -> dict | None:
@@ -159,12 +252,14 @@ COLOURS = {"supported": "#029e73", "not supported": "#d55e00", "inconclusive": "
 
 
 def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
-               exploratory: Mapping[str, Decision] | None = None):
+               exploratory: Mapping[str, Decision] | None = None, again: list | None = None):
     """The box that opens a chapter: each claim's verdict, the number with its interval, the
     paper's number and the regime (an IPython HTML object; the notebook glues it to the top of
     its page, so the page opens with results computed by this run). ``exploratory``: on a
     pre-registered profile, the same rules on the exploratory seeds (:meth:`SeedView.decide`),
-    shown beside the confirmatory verdicts; None labels the page's verdicts exploratory."""
+    shown beside the confirmatory verdicts; None labels the page's verdicts exploratory. ``again``:
+    the page's later registrations (:func:`registered_again`); a claim one of them decided says so
+    under its verdict (``decisions`` holds that registration's verdict: :func:`publish_final`)."""
     from html import escape
 
     from IPython.display import HTML
@@ -176,6 +271,11 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
         c = claims.CLAIMS[d.claim]
         ival = f" <small>{_ci(d.interval).strip()}</small>" if d.interval is not None else ""
         why = "".join(f"<br><small>{escape(r)}</small>" for r in d.reasons)
+        later = [a for a in again or () if a.decisions.get(d.claim) is d]
+        if later:
+            a = later[-1]
+            why += (f"<br><small>registration {a.registration.number} ({escape(a.registration.file)}), "
+                    f"seeds {escape(a.seeds_text)}</small>")
         beside = ""
         if exploratory is not None:
             e = exploratory.get(d.claim)

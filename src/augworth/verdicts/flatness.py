@@ -123,21 +123,20 @@ def decide_all(r: dict, p) -> dict[str, Decision]:
     return {"C5": c5(r, p)}
 
 
-def budget_readings(page: dict, p, pilot: dict | None = None, pilot_p=None) -> list[tuple[str, int, list]]:
+def budget_readings(page: dict, p, *more) -> list[tuple[str, int, list]]:
     """The models C5 can be read on, budget by budget: the page's main runs and its convergence
-    runs (the confirmatory seeds with twice the epochs), and, where the longer-budget pilot ran
-    (``pilot``, with its parameters ``pilot_p``), its main and convergence runs. Each is
-    (seeds in words, epochs, cells)."""
+    runs (the confirmatory seeds with twice the epochs), and, for each ``(value, params)`` in
+    ``more`` that is stored (the longer-budget pilot, a later registration; None values are
+    skipped), its main and convergence runs. Each is (seeds in words, epochs, cells)."""
     def seeds(cells):
         s = sorted({int(c["seed"]) for c in cells})
         return f"seeds {s[0]}-{s[-1]}" if s == list(range(s[0], s[-1] + 1)) else "seeds " + ", ".join(map(str, s))
 
-    out = [(seeds(page["cells"]), p.epochs, page["cells"])]
-    for value, params in ((page, p), (pilot, pilot_p)):
+    out = []
+    for value, params in ((page, p), *more):
         if value is None:
             continue
-        if value is pilot:
-            out.append((seeds(value["cells"]), params.epochs, value["cells"]))
+        out.append((seeds(value["cells"]), params.epochs, value["cells"]))
         longer = first_factor_runs(value, params)
         if longer:
             out.append((seeds(longer), params.epochs * params.convergence_factors[0], longer))
