@@ -66,7 +66,8 @@ def test_decision_costs_price_the_seeds_a_chapter_needs(monkeypatch):
     """Claims of one chapter share its models: the chapter costs the most seeds any asks for."""
     from augworth.experiments import plan
 
-    monkeypatch.setattr(plan, "seed_minutes", lambda chapter, profile: {"exchange_rate": 2.0}[chapter])
+    monkeypatch.setattr(plan, "seed_minutes", lambda chapter, profile, overrides=None:
+                        {"exchange_rate": 2.0, "flatness": 10.0 * (overrides or {}).get("epochs", 1)}[chapter])
     c3 = conclude("C3", "inconclusive", 0.001, (-0.01, 0.012), "r", "s", n_seeds=5, sd=0.01, threshold=0.0)
     c4 = conclude("C4", "inconclusive", 0.004, (-0.001, 0.009), "r", "s", n_seeds=5, sd=0.004, threshold=0.0)
     c5 = conclude("C5", "supported", 0.1, (0.05, 0.15), "r", "s",
@@ -76,6 +77,20 @@ def test_decision_costs_price_the_seeds_a_chapter_needs(monkeypatch):
     assert table.minutes.iloc[0] == 2.0 * c3.seeds_needed
     assert list(chapters.chapter) == ["exchange_rate"]
     assert chapters.minutes.iloc[0] == 2.0 * max(c3.seeds_needed, c4.seeds_needed)
+    # a claim a later registration decided is priced at that registration's budget
+    from dataclasses import fields
+
+    from augworth import claims, prereg
+    from augworth.verdicts.rules import Decision
+
+    (reg,) = prereg.later_for("book", "flatness")
+    c5 = conclude("C5", "inconclusive", 0.004, (-0.001, 0.009), "r", "s", n_seeds=5, sd=0.004, threshold=0.0)
+    rec = claims.Record(**{f.name: getattr(c5, f.name) for f in fields(Decision)}, profile="book", dataset="d",
+                        device="cpu", wall_s=1.0, package_version="0", git_commit="abc", source="cache",
+                        stage="confirmatory", registration=reg.number)
+    later, _ = verdicts.decision_costs({"C5": rec}, "book")
+    assert later.chapter.iloc[0] == f"flatness (registration {reg.number})"
+    assert later.minutes.iloc[0] == c5.seeds_needed * 10.0 * reg.chapters["flatness"]["epochs"]
     import matplotlib
 
     matplotlib.use("Agg")

@@ -124,7 +124,7 @@ def minutes(tflop: float, tflops: float) -> float:
     return tflop / tflops / 60
 
 
-def seed_minutes(name: str, profile: str, workers: int = 2) -> float:
+def seed_minutes(name: str, profile: str, workers: int = 2, overrides: dict | None = None) -> float:
     """Minutes on ``workers`` cores of the reference machine (reference step
     :data:`augworth.runtime.REFERENCE_STEP_MS`) that one seed of chapter ``name`` costs with its
     convergence runs: the models of its costliest seed at the profile's parameters (a seed with
@@ -135,7 +135,7 @@ def seed_minutes(name: str, profile: str, workers: int = 2) -> float:
     from .. import runtime
     from ..data import load_dataset
 
-    p = load_params(name, profile)
+    p = load_params(name, profile, overrides)
     ds = load_dataset(p.dataset, data_path=getattr(p, "data_path", None),
                       image_size=getattr(p, "image_size", DEFAULT_IMAGE_SIZE))
     shape = tuple(ds.test_x.shape[1:])

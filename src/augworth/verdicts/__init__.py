@@ -314,9 +314,10 @@ def decision_costs(records: Mapping[str, Decision], profile: str):
     chapter's claims share its models, so a chapter costs the most seeds any of its claims needs."""
     import pandas as pd
 
-    from .. import claims
+    from .. import claims, prereg
     from ..experiments.plan import seed_minutes
 
+    later = {r.number: r for r in prereg.later(profile)}
     per_seed: dict[str, float] = {}
     rows = []
     for cid, d in records.items():
@@ -324,10 +325,15 @@ def decision_costs(records: Mapping[str, Decision], profile: str):
         if td is None:
             continue
         chapter = claims.CLAIMS[cid].notebook
+        number = getattr(d, "registration", 1)  # a later registration's seeds cost its budget
+        if number in later:
+            chapter += f" (registration {number})"
         minutes = None
         if td.kind == "seeds":
             if chapter not in per_seed:
-                per_seed[chapter] = seed_minutes(chapter, profile)
+                name = claims.CLAIMS[cid].notebook
+                per_seed[chapter] = seed_minutes(name, profile, overrides=later[number].chapters.get(name)
+                                                 if number in later else None)
             minutes = td.seeds * per_seed[chapter]
         rows.append({"claim": cid, "chapter": chapter, "kind": td.kind, "to decide": td.text(), "seeds": td.seeds,
                      "minutes": minutes, "effect alone": d.ungated})
