@@ -162,4 +162,4 @@ verdicts.show(decisions, exploratory)
 verdicts.show_again(again, decisions)
 final = verdicts.publish_final(decisions, exploratory, again, result=result, profile=profile, dataset=p.dataset)
 glue("results_box", verdicts.result_box(final, profile=profile, dataset=p.dataset, exploratory=exploratory,
-                                        again=again), display=False)
+                                        again=again, earlier=decisions), display=False)

@@ -26,8 +26,8 @@
 # twice the budget moves its numbers by less than the tolerance; *deviations* lists any change to
 # a registered rule after confirmatory results existed. A claim registered again later (a new
 # budget on fresh seeds, under the same rule: `params/book/registration-<n>.yaml`, committed
-# before it ran) shows that registration's verdict, with registration 1's under it and in its
-# details. The replication column holds the verdicts
+# before it ran) shows that registration's verdict, with registration 1's in the exploratory
+# column's place and in its details. The replication column holds the verdicts
 # of `make replicate` (the same chapters on a disjoint set of seeds) where it ran. Rows are read
 # from the records the chapters write when they run; nothing here is typed by hand.
 
@@ -62,18 +62,17 @@ def verdict_cell(r) -> str:
         f"; needs ~{r.seeds_needed}" if r.verdict == "inconclusive" and r.seeds_needed else "") + "</small>"
     gated = "<br><small>gated</small>" if r.reasons else ""
     again = "" if r.registration == 1 else f"<br><small>registration {r.registration}</small>"
-    earlier = "" if not r.earlier else (
-        f"<br><small>registration 1: <b style='color:{colour[r.earlier['verdict']]}'>{r.earlier['verdict']}</b></small>")
-    return f"<b style='color:{colour[r.verdict]}'>{r.verdict}</b>{gated}{seeds}{again}{earlier}"
+    return f"<b style='color:{colour[r.verdict]}'>{r.verdict}</b>{gated}{seeds}{again}"
 
 
 def beside_cell(r) -> str:
     """The exploratory seeds' verdict recorded beside a confirmatory one."""
-    e = None if r is None else r.exploratory
+    e = None if r is None else (r.earlier if r.registration > 1 else r.exploratory)
     if e is None:
         return "-" if r is None or r.stage == "confirmatory" else "<small>(this is the exploratory verdict)</small>"
     ival = "" if e["interval"] is None else f"<br><small>95% CI {num(e['interval'][0])} to {num(e['interval'][1])}</small>"
-    return (f"<b style='color:{colour[e['verdict']]}'>{e['verdict']}</b><br><small>{num(e['measured'])}</small>{ival}"
+    return (("<small>registration 1:</small><br>" if r.registration > 1 else "")
+            + f"<b style='color:{colour[e['verdict']]}'>{e['verdict']}</b><br><small>{num(e['measured'])}</small>{ival}"
             + (f"<br><small>{e['n_seeds']} seeds</small>" if e.get("n_seeds") else ""))
 
 
@@ -133,7 +132,7 @@ for cid, c in claims.CLAIMS.items():
 stage = {r.stage for r in records.values()}
 first = "verdict<br><small>(confirmatory)</small>" if stage == {"confirmatory"} else "verdict"
 head = "".join(f"<th>{h}</th>" for h in ("", "claim", "paper", "ours", first,
-                                         "exploratory<br><small>(seeds beside; convergence not checked)</small>",
+                                         "exploratory<br><small>(seeds beside; convergence not checked; or registration 1)</small>",
                                          "convergence",
                                          "replication<br><small>(disjoint seeds)</small>", "deviations"))
 HTML(f"<div style='overflow-x:auto'><table class='table' style='font-size:0.9em'><thead><tr>{head}</tr></thead>"

@@ -119,7 +119,9 @@ def test_a_later_registration_decides_its_claims_once_stored_with_the_first_besi
     rec = claims.load_records(tmp_path)["C5"]
     assert final["C5"] is again.decisions["C5"] and rec.registration == 2 and rec.stage == "confirmatory"
     assert rec.earlier["n_seeds"] == 3 and rec.earlier["verdict"] == "supported" and [d["what"] for d in rec.deviations] == ["w"]
-    assert "registration 2" in verdicts.result_box(final, profile="smoke", dataset="d", again=[again]).data
+    box = verdicts.result_box(final, profile="smoke", dataset="d", exploratory={}, again=[again], earlier=decisions).data
+    assert "registration 2" in box and "registration 1: " in box
+    assert rec.exploratory is None
     assert verdicts.registered_again("flatness", "smoke", {}, lambda v, p: fake_decide(v), confirmatory=False) == []
 
     stored[(200, 201, 202)] = Result(value([200, 201, 202, 7]), meta)  # a result holding other seeds

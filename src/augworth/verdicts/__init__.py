@@ -166,8 +166,7 @@ def publish_final(decisions: Mapping[str, Decision], exploratory: Mapping[str, D
             dataset=dataset, exploratory=exploratory)
     for a in {id(a): a for a in latest.values()}.values():
         mine = {k: d for k, d in a.decisions.items() if latest[k] is a}
-        publish(mine, result=a.result, profile=profile, dataset=dataset, exploratory=exploratory, again=a,
-                earlier=decisions)
+        publish(mine, result=a.result, profile=profile, dataset=dataset, exploratory={}, again=a, earlier=decisions)
         final.update(mine)
     return final
 
@@ -252,14 +251,16 @@ COLOURS = {"supported": "#029e73", "not supported": "#d55e00", "inconclusive": "
 
 
 def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
-               exploratory: Mapping[str, Decision] | None = None, again: list | None = None):
+               exploratory: Mapping[str, Decision] | None = None, again: list | None = None,
+               earlier: Mapping[str, Decision] | None = None):
     """The box that opens a chapter: each claim's verdict, the number with its interval, the
     paper's number and the regime (an IPython HTML object; the notebook glues it to the top of
     its page, so the page opens with results computed by this run). ``exploratory``: on a
     pre-registered profile, the same rules on the exploratory seeds (:meth:`SeedView.decide`),
     shown beside the confirmatory verdicts; None labels the page's verdicts exploratory. ``again``:
     the page's later registrations (:func:`registered_again`); a claim one of them decided says so
-    under its verdict (``decisions`` holds that registration's verdict: :func:`publish_final`)."""
+    under its verdict (``decisions`` holds that registration's verdict: :func:`publish_final`) and
+    shows the first registration's verdict (``earlier``) beside it instead of the exploratory one."""
     from html import escape
 
     from IPython.display import HTML
@@ -278,11 +279,11 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
                     f"seeds {escape(a.seeds_text)}</small>")
         beside = ""
         if exploratory is not None:
-            e = exploratory.get(d.claim)
+            e = (earlier or {}).get(d.claim) if later else exploratory.get(d.claim)
             beside = ("<td style='padding:2px 8px'><small>-</small></td>" if e is None else
-                      f"<td style='padding:2px 8px'><small><b style='color:{COLOURS[e.verdict]}'>{e.verdict}</b> "
-                      f"{_num(e.measured)}{_ci(e.interval, label='')}"
-                      + (f", {e.n_seeds} seeds" if e.n_seeds else "") + "</small></td>")
+                      "<td style='padding:2px 8px'><small>" + ("registration 1: " if later else "")
+                      + f"<b style='color:{COLOURS[e.verdict]}'>{e.verdict}</b> {_num(e.measured)}"
+                      f"{_ci(e.interval, label='')}" + (f", {e.n_seeds} seeds" if e.n_seeds else "") + "</small></td>")
         rows.append(f"<tr><td style='padding:2px 8px 2px 0'><b>{d.claim}</b></td>"
                     f"<td style='padding:2px 8px'><b style='color:{COLOURS[d.verdict]}'>{d.verdict}</b>{why}</td>"
                     f"<td style='padding:2px 8px'>{_num(d.measured)}{ival}<br><small>{escape(d.rule)}</small></td>"
