@@ -107,8 +107,18 @@ def test_ship_then_reproduce_one_chapter_side_by_side(tmp_path, monkeypatch, cap
         return pr["bytes"] - len((json.dumps(pr, indent=1) + "\n").encode())
 
     assert entries_bytes(lean) <= entries_bytes(prov) and shipping.status("flatness", "smoke") == "current"
+    # a later registration of the chapter is reproduced too (computed before the pages run)
+    from augworth import prereg
+    from augworth.experiments.registry import stored
+
+    later = prereg.LaterRegistration("smoke", 2, "d", ("C5",), {"flatness": {"seeds": [3], "epochs": 1}}, {})
+    monkeypatch.setattr(prereg, "later", lambda profile: (later,) if profile == "smoke" else ())
     reproduced = pipeline.reproduce("smoke", ["flatness"])
     assert (tmp_path / "reproduce" / "smoke" / "cache").is_dir()  # its own cache, the shipped one untouched
+    from augworth.experiments.cache import ResultsCache
+
+    mine = ResultsCache(root=tmp_path / "reproduce" / "smoke" / "cache" / "results", read_only=[])
+    assert stored("flatness", config.load_params("flatness", "smoke", later.chapters["flatness"]), cache=mine)
     table = shipping.compare(shipped_root / "smoke" / shipping.RECORDS, reproduced, ["flatness"])
     assert list(table["claim"]) == ["C5"] and bool(table["same verdict"].iloc[0])
     shipping.print_comparison(table)

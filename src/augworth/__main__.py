@@ -115,7 +115,7 @@ def _cmd_replicate(args) -> None:
 
 
 def _cmd_reproduce(args) -> None:
-    from . import shipping
+    from . import prereg, shipping
     from .experiments import plan
 
     names = args.names or None
@@ -125,9 +125,15 @@ def _cmd_reproduce(args) -> None:
                                  "reproduce compares with shipped results")
     table = plan.profile_table(args.profile, names)
     here = plan.sustained_tflops()
-    total = float(table["TFLOP"].iloc[-1])
-    print(f"[augworth] reproduce {args.profile} ({', '.join(names) if names else 'every chapter'}): "
-          f"{int(table['models'].iloc[-1])} models, {total:,.1f} TFLOP: about {plan.minutes(total, here * 2):.0f} min "
+    total, models = float(table["TFLOP"].iloc[-1]), int(table["models"].iloc[-1])
+    for reg in prereg.later(args.profile):  # computed too: the pages decide their claims with them
+        mine = [n for n in reg.chapters if not names or n in names]
+        if mine:
+            later = plan.profile_table(args.profile, mine, overrides=reg.chapters).iloc[-1]
+            total, models = total + float(later["TFLOP"]), models + int(later["models"])
+    print(f"[augworth] reproduce {args.profile} ({', '.join(names) if names else 'every chapter'}, with their later "
+          f"registrations): "
+          f"{models} models, {total:,.1f} TFLOP: about {plan.minutes(total, here * 2):.0f} min "
           f"on this machine's 2 cores (make plan: training and evaluation only); finished cells are kept in "
           f"build/reproduce/{args.profile}, so an interrupted run resumes",
           file=sys.stderr, flush=True)

@@ -376,8 +376,14 @@ def reproduce(profile: str, names: list[str] | None = None) -> Path:
     """Execute the chapters of ``profile`` from scratch into :func:`reproduce_dir`: a results
     cache of its own, the shipped results hidden (``AUGWORTH_RESULTS`` points at an empty
     folder), so every number is computed on this machine. Finished cells are kept there: an
-    interrupted reproduction resumes. Returns the folder of its claim records (compare them with
-    the shipped ones: :func:`augworth.shipping.compare`)."""
+    interrupted reproduction resumes. The profile's later registrations of those chapters
+    (:func:`augworth.prereg.later`) are computed first, so that the pages decide their claims as the
+    shipped ones did. Returns the folder of its claim records (compare them with the shipped ones:
+    :func:`augworth.shipping.compare`)."""
+    from . import config, prereg
+    from .experiments.registry import run
+
+    chapters = [n for n in (names or paths.chapter_names()) if n not in SUMMARY]
     out = reproduce_dir(profile)
     hidden = out / "no-shipped-results"
     hidden.mkdir(parents=True, exist_ok=True)
@@ -385,7 +391,12 @@ def reproduce(profile: str, names: list[str] | None = None) -> Path:
     paths.COMMITTED_RESULTS = hidden  # for this process; AUGWORTH_RESULTS for the kernels
     try:
         with environment({"AUGWORTH_CACHE": str(out / "cache"), "AUGWORTH_RESULTS": str(hidden)}):
-            execute_all([n for n in (names or paths.chapter_names()) if n not in SUMMARY], profile, out_dir=out)
+            for reg in prereg.later(profile):
+                for chapter, over in reg.chapters.items():
+                    if chapter in chapters:
+                        print(f"[augworth] {chapter}: registration {reg.number} ({reg.file})", file=sys.stderr, flush=True)
+                        run(chapter, config.load_params(chapter, profile, over))
+            execute_all(chapters, profile, out_dir=out)
     finally:
         paths.COMMITTED_RESULTS = shipped_root
     return out / "_records"

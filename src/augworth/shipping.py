@@ -208,9 +208,11 @@ def compare(shipped: Path, reproduced: Path, names: list[str] | None = None):
         if s is not None and r is not None and s.interval is not None and _finite(r.measured):
             lo, hi = s.interval
             inside = bool(lo <= r.measured <= hi) if _finite(lo) and _finite(hi) else None
-        rows.append({"claim": claim,
-                     "shipped": "-" if s is None else f"{s.verdict}: {_value(s)}",
-                     "reproduced": "-" if r is None else f"{r.verdict}: {_value(r)}",
+        def text(x):
+            return "-" if x is None else f"{x.verdict}: {_value(x)}" + (
+                f" (registration {x.registration})" if x.registration > 1 else "")
+
+        rows.append({"claim": claim, "shipped": text(s), "reproduced": text(r),
                      "same verdict": None if s is None or r is None else s.verdict == r.verdict,
                      "in shipped interval": inside})
     return pd.DataFrame(rows)
