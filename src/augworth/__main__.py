@@ -115,7 +115,7 @@ def _cmd_replicate(args) -> None:
 
 
 def _cmd_reproduce(args) -> None:
-    from . import prereg, shipping
+    from . import shipping
     from .experiments import plan
 
     names = args.names or None
@@ -126,11 +126,8 @@ def _cmd_reproduce(args) -> None:
     table = plan.profile_table(args.profile, names)
     here = plan.sustained_tflops()
     total, models = float(table["TFLOP"].iloc[-1]), int(table["models"].iloc[-1])
-    for reg in prereg.later(args.profile):  # computed too: the pages decide their claims with them
-        mine = [n for n in reg.chapters if not names or n in names]
-        if mine:
-            later = plan.profile_table(args.profile, mine, overrides=reg.chapters).iloc[-1]
-            total, models = total + float(later["TFLOP"]), models + int(later["models"])
+    for _, later in plan.later_tables(args.profile, names):  # computed too: the pages decide their claims with them
+        total, models = total + float(later["TFLOP"].iloc[-1]), models + int(later["models"].iloc[-1])
     print(f"[augworth] reproduce {args.profile} ({', '.join(names) if names else 'every chapter'}, with their later "
           f"registrations): "
           f"{models} models, {total:,.1f} TFLOP: about {plan.minutes(total, here * 2):.0f} min "
@@ -204,7 +201,7 @@ def _cmd_confirm(args) -> None:
 
 
 def _cmd_plan(args) -> None:
-    from . import prereg, runtime
+    from . import runtime
     from .experiments import plan
     from .experiments.sweep import parallelism
 
@@ -217,12 +214,10 @@ def _cmd_plan(args) -> None:
           f"the width-8 fast CNN; wider models run more FLOP/s, so for them it is an upper bound); 'min ref': the "
           f"same on the reference machine (reference step {runtime.REFERENCE_STEP_MS} ms), what budgets are set in")
     print(_plan_table(plan.profile_table(args.profile, args.names or None), workers, args.tflops, here))
-    for reg in prereg.later(args.profile):
-        names = [n for n in reg.chapters if not args.names or n in args.names]
-        if names:
-            print(f"# registration {reg.number} ({reg.file}): {', '.join(reg.claims)} again, computed on its own "
-                  f"(make confirm REG={reg.number})")
-            print(_plan_table(plan.profile_table(args.profile, names, overrides=reg.chapters), workers, args.tflops, here))
+    for reg, later in plan.later_tables(args.profile, args.names or None):
+        print(f"# registration {reg.number} ({reg.file}): {', '.join(reg.claims)} again, computed on its own "
+              f"(make confirm REG={reg.number})")
+        print(_plan_table(later, workers, args.tflops, here))
 
 
 def _cmd_params(args) -> None:

@@ -45,13 +45,18 @@ class Registration:
 
     def deviations_for(self, claim: str) -> list[dict]:
         """The deviations that name ``claim`` (or all claims: ``claims: all``)."""
-        out = []
-        for d in self.deviations:
-            named = d.get("claims", d.get("claim", "all"))
-            named = [named] if isinstance(named, str) else list(named)
-            if "all" in named or claim in named:
-                out.append(d)
-        return out
+        return _naming(self.deviations, claim)
+
+
+def _naming(deviations, claim: str) -> list[dict]:
+    """The deviations whose ``claims`` (or ``claim``; absent: all) name ``claim`` or ``all``."""
+    out = []
+    for d in deviations:
+        named = d.get("claims", d.get("claim", "all"))
+        named = [named] if isinstance(named, str) else list(named)
+        if "all" in named or claim in named:
+            out.append(d)
+    return out
 
 
 @lru_cache(maxsize=None)
@@ -97,7 +102,8 @@ class LaterRegistration:
         return tuple(sorted(int(s) for s in over.get("seeds", over.get("verdict_seeds", ()))))
 
     def deviations_for(self, claim: str) -> list[dict]:
-        return Registration.deviations_for(self, claim)  # same reading of `claims:` as the first registration
+        """The deviations that name ``claim`` (or all claims), as the first registration reads them."""
+        return _naming(self.deviations, claim)
 
 
 @lru_cache(maxsize=None)

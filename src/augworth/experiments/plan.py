@@ -110,6 +110,20 @@ def profile_table(profile: str, names: list[str] | None = None, overrides: dict[
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
 
 
+def later_tables(profile: str, names: list[str] | None = None):
+    """For each later registration of ``profile`` (:func:`augworth.prereg.later`) that trains one
+    of ``names`` (all chapters: None): (the registration, its :func:`profile_table` at its own
+    parameters, those chapters only)."""
+    from .. import prereg
+
+    out = []
+    for reg in prereg.later(profile):
+        mine = [n for n in reg.chapters if not names or n in names]
+        if mine:
+            out.append((reg, profile_table(profile, mine, overrides=reg.chapters)))
+    return out
+
+
 def sustained_tflops(step_ms: float | None = None) -> float:
     """TFLOP/s this CPU sustains on the reference step (width-8 fast CNN, batch 64, one thread)."""
     from .. import runtime

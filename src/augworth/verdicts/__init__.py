@@ -157,17 +157,15 @@ def publish_final(decisions: Mapping[str, Decision], exploratory: Mapping[str, D
     """Write each claim's record from its latest registration whose result is stored (a later
     one, with the first registration's verdict beside it), else from ``decisions``; returns the
     verdicts the page's result box shows (the same choice)."""
-    final = dict(decisions)
-    latest: dict[str, Again] = {}
-    for a in again:
-        for k in a.decisions:
-            latest[k] = a
+    latest = {k: a for a in again for k in a.decisions}  # by number: the last one wins
     publish({k: d for k, d in decisions.items() if k not in latest}, result=result, profile=profile,
             dataset=dataset, exploratory=exploratory)
-    for a in {id(a): a for a in latest.values()}.values():
+    final = dict(decisions)
+    for a in again:
         mine = {k: d for k, d in a.decisions.items() if latest[k] is a}
-        publish(mine, result=a.result, profile=profile, dataset=dataset, exploratory={}, again=a, earlier=decisions)
-        final.update(mine)
+        if mine:
+            publish(mine, result=a.result, profile=profile, dataset=dataset, exploratory={}, again=a, earlier=decisions)
+            final.update(mine)
     return final
 
 
