@@ -129,6 +129,7 @@ budgets = rules.over_budgets(rules.budget_readings(r, p, (pilot.value if pilot e
 if len(budgets) > 1:
     fig = figs.over_budgets(budgets, rules.MARGINS["C5"])
     plt.show()
+print(rules.across_budgets(budgets, rules.MARGINS["C5"]))
 budgets.drop(columns=["eig_lo", "eig_hi"]).round(4)
 
 # %% [markdown]

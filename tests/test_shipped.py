@@ -190,3 +190,19 @@ def test_shipping_keeps_a_later_registrations_result(tmp_path):
     path = tmp_path / "flatness" / f"{cache_key('flatness', RUNNERS['flatness'].version, p.to_dict())}.json"
     kept, _ = shipping.read_entries("book", [path])
     assert kept == [path]
+
+
+def test_the_flatness_page_finds_registration_2s_shipped_result():
+    """Registration 2 (C5 at 160 epochs, seeds 200-207) is shipped: the page decides C5 from it,
+    on its registered seeds only, with the convergence runs of every seed."""
+    from augworth import verdicts
+    from augworth.verdicts import flatness as vf
+
+    again = verdicts.registered_again("flatness", "book", {}, vf.decide_all)
+    two = [a for a in again if a.registration.number == 2]
+    assert len(two) == 1 and two[0].result is not None
+    assert two[0].result.meta["source"].startswith(("committed", "cache"))
+    d = two[0].decisions["C5"]
+    assert list(d.seeds) == list(range(200, 208))
+    assert sum(c.name == "converged" for c in d.checks) == 3  # the effect and each arm's accuracy
+    assert d.verdict in ("supported", "not supported", "inconclusive")

@@ -416,6 +416,12 @@ def test_c5_read_budget_by_budget():
     assert table.alpha.iloc[0] == pytest.approx(-0.1, abs=0.05) and table.alpha.iloc[3] == pytest.approx(0.1, abs=0.05)
     assert list(table.n) == [5, 5, 5, 5] and (table.eig == 0).all()  # same eigenvalues in both arms
     assert len(vf.budget_readings(flatness_result(0.1), p)) == 1  # no convergence runs, no pilot: one reading
+    said = vf.across_budgets(table, 0.04)
+    assert said.startswith("4 readings of C5 (budgets x seeds, 10-40 epochs)") and "not supported 3, supported 1" in said
+    assert "1 of them has an interval above 0" in said and "(seeds 5-9, 40 epochs; margin +0.04)" in said
+    assert vf.across_budgets(table.iloc[:0], 0.04) == "no reading of C5 is stored"
+    alone = table.assign(alpha_lo=float("nan"), alpha_hi=float("nan"))  # one seed each: no interval
+    assert "none with an interval" in vf.across_budgets(alone, 0.04)
     import matplotlib
 
     matplotlib.use("Agg")

@@ -164,3 +164,24 @@ def over_budgets(readings, step: float) -> pd.DataFrame:
                      **{f"test_acc {a}": float(np.mean([c["test_acc"] for c in v])) for a, v in arm.items()},
                      **{f"train_loss {a}": float(np.mean([c["start_loss"] for c in v])) for a, v in arm.items()}})
     return pd.DataFrame(rows)
+
+
+def across_budgets(table: pd.DataFrame, margin: float) -> str:
+    """One sentence on :func:`over_budgets`'s table, for the reader who weighs a gated verdict:
+    how many readings (budget x seeds), the highest upper end of C5's interval against the
+    margin (flattening would need an interval above 0), the labels the effect alone gets, and the
+    Hessian gap at the shortest and longest budget."""
+    if table.empty:
+        return "no reading of C5 is stored"
+    if table.alpha_hi.isna().all():  # fewer than two seeds per reading: no interval
+        return f"{len(table)} readings of C5, none with an interval (fewer than two seeds each)"
+    top = table.loc[table.alpha_hi.astype(float).idxmax()]
+    labels = ", ".join(f"{k} {v}" for k, v in table["effect alone"].value_counts().items())
+    short, long = table.loc[table.epochs.idxmin()], table.loc[table.epochs.idxmax()]
+    above = int((table.alpha_lo > 0).sum())
+    return (f"{len(table)} readings of C5 (budgets x seeds, {table.epochs.min()}-{table.epochs.max()} epochs): "
+            f"the effect alone reads {labels}; "
+            f"{above} of them {'has' if above == 1 else 'have'} an interval above 0 (flatter with augmentation); "
+            f"the highest upper end is {top.alpha_hi:+.3f} ({top.seeds}, {top.epochs} epochs; margin "
+            f"{margin:+.2f}); the Hessian top-eigenvalue gap is {short.eig:+.1f} at {short.epochs} epochs "
+            f"({short.seeds}) and {long.eig:+.1f} at {long.epochs} ({long.seeds})")
