@@ -50,6 +50,7 @@ params = {}  # resolved parameters; papermill injects them (empty: the profile's
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
 
 from myst_nb import glue
 
@@ -64,7 +65,8 @@ view = verdicts.seed_view(result.value, "flatness", profile)  # confirmatory see
 r = view.page
 plotting.set_theme()
 flat, models, noise = figs.tables(r)
-plotting.provenance_box(result, profile, p.dataset, view.describe())
+again = verdicts.registered_again("flatness", profile, params, rules.decide_all, confirmatory=view.confirmatory)
+plotting.provenance_box(result, profile, p.dataset, view.describe(), again)
 
 # %%
 models.groupby("augment", sort=False)[["train_acc", "test_acc", "start_loss", "top_eig", "trace"]].mean()
@@ -122,14 +124,14 @@ noise.groupby(["augment", "mode"], sort=False)[["trace_cov", "snr", "noise_scale
 
 # %% tags=["hide-input"]
 pilot_p, pilot = verdicts.longer_pilot("flatness", profile, params)
-again = verdicts.registered_again("flatness", profile, params, rules.decide_all, confirmatory=view.confirmatory)
 budgets = rules.over_budgets(rules.budget_readings(r, p, (pilot.value if pilot else None, pilot_p),
                                                    *((a.result.value if a.result else None, a.params) for a in again)),
                              p.step)
 if len(budgets) > 1:
     fig = figs.over_budgets(budgets, rules.MARGINS["C5"])
     plt.show()
-print(rules.across_budgets(budgets, rules.MARGINS["C5"]))
+said = rules.across_budgets(budgets, rules.MARGINS["C5"])
+display(Markdown(said[0].upper() + said[1:] + "."))
 budgets.drop(columns=["eig_lo", "eig_hi"]).round(4)
 
 # %% [markdown]

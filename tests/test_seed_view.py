@@ -108,6 +108,9 @@ def test_a_later_registration_decides_its_claims_once_stored_with_the_first_besi
 
     (again,) = verdicts.registered_again("flatness", "smoke", {}, lambda v, p: fake_decide(v))
     assert again.result is None and again.decisions == {} and "not computed yet" in again.describe()
+    from augworth import plotting
+
+    assert "seeds 200-202, not computed yet" in plotting.provenance_box(first, "smoke", "d", "100-102", [again]).data
     final = verdicts.publish_final(decisions, None, [again], result=first, profile="smoke", dataset="fashion_mnist")
     rec = claims.load_records(tmp_path)["C5"]
     assert final == decisions and rec.registration == 1 and rec.earlier is None
@@ -121,6 +124,9 @@ def test_a_later_registration_decides_its_claims_once_stored_with_the_first_besi
     assert rec.earlier["n_seeds"] == 3 and rec.earlier["verdict"] == "supported" and [d["what"] for d in rec.deviations] == ["w"]
     box = verdicts.result_box(final, profile="smoke", dataset="d", exploratory={}, again=[again], earlier=decisions).data
     assert "registration 2" in box and "registration 1: " in box
+    assert f"C5: registration 2 ({again.registration.file})" in box and "registration 1's confirmatory verdict, beside" in box
+    prov = plotting.provenance_box(first, "smoke", "d", "100-102", [again]).data
+    assert "registration 2" in prov and "seeds 200-202" in prov and "the results cache" in prov
     assert rec.exploratory is None
     assert verdicts.registered_again("flatness", "smoke", {}, lambda v, p: fake_decide(v), confirmatory=False) == []
 

@@ -109,35 +109,52 @@ def _wall(result) -> str:
     return text
 
 
-def provenance_box(result, profile: str, dataset: str, seeds) -> "object":
+def _origin(m: dict) -> str:
+    """Where a result with meta ``m`` was read from, in words."""
+    source = m.get("source", "?")
+    if source.startswith("committed"):
+        return f"shipped results ({m.get('path', source)}), computed once and committed"
+    if source == "cache":
+        return "the results cache (computed earlier with these parameters)"
+    return "computed while this page was built"
+
+
+def provenance_box(result, profile: str, dataset: str, seeds, again=()) -> "object":
     """The box that opens every chapter: where its numbers come from. Returns an IPython HTML
-    object (rendered as is by the book)."""
+    object (rendered as is by the book). ``again``: the page's later registrations
+    (:func:`augworth.verdicts.registered_again`); each stored one gets a row of its own (its
+    seeds, results, commit, date and wall time)."""
     from html import escape
 
     from IPython.display import HTML
 
     m = result.meta
     source = m.get("source", "?")
+    origin = _origin(m)
     machine_row = []
     if source.startswith("committed"):
         from .. import shipping
 
-        origin = f"shipped results ({m.get('path', source)}), computed once and committed"
         shipped = shipping.provenance(source.partition(":")[2]) or {}
         mach = shipped.get("machine")
         if mach:
             machine_row = [("machine", f"{mach['cpu']}, {mach['cores']} cores, torch {mach['torch']}; reference step "
                                        f"{mach['reference_step_ms']} ms ({mach['reference_step_ms_there']} ms on the "
                                        f"machine the profiles are sized on)")]
-    elif source == "cache":
-        origin = "the results cache (computed earlier with these parameters)"
-    else:
-        origin = "computed while this page was built"
     seeds_txt = ", ".join(map(str, seeds)) if isinstance(seeds, (list, tuple)) else str(seeds)
     rows = [("profile", profile), ("data set", dataset), ("seeds", seeds_txt),
             ("device", m.get("device_name", "?")), *machine_row, ("wall time", _wall(result)),
             ("commit", m.get("git_commit", "?")[:12]), ("torch", m.get("torch", "?")),
             ("results", origin), ("computed", m.get("created", "?"))]
+    for a in again:
+        reg = a.registration
+        if a.result is None:
+            rows.append((f"registration {reg.number}", f"{reg.file}: seeds {a.seeds_text}, not computed yet"))
+            continue
+        am = a.result.meta
+        rows.append((f"registration {reg.number}",
+                     f"{reg.file}: seeds {a.seeds_text}; {_origin(am)}; computed {am.get('created', '?')}, "
+                     f"commit {am.get('git_commit', '?')[:12]}, wall time {_wall(a.result)}"))
     stale = ""
     if result.stale:
         stale = ("<p style='color:#b00020;margin:4px 0 0'><b>Stale:</b> the code that computes these results has "

@@ -266,6 +266,7 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
     from .. import claims
 
     rows = []
+    decided_later = {}  # registration number -> (file, claims) for the claims a later registration decided
     for d in decisions.values():
         c = claims.CLAIMS[d.claim]
         ival = f" <small>{_ci(d.interval).strip()}</small>" if d.interval is not None else ""
@@ -273,8 +274,9 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
         later = [a for a in again or () if a.decisions.get(d.claim) is d]
         if later:
             a = later[-1]
-            why += (f"<br><small>registration {a.registration.number} ({escape(a.registration.file)}), "
-                    f"seeds {escape(a.seeds_text)}</small>")
+            why = (f"<br><small>registration {a.registration.number} ({escape(a.registration.file)}), "
+                   f"seeds {escape(a.seeds_text)}</small>") + why
+            decided_later.setdefault(a.registration.number, (a.registration.file, []))[1].append(d.claim)
         beside = ""
         if exploratory is not None:
             e = (earlier or {}).get(d.claim) if later else exploratory.get(d.claim)
@@ -292,11 +294,18 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
         kind = "; <b>exploratory</b>: short budgets, convergence not checked over seeds, nothing pre-registered"
         header = ""
     else:
+        regs = "".join(f"; {', '.join(cs)}: registration {n} ({escape(f)})" for n, (f, cs) in sorted(decided_later.items()))
         kind = ("; <b>confirmatory</b>: pre-registered seeds, rules and budgets "
-                "(params/" + escape(profile) + "/preregistration.yaml)")
+                "(params/" + escape(profile) + "/preregistration.yaml" + regs + ")")
+        if decided_later and len(sum((cs for _, cs in decided_later.values()), [])) == len(decisions):
+            beside_head = "registration 1's confirmatory verdict, beside"
+        elif decided_later:
+            beside_head = ("beside: the exploratory seeds' verdict (no convergence runs: not checked), or registration "
+                           "1's where a later registration decides")
+        else:
+            beside_head = "exploratory seeds, beside (they have no convergence runs: not checked)"
         header = ("<tr><th></th><th style='padding:2px 8px'>confirmatory</th><th></th>"
-                  "<th style='padding:2px 8px'><small>exploratory seeds, beside (they have no convergence runs: "
-                  "not checked)</small></th><th></th></tr>")
+                  f"<th style='padding:2px 8px'><small>{beside_head}</small></th><th></th></tr>")
     head = (f"<b>Results at our scale</b> <small>({escape(profile)} profile, {escape(dataset)}{seeds}{kind}; "
             "the numbers, checks and seeds needed are in the Verdicts section)</small>")
     return HTML("<div style='border-left:4px solid #029e73;background:#f3fbf7;padding:8px 12px;margin:8px 0;"
