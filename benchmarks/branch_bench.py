@@ -181,7 +181,9 @@ def table(cos: pd.DataFrame, br: pd.DataFrame) -> pd.DataFrame:
         gap = t_interval(paired(dict(b[f"test_acc@{S}"]), dict(c[S])))
         out.append({"aug": aug, "design": f"branch - cosine at {S}", "n": gap.n, "change": gap.estimate,
                     "90% lo": gap.lo, "90% hi": gap.hi})
-    return pd.DataFrame(out)
+    df = pd.DataFrame(out)
+    df["seeds for +-0.005"] = df["seeds for +-0.005"].astype("Int64")
+    return df
 
 
 def main() -> None:
