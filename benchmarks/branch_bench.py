@@ -110,13 +110,10 @@ def branch_run(aug: str, seed: int) -> dict:
 
     def fork(state):
         model, opt, data, gen = state
-        m2, o2 = copy.deepcopy((model, opt))
-        g2 = torch.Generator().manual_seed(0)
-        g2.set_state(gen.get_state())
+        m2, o2 = copy.deepcopy((model, opt))  # together: the copy's optimiser steps the copy's weights
         d2 = copy.copy(data)
-        d2.gen = torch.Generator().manual_seed(0)
-        d2.gen.set_state(data.gen.get_state())
-        return m2, o2, d2, g2
+        d2.gen = torch.Generator().set_state(data.gen.get_state())
+        return m2, o2, d2, torch.Generator().set_state(gen.get_state())
 
     out = {"aug": aug, "seed": seed}
     state = (run.model, run.opt, batches, run.aug_gen)
@@ -173,8 +170,8 @@ def table(cos: pd.DataFrame, br: pd.DataFrame) -> pd.DataFrame:
         b = br[br.aug == aug].set_index("seed")
         for name, a1, a2 in (("cosine (2 runs)", c[S], c[2 * S]), ("branch (1 trunk)", b[f"test_acc@{S}"],
                                                                     b[f"test_acc@{2 * S}"])):
-            d = t_interval(paired(dict(a2), dict(a1)), level=0.90)
-            sd = float(np.std(np.asarray(a2) - np.asarray(a1), ddof=1))
+            diffs = paired(dict(a2), dict(a1))
+            d, sd = t_interval(diffs, level=0.90), float(np.std(diffs, ddof=1))
             out.append({"aug": aug, "design": name, "n": d.n, f"acc@{S}": float(a1.mean()), f"acc@{2 * S}": float(a2.mean()),
                         "change": d.estimate, "90% lo": d.lo, "90% hi": d.hi, "sd of change": sd,
                         "seeds for +-0.005": seeds_for(sd)})

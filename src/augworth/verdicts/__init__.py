@@ -297,7 +297,7 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
         regs = "".join(f"; {', '.join(cs)}: registration {n} ({escape(f)})" for n, (f, cs) in sorted(decided_later.items()))
         kind = ("; <b>confirmatory</b>: pre-registered seeds, rules and budgets "
                 "(params/" + escape(profile) + "/preregistration.yaml" + regs + ")")
-        if decided_later and len(sum((cs for _, cs in decided_later.values()), [])) == len(decisions):
+        if sum(len(cs) for _, cs in decided_later.values()) == len(decisions):
             beside_head = "registration 1's confirmatory verdict, beside"
         elif decided_later:
             beside_head = ("beside: the exploratory seeds' verdict (no convergence runs: not checked), or registration "
