@@ -31,6 +31,37 @@ def test_convergence_check_fails_a_planted_non_convergence_and_passes_a_converge
     assert _pass_rate(-tol, sd, n, tol, seed=1) <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / SIMS)
 
 
+def _one_sided_pass_rate(true_change: float, sd: float, n: int, tol: float, side: str, sims: int = SIMS,
+                         seed: int = 0) -> float:
+    rng = np.random.default_rng(seed)
+    base = {s: 0.0 for s in range(n)}
+    return sum(convergence_check(base, {s: true_change + sd * rng.standard_normal() for s in range(n)}, tol, "alpha",
+                                 side=side).passed for _ in range(sims)) / sims
+
+
+def test_a_one_sided_gate_fails_a_planted_rise_and_passes_a_fall_or_a_converged_world():
+    """The gate toward a verdict's boundary ("up": shown not to rise by the tolerance): a budget
+    that still raises the metric by the tolerance passes at most at the nominal 5%; one that
+    lowers it (away from the boundary) or leaves it passes; "down" mirrors it."""
+    tol, sd, n = 0.04, 0.05, 12
+    bound = 0.05 + 3 * np.sqrt(0.05 * 0.95 / SIMS)
+    assert _one_sided_pass_rate(tol, sd, n, tol, "up") <= bound
+    assert _one_sided_pass_rate(-tol, sd, n, tol, "down", seed=1) <= bound
+    assert _one_sided_pass_rate(3 * tol, sd, n, tol, "up") == 0.0
+    assert _one_sided_pass_rate(-0.04, sd, n, tol, "up") >= 0.99   # moving away from the boundary
+    assert _one_sided_pass_rate(0.0, sd, n, tol, "up") >= 0.8      # converged: passes (power)
+    assert _one_sided_pass_rate(0.0, sd, n, tol, "two-sided") < _one_sided_pass_rate(0.0, sd, n, tol, "up")
+    base = {s: 0.0 for s in range(4)}
+    rising = convergence_check(base, {s: 0.1 + 0.001 * s for s in range(4)}, tol, "alpha", side="up")
+    assert not rising.passed and rising.fix == "budget" and "toward the boundary" in rising.detail
+    wide = convergence_check(base, {s: 0.01 + (0.08 if s % 2 else -0.08) for s in range(4)}, tol, "alpha", side="up")
+    assert not wide.passed and wide.fix == "seeds" and wide.seeds > 4
+    import pytest
+
+    with pytest.raises(ValueError, match="two-sided, up, down"):
+        convergence_check(base, base, tol, "alpha", side="sideways")
+
+
 def test_convergence_check_says_why_it_fails():
     base = {s: 0.8 for s in range(4)}
     moving = convergence_check(base, {s: 0.82 + 0.001 * s for s in range(4)}, 0.005, "acc")

@@ -106,7 +106,7 @@ def test_a_later_registration_decides_its_claims_once_stored_with_the_first_besi
     first = Result(value([100, 101, 102]), meta)
     decisions = fake_decide(first.value)
 
-    (again,) = verdicts.registered_again("flatness", "smoke", {}, lambda v, p: fake_decide(v))
+    (again,) = verdicts.registered_again("flatness", "smoke", {}, lambda v, p, **_: fake_decide(v))
     assert again.result is None and again.decisions == {} and "not computed yet" in again.describe()
     from augworth import plotting
 
@@ -116,7 +116,7 @@ def test_a_later_registration_decides_its_claims_once_stored_with_the_first_besi
     assert final == decisions and rec.registration == 1 and rec.earlier is None
 
     stored[(200, 201, 202)] = Result(value([200, 201, 202]), meta)
-    (again,) = verdicts.registered_again("flatness", "smoke", {}, lambda v, p: fake_decide(v))
+    (again,) = verdicts.registered_again("flatness", "smoke", {}, lambda v, p, **_: fake_decide(v))
     assert again.params.epochs == 4 and again.decisions["C5"].n_seeds == 3 and "200-202" in again.describe()
     final = verdicts.publish_final(decisions, None, [again], result=first, profile="smoke", dataset="fashion_mnist")
     rec = claims.load_records(tmp_path)["C5"]
@@ -128,13 +128,13 @@ def test_a_later_registration_decides_its_claims_once_stored_with_the_first_besi
     prov = plotting.provenance_box(first, "smoke", "d", "100-102", [again]).data
     assert "registration 2" in prov and "seeds 200-202" in prov and "the results cache" in prov
     assert rec.exploratory is None
-    assert verdicts.registered_again("flatness", "smoke", {}, lambda v, p: fake_decide(v), confirmatory=False) == []
+    assert verdicts.registered_again("flatness", "smoke", {}, lambda v, p, **_: fake_decide(v), confirmatory=False) == []
 
     stored[(200, 201, 202)] = Result(value([200, 201, 202, 7]), meta)  # a result holding other seeds
     import pytest
 
     with pytest.raises(ValueError, match="not only the registered"):
-        verdicts.registered_again("flatness", "smoke", {}, lambda v, p: fake_decide(v))
+        verdicts.registered_again("flatness", "smoke", {}, lambda v, p, **_: fake_decide(v))
 
 
 def test_later_registrations_are_read_from_their_files_and_checked(tmp_path, monkeypatch):
@@ -158,5 +158,14 @@ def test_later_registrations_are_read_from_their_files_and_checked(tmp_path, mon
     (tmp_path / "p" / "registration-3.yaml").write_text("number: 3\nclaims: [C5]\n")
     prereg.later.cache_clear()
     with pytest.raises(ValueError, match="lacks confirmatory, rules"):
+        prereg.later("p")
+    gated = good.format(n=3).replace("margin: 0.04}", "margin: 0.04, gate: GATE}")
+    (tmp_path / "p" / "registration-3.yaml").write_text(gated.replace("GATE", "\"toward the claim's boundary\""))
+    prereg.later.cache_clear()
+    two, three = prereg.later("p")
+    assert two.gates == {} and three.gates == {"C5": "toward the claim's boundary"}
+    (tmp_path / "p" / "registration-3.yaml").write_text(gated.replace("GATE", "one-sided"))
+    prereg.later.cache_clear()
+    with pytest.raises(ValueError, match=r"rules.C5.gate = 'one-sided'; .* one of 'two-sided', \"toward"):
         prereg.later("p")
     prereg.later.cache_clear()

@@ -399,6 +399,33 @@ def test_c5_gated_by_convergence_runs_over_seeds():
     assert vf.c5(r, p).verdict == "supported"
 
 
+def test_c5_under_a_gate_toward_the_claims_boundary():
+    """Registration 3's gate: a "not supported" stands when twice the epochs move the effect away
+    from the claim (down), and falls to inconclusive when they raise it by the margin; a
+    "supported" is threatened by a fall. The arms' test-accuracy changes are shown, not gating."""
+    p = flatness_params()
+    gate = vf.TOWARD_BOUNDARY
+    r = flatness_result(-0.1)
+    r["convergence"] = [{**c, "epochs": 20, "test_acc": 0.93} for c in flatness_result(-0.3)["cells"]]
+    assert vf.c5(r, p).verdict == "inconclusive"  # two-sided: it moved by -0.2
+    d = vf.c5(r, p, gate)
+    assert d.verdict == "not supported", d
+    assert [c.name for c in d.checks].count("converged") == 1 and "one-sided" in d.checks[1].detail
+    assert "beside, not gating: test accuracy of none: +0.03" in d.summary  # moved 3 points: shown, not gating
+    r["convergence"] = [{**c, "epochs": 20} for c in flatness_result(0.1)["cells"]]  # rose by +0.2
+    d = vf.c5(r, p, gate)
+    assert d.verdict == "inconclusive" and any("toward the boundary" in x for x in d.reasons), d
+    up = flatness_result(0.1)  # supported; a rise cannot overturn it, a fall can
+    up["convergence"] = [{**c, "epochs": 20} for c in flatness_result(0.3)["cells"]]
+    assert vf.c5(up, p, gate).verdict == "supported"
+    up["convergence"] = [{**c, "epochs": 20} for c in flatness_result(-0.1)["cells"]]
+    assert vf.c5(up, p, gate).verdict == "inconclusive"
+    assert vf.decide_all(up, p, gates={"C5": gate})["C5"].verdict == "inconclusive"
+    assert vf.decide_all(r, p)["C5"].verdict == "inconclusive"
+    with pytest.raises(ValueError, match="two-sided"):
+        vf.c5(r, p, "one-sided")
+
+
 def test_c5_read_budget_by_budget():
     """The page's runs, its convergence runs and a longer-budget pilot's two budgets, each read
     by C5's effect alone: a contrast that moves with training shows as it moves."""

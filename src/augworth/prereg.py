@@ -79,6 +79,13 @@ def load(profile: str) -> Registration | None:
 
 LATER = "registration-*.yaml"
 
+#: The convergence gates a later registration may give a claim besides the two-sided default
+#: (:func:`augworth.verdicts.rules.convergence_check`): "toward the claim's boundary" reads the
+#: claim's own metric on the side that could overturn the verdict the rule gives (a "not
+#: supported" of a ">=" claim is threatened by a rise, a "supported" by a fall) and shows the
+#: test-accuracy changes beside it, not gating.
+GATES = ("toward the claim's boundary",)
+
 
 @dataclass(frozen=True)
 class LaterRegistration:
@@ -95,6 +102,7 @@ class LaterRegistration:
     rules: dict[str, dict]          # claim -> its rule, threshold, margin, convergence (as registered)
     deviations: tuple[dict, ...] = ()
     file: str = ""
+    gates: dict[str, str] = field(default_factory=dict)  # claim -> its convergence gate (GATES), when not two-sided
 
     def seeds(self, chapter: str) -> tuple[int, ...]:
         """The confirmatory seeds this registration trains for ``chapter``."""
@@ -118,11 +126,16 @@ def later(profile: str) -> tuple[LaterRegistration, ...]:
         chapters = {k: dict(v) for k, v in raw["confirmatory"].items() if isinstance(v, dict)}
         if not chapters:
             raise ValueError(f"{f}: `confirmatory` names no chapter (chapter: {{seeds: [...], ...}})")
+        rules = {k: v for k, v in raw["rules"].items() if isinstance(v, dict)}
+        gates = {k: str(v["gate"]) for k, v in rules.items() if v.get("gate") not in (None, "two-sided")}
+        for claim, gate in gates.items():
+            if gate not in GATES:
+                raise ValueError(f"{f}: rules.{claim}.gate = {gate!r}; a registered convergence gate is one of "
+                                 f"{', '.join(repr(g) for g in ('two-sided', *GATES))}")
         out.append(LaterRegistration(profile=profile, number=int(raw["number"]), registered=str(raw.get("registered", "?")),
                                      claims=tuple(raw["claims"]), chapters=chapters,
-                                     rules={k: v for k, v in raw["rules"].items() if isinstance(v, dict)},
-                                     deviations=tuple(raw.get("deviations") or ()),
-                                     file=f"params/{profile}/{f.name}"))
+                                     rules=rules, deviations=tuple(raw.get("deviations") or ()),
+                                     file=f"params/{profile}/{f.name}", gates=gates))
     numbers = [r.number for r in out]
     if len(set(numbers)) != len(numbers) or 1 in numbers:
         raise ValueError(f"params/{profile}: later registrations must have distinct numbers above 1, got {numbers}")

@@ -125,10 +125,11 @@ class Again:
 
 
 def registered_again(chapter: str, profile: str, params: Mapping | None,
-                     decide_value: Callable[[dict, object], Mapping[str, Decision]], *,
+                     decide_value: Callable[..., Mapping[str, Decision]], *,
                      confirmatory: bool = True) -> list[Again]:
     """The later registrations of ``chapter`` on ``profile``, each with its verdicts read by
-    ``decide_value(value, params)`` on its stored result (the claims it registers only). ``params``:
+    ``decide_value(value, params, gates=...)`` on its stored result (the claims it registers only;
+    ``gates``: the registration's convergence gate per claim, :attr:`prereg.LaterRegistration.gates`). ``params``:
     the page's own, which a registration's overrides replace where they name the same field.
     ``confirmatory``: whether the page reads the first registration's confirmatory seeds
     (:attr:`SeedView.confirmatory`); a page that does not (a replication on disjoint seeds, other
@@ -147,7 +148,7 @@ def registered_again(chapter: str, profile: str, params: Mapping | None,
             if not held <= set(reg.seeds(chapter)) | set(result.value.get("choice_seeds") or ()):
                 raise ValueError(f"{reg.file}: the stored {chapter} result holds seeds {sorted(held)}, "
                                  f"not only the registered {list(reg.seeds(chapter))}")
-            decisions = {k: d for k, d in decide_value(result.value, p).items() if k in reg.claims}
+            decisions = {k: d for k, d in decide_value(result.value, p, gates=reg.gates).items() if k in reg.claims}
         out.append(Again(reg, p, result, decisions))
     return out
 

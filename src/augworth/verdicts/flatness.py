@@ -8,7 +8,9 @@ The relative threshold (the model's own loss + 1), the weight-space distance (al
 direction's norm, which grows with the model's weights) and the Hessian's top eigenvalue are
 shown beside. Gates: every direction crossed the threshold and was refined; where the profile
 trains convergence runs, the effect moved by less than its margin with twice the epochs, and
-each arm's test accuracy by less than half a point.
+each arm's test accuracy by less than half a point -- or, under a registration that gives C5
+the gate toward the claim's boundary (registration 3), the effect is shown not to move toward the
+boundary the verdict could cross by the margin, and the test-accuracy changes are shown beside.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pandas as pd
 
 from ..claims import MARGINS
 from ..metrics.stats import paired, t_interval
+from ..prereg import GATES
 from .rules import (Check, Decision, accuracy_convergence, conclude, contrast_convergence, decide,
                     first_factor_runs, nearest_decision)
 
@@ -58,16 +61,21 @@ def effect(cells, aug: str, threshold: str, measure: str, step: float):
     return t_interval(paired(d[aug], d["none"])), d
 
 
-def convergence_checks(r: dict, p, aug: str) -> list[Check]:
+def convergence_checks(r: dict, p, aug: str, side: str = "two-sided") -> list[Check]:
     """Where the profile trained convergence runs: the effect's and each arm's test accuracy's
-    paired change with the first factor's epochs (see :func:`rules.convergence_check`)."""
+    paired change with the first factor's epochs (see :func:`rules.convergence_check`); ``side``
+    reads the effect's change on one side only."""
     longer = first_factor_runs(r, p)
     if not longer:
         return []
     k = p.convergence_factors[0]
     base, more = per_seed_measure(r["cells"], step=p.step), per_seed_measure(longer, step=p.step)
-    return [contrast_convergence(base, more, aug, "none", MARGINS["C5"], "alpha, crop+flip minus none", k),
+    return [contrast_convergence(base, more, aug, "none", MARGINS["C5"], "alpha, crop+flip minus none", k, side),
             *accuracy_convergence(r["cells"], longer, ("none", aug), k)]
+
+
+#: The one convergence gate a registration may give C5 besides the two-sided default.
+TOWARD_BOUNDARY = GATES[0]
 
 
 def noise_order(r: dict, augment: str) -> tuple[str, bool]:
@@ -84,7 +92,14 @@ def noise_order(r: dict, augment: str) -> tuple[str, bool]:
     return order, paper
 
 
-def c5(r: dict, p) -> Decision:
+def c5(r: dict, p, gate: str = "two-sided") -> Decision:
+    """C5's verdict. ``gate``: "two-sided" (registrations 1 and 2: the effect and each arm's test
+    accuracy inside their tolerances with twice the epochs) or :data:`TOWARD_BOUNDARY`
+    (registration 3: the effect's change read on the side that could overturn the label the rule
+    gives -- a rise for "not supported", a fall for "supported" -- and the test-accuracy changes
+    shown in the summary, not gating)."""
+    if gate not in ("two-sided", TOWARD_BOUNDARY):
+        raise ValueError(f"gate = {gate!r}: C5's convergence gate is 'two-sided' or {TOWARD_BOUNDARY!r}")
     aug = compared_augmentation(p.augmentations)
     augs = {c["augment"] for c in r["cells"]}
     rule = f"alpha(crop+flip) - alpha(none) at 1 nat > 0 (CI); not supported below +{MARGINS['C5']:g}"
@@ -97,8 +112,16 @@ def c5(r: dict, p) -> Decision:
                     f"{never} of {len(compared)} directions never crossed a threshold" if never else
                     ("no bisection: the distance overshoots by up to one step" if p.bisections == 0 else
                      f"all {len(compared)} directions crossed and were refined ({p.bisections} bisections)"))]
-    checks += convergence_checks(r, p, aug)
     d, a_abs = effect(r["cells"], aug, "absolute", "alpha", p.step)
+    label = decide(d.estimate, (d.lo, d.hi), 0.0, ">=", MARGINS["C5"])
+    beside = ""
+    if gate == TOWARD_BOUNDARY:
+        side = {"not supported": "up", "supported": "down"}.get(label, "two-sided")
+        moved, *accuracy = convergence_checks(r, p, aug, side) or [None]
+        checks += [moved] if moved is not None else []
+        beside = "".join(f"; beside, not gating: {c.detail}" for c in accuracy)
+    else:
+        checks += convergence_checks(r, p, aug)
     rel, _ = effect(r["cells"], aug, "relative", "alpha", p.step)
     dist, _ = effect(r["cells"], aug, "relative", "distance", p.step)
     order, paper = noise_order(r, aug)
@@ -107,20 +130,21 @@ def c5(r: dict, p) -> Decision:
         eig.setdefault(c["augment"], {})[int(c["seed"])] = c["top_eig"]
     e = t_interval(paired(eig[aug], eig["none"]))
     loss = {a: np.mean([c["start_loss"] for c in r["cells"] if c["augment"] == a]) for a in ("none", aug)}
-    return conclude("C5", decide(d.estimate, (d.lo, d.hi), 0.0, ">=", MARGINS["C5"]), d.estimate, (d.lo, d.hi), rule,
+    return conclude("C5", label, d.estimate, (d.lo, d.hi), rule,
                     f"alpha to 1 nat: {np.mean(list(a_abs[aug].values())):.3f} ({aug}) vs "
                     f"{np.mean(list(a_abs['none'].values())):.3f} (none); beside it: alpha to L0 + 1 "
                     f"{rel.estimate:+.3f} (CI {rel.lo:+.3f} to {rel.hi:+.3f}), weight-space distance to L0 + 1 "
                     f"{dist.estimate:+.3f} (CI {dist.lo:+.3f} to {dist.hi:+.3f}), Hessian top eigenvalue "
                     f"{e.estimate:+.3g} (CI {e.lo:+.3g} to {e.hi:+.3g}); training loss {loss[aug]:.3f} ({aug}) vs "
                     f"{loss['none']:.3f} (none); gradient noise by mode: {order} (paper: fresh > same-batch > fixed: "
-                    f"{'same' if paper else 'different'} order)",
+                    f"{'same' if paper else 'different'} order){beside}",
                     checks=checks, seeds=p.seeds, n_seeds=d.n, sd=d.sd,
                     threshold=nearest_decision(d.estimate, 0.0, MARGINS["C5"]), claimed=(">=", 0.0))
 
 
-def decide_all(r: dict, p) -> dict[str, Decision]:
-    return {"C5": c5(r, p)}
+def decide_all(r: dict, p, gates: dict[str, str] | None = None) -> dict[str, Decision]:
+    """C5's verdict; ``gates``: a registration's convergence gate per claim (default two-sided)."""
+    return {"C5": c5(r, p, (gates or {}).get("C5", "two-sided"))}
 
 
 def budget_readings(page: dict, p, *more) -> list[tuple[str, int, list]]:

@@ -73,15 +73,28 @@ def nearest_decision(effect: float, threshold: float, margin: float, direction: 
 CONVERGENCE_LEVEL = 0.90
 
 
+#: A convergence gate's sides: "two-sided" (the change lies inside +-tolerance) or one side only --
+#: "up" (shown not to rise by the tolerance: what could overturn a "not supported" of a ">=" claim)
+#: or "down" (shown not to fall by it: what could overturn a "supported").
+SIDES = ("two-sided", "up", "down")
+
+
 def convergence_check(before: Mapping[int, float], after: Mapping[int, float], tolerance: float, what: str,
-                      factor: int = 2) -> Check:
+                      factor: int = 2, side: str = "two-sided") -> Check:
     """Has the budget converged, judged over seeds? ``before``/``after``: {seed: the metric} at the
     budget and at ``factor`` times it (the same seeds, subsets and draws). Passes when the 90%
     t interval of the paired change lies inside [-tolerance, +tolerance] (equivalence by two
     one-sided tests at 5%: a budget that still moves the metric by the tolerance passes at most
     5% of the time); fails otherwise, saying whether the change is significant or only not yet
-    bounded (too few seeds for the tolerance)."""
+    bounded (too few seeds for the tolerance). ``side`` "up" or "down" (see :data:`SIDES`) reads one
+    end of the same interval only: the change is shown (one-sided, 5%) not to rise, or not to
+    fall, by the tolerance or more; a movement the other way passes."""
     from ..metrics.stats import paired, t_interval
+
+    if side not in SIDES:
+        raise ValueError(f"side = {side!r}: a convergence gate is one of {', '.join(SIDES)}")
+    if side != "two-sided":
+        return _one_sided_check(before, after, tolerance, what, factor, side)
 
     seeds = sorted(set(before) & set(after))
     if len(seeds) < 2:
@@ -108,6 +121,38 @@ def convergence_check(before: Mapping[int, float], after: Mapping[int, float], t
                  fix="seeds or budget" if significant else "seeds", seeds=n)
 
 
+def _one_sided_check(before: Mapping[int, float], after: Mapping[int, float], tolerance: float, what: str,
+                     factor: int, side: str) -> Check:
+    """:func:`convergence_check` on one side: "up" passes when the 90% interval's upper end lies
+    below +tolerance, "down" when its lower end lies above -tolerance."""
+    from ..metrics.stats import paired, t_interval
+
+    seeds = sorted(set(before) & set(after))
+    if len(seeds) < 2:
+        return Check("converged", False, f"{what}: {len(seeds)} seed(s) with a {factor}x-budget run; the check "
+                                         f"needs at least 2")
+    d = t_interval(paired(after, before), level=CONVERGENCE_LEVEL)
+    up = side == "up"
+    edge = tolerance if up else -tolerance
+    end = d.hi if up else d.lo
+    text = (f"{what}: {d.estimate:+.4g} with {factor}x the budget (90% CI {d.lo:+.4g} to {d.hi:+.4g}, {d.n} seeds), "
+            f"one-sided: shown not to {'rise' if up else 'fall'} by {tolerance:.3g} or more (the direction that "
+            f"could overturn the verdict)")
+    if (end < edge) if up else (end > edge):
+        return Check("converged", True, text + ": converged on that side")
+    beyond = d.estimate >= tolerance if up else d.estimate <= -tolerance
+    if beyond:
+        significant = d.lo > 0 if up else d.hi < 0
+        return Check("converged", False, text + (": still moving toward the boundary: the change is significant and at "
+                                                 "least the tolerance (a longer budget would decide it)" if significant else
+                                                 ": not shown: the change is at least the tolerance (a longer "
+                                                 "budget, or more seeds)"), fix="budget")
+    n = seeds_needed(d.estimate, d.sd, edge, level=CONVERGENCE_LEVEL)
+    return Check("converged", False, text + f": not shown: the interval reaches the tolerance (~{n} seeds with a "
+                                            f"{factor}x-budget run would show it at the observed change, 80% power)",
+                 fix="seeds", seeds=n)
+
+
 def first_factor_runs(r: dict, p) -> list[dict]:
     """A runner's convergence runs (rows with their ``epochs``) trained for the profile's first
     factor: the budget a verdict's convergence check compares with."""
@@ -115,14 +160,15 @@ def first_factor_runs(r: dict, p) -> list[dict]:
 
 
 def contrast_convergence(base: Mapping[str, Mapping[int, float]], more: Mapping[str, Mapping[int, float]],
-                         arm: str, reference: str, tolerance: float, what: str, factor: int = 2) -> Check:
+                         arm: str, reference: str, tolerance: float, what: str, factor: int = 2,
+                         side: str = "two-sided") -> Check:
     """:func:`convergence_check` of a paired contrast, ``arm`` minus ``reference`` per seed, from
-    {arm: {seed: value}} at the budget (``base``) and with ``factor`` x it (``more``)."""
+    {arm: {seed: value}} at the budget (``base``) and with ``factor`` x it (``more``); ``side`` as there."""
     def contrast(x):
         a, b = x.get(arm, {}), x.get(reference, {})
         return {s: a[s] - b[s] for s in set(a) & set(b)}
 
-    return convergence_check(contrast(base), contrast(more), tolerance, what, factor)
+    return convergence_check(contrast(base), contrast(more), tolerance, what, factor, side)
 
 
 def accuracy_convergence(cells, longer, arms, factor: int = 2) -> list[Check]:
