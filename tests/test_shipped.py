@@ -185,11 +185,14 @@ def test_shipping_keeps_a_later_registrations_result(tmp_path):
     from augworth.experiments.cache import cache_key
     from augworth.experiments.registry import RUNNERS
 
-    (reg,) = prereg.later_for("book", "flatness")
-    p = config.load_params("flatness", "book", reg.chapters["flatness"])
-    path = tmp_path / "flatness" / f"{cache_key('flatness', RUNNERS['flatness'].version, p.to_dict())}.json"
-    kept, _ = shipping.read_entries("book", [path])
-    assert kept == [path]
+    regs = prereg.later_for("book", "flatness")
+    assert [r.number for r in regs] == [2, 3]
+    paths = []
+    for reg in regs:
+        p = config.load_params("flatness", "book", reg.chapters["flatness"])
+        paths.append(tmp_path / "flatness" / f"{cache_key('flatness', RUNNERS['flatness'].version, p.to_dict())}.json")
+    kept, _ = shipping.read_entries("book", paths)
+    assert sorted(kept) == sorted(paths)
 
 
 def test_the_flatness_page_finds_registration_2s_shipped_result():
@@ -205,4 +208,23 @@ def test_the_flatness_page_finds_registration_2s_shipped_result():
     d = two[0].decisions["C5"]
     assert list(d.seeds) == list(range(200, 208))
     assert sum(c.name == "converged" for c in d.checks) == 3  # the effect and each arm's accuracy
+    assert d.verdict in ("supported", "not supported", "inconclusive")
+
+
+def test_registration_3_decides_c5_under_its_one_sided_gate():
+    """Registration 3 (C5 at 160 epochs, seeds 300-311, gate toward the claim's boundary) is
+    shipped and is the latest: the book's C5 verdict is read from it, with one convergence check
+    (the effect's, one-sided) and the arms' test-accuracy changes in the summary, not gating."""
+    from augworth import verdicts
+    from augworth.verdicts import flatness as vf
+
+    again = verdicts.registered_again("flatness", "book", {}, vf.decide_all)
+    three = [a for a in again if a.registration.number == 3]
+    assert len(three) == 1 and three[0].result is not None
+    assert three[0].registration.gates == {"C5": vf.TOWARD_BOUNDARY}
+    d = three[0].decisions["C5"]
+    assert list(d.seeds) == list(range(300, 312))
+    converged = [c for c in d.checks if c.name == "converged"]
+    assert len(converged) == 1 and "one-sided" in converged[0].detail
+    assert d.summary.count("beside, not gating: test accuracy of") == 2
     assert d.verdict in ("supported", "not supported", "inconclusive")

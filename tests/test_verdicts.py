@@ -83,7 +83,7 @@ def test_decision_costs_price_the_seeds_a_chapter_needs(monkeypatch):
     from augworth import claims, prereg
     from augworth.verdicts.rules import Decision
 
-    (reg,) = prereg.later_for("book", "flatness")
+    reg = prereg.later_for("book", "flatness")[-1]  # the latest registration of C5
     c5 = conclude("C5", "inconclusive", 0.004, (-0.001, 0.009), "r", "s", n_seeds=5, sd=0.004, threshold=0.0)
     rec = claims.Record(**{f.name: getattr(c5, f.name) for f in fields(Decision)}, profile="book", dataset="d",
                         device="cpu", wall_s=1.0, package_version="0", git_commit="abc", source="cache",
@@ -455,6 +455,8 @@ def test_c5_read_budget_by_budget():
     from augworth.plotting.flatness import over_budgets
 
     assert len(over_budgets(table, 0.04).axes) == 2
+    many = pd.concat([table.assign(seeds=f"seeds {k}") for k in range(9)])  # more seed sets than colours
+    assert len(over_budgets(many, 0.04).axes) == 2
 
 
 # --- sample_complexity: A1-A3 --------------------------------------------------------------
