@@ -24,7 +24,7 @@ from ..claims import MARGINS
 from ..metrics.stats import paired, t_interval
 from ..prereg import GATES
 from .rules import (Check, Decision, accuracy_convergence, conclude, contrast_convergence, decide,
-                    first_factor_runs, nearest_decision)
+                    first_factor_runs, nearest_decision, threatening_side)
 
 
 def compared_augmentation(augmentations) -> str | None:
@@ -116,10 +116,9 @@ def c5(r: dict, p, gate: str = "two-sided") -> Decision:
     label = decide(d.estimate, (d.lo, d.hi), 0.0, ">=", MARGINS["C5"])
     beside = ""
     if gate == TOWARD_BOUNDARY:
-        side = {"not supported": "up", "supported": "down"}.get(label, "two-sided")
-        moved, *accuracy = convergence_checks(r, p, aug, side) or [None]
-        checks += [moved] if moved is not None else []
-        beside = "".join(f"; beside, not gating: {c.detail}" for c in accuracy)
+        moved = convergence_checks(r, p, aug, threatening_side(label))  # the effect's, then each arm's accuracy
+        checks += moved[:1]
+        beside = "".join(f"; beside, not gating: {c.detail}" for c in moved[1:])
     else:
         checks += convergence_checks(r, p, aug)
     rel, _ = effect(r["cells"], aug, "relative", "alpha", p.step)

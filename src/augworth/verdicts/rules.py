@@ -93,14 +93,13 @@ def convergence_check(before: Mapping[int, float], after: Mapping[int, float], t
 
     if side not in SIDES:
         raise ValueError(f"side = {side!r}: a convergence gate is one of {', '.join(SIDES)}")
-    if side != "two-sided":
-        return _one_sided_check(before, after, tolerance, what, factor, side)
-
     seeds = sorted(set(before) & set(after))
     if len(seeds) < 2:
         return Check("converged", False, f"{what}: {len(seeds)} seed(s) with a {factor}x-budget run; the check "
                                          f"needs at least 2")
     d = t_interval(paired(after, before), level=CONVERGENCE_LEVEL)
+    if side != "two-sided":
+        return _one_sided(d, tolerance, what, factor, side == "up")
     inside = -tolerance < d.lo and d.hi < tolerance
     text = (f"{what}: {d.estimate:+.4g} with {factor}x the budget (90% CI {d.lo:+.4g} to {d.hi:+.4g}, "
             f"{d.n} seeds), tolerance +-{tolerance:.3g}")
@@ -121,18 +120,10 @@ def convergence_check(before: Mapping[int, float], after: Mapping[int, float], t
                  fix="seeds or budget" if significant else "seeds", seeds=n)
 
 
-def _one_sided_check(before: Mapping[int, float], after: Mapping[int, float], tolerance: float, what: str,
-                     factor: int, side: str) -> Check:
-    """:func:`convergence_check` on one side: "up" passes when the 90% interval's upper end lies
-    below +tolerance, "down" when its lower end lies above -tolerance."""
-    from ..metrics.stats import paired, t_interval
-
-    seeds = sorted(set(before) & set(after))
-    if len(seeds) < 2:
-        return Check("converged", False, f"{what}: {len(seeds)} seed(s) with a {factor}x-budget run; the check "
-                                         f"needs at least 2")
-    d = t_interval(paired(after, before), level=CONVERGENCE_LEVEL)
-    up = side == "up"
+def _one_sided(d, tolerance: float, what: str, factor: int, up: bool) -> Check:
+    """:func:`convergence_check` on one side, from the paired change's 90% interval ``d``: "up"
+    passes when its upper end lies below +tolerance, "down" when its lower end lies above
+    -tolerance."""
     edge = tolerance if up else -tolerance
     end = d.hi if up else d.lo
     text = (f"{what}: {d.estimate:+.4g} with {factor}x the budget (90% CI {d.lo:+.4g} to {d.hi:+.4g}, {d.n} seeds), "
@@ -151,6 +142,16 @@ def _one_sided_check(before: Mapping[int, float], after: Mapping[int, float], to
     return Check("converged", False, text + f": not shown: the interval reaches the tolerance (~{n} seeds with a "
                                             f"{factor}x-budget run would show it at the observed change, 80% power)",
                  fix="seeds", seeds=n)
+
+
+def threatening_side(label: str, direction: str = ">=") -> str:
+    """The side of a convergence gate toward the claim's boundary: what could overturn ``label``
+    for a claim that the effect is ``direction`` its threshold ("up" or "down"; "two-sided" for an
+    undecided label, which no movement overturns)."""
+    rise = {"not supported": "up", "supported": "down"}.get(label)
+    if rise is None:
+        return "two-sided"
+    return rise if direction == ">=" else {"up": "down", "down": "up"}[rise]
 
 
 def first_factor_runs(r: dict, p) -> list[dict]:
