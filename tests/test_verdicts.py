@@ -557,3 +557,48 @@ def test_longer_budget_table_sets_the_verdicts_side_by_side():
     assert row["600 steps: effect alone"] == "not supported" and row["1200 steps: effect alone"] == "inconclusive"
     assert row["1200 steps: verdict"] == "inconclusive" and "-0.015" in row["600 steps: effect"]
     assert verdicts.longer_budget_table(page, {}, "a", "b").iloc[0]["b: effect"] == "-"
+
+
+@pytest.mark.parametrize("diffs,label", [([-0.03, -0.02, -0.04, -0.03, -0.025], "not supported"),
+                                         ([0.03, 0.02, 0.04, 0.03, 0.025], "supported")])
+def test_c3_c4_under_the_gate_toward_the_claims_boundary(diffs, label):
+    """Registration 4's gate: a contrast still moving by more than its margin with twice the
+    steps fails the two-sided check either way; under the gate toward the boundary it passes when
+    the movement is away from the boundary the label could cross (a fall for "not supported", a
+    rise for "supported") and fails when it is toward it."""
+    p = exchange_params(fixed_augment="crop(2)+flip", fixed_sizes=(125,), convergence_factor=2)
+    iv = t_interval(diffs)
+    fixed = pd.DataFrame({"augment": ["fixed k=16", "fresh"], "err": [0.3, 0.29]})
+    before = {s: 0.0 for s in range(6)}
+    noise = [0.001, -0.002, 0.0, 0.002, -0.001, 0.0]
+
+    def analysis(change):
+        after = {s: change + e for s, e in zip(before, noise)}
+        return {"c3": iv, "c3_both": None, "inv_sizes": [60, 250], "c4": iv, "k_max": 16, "w_fixed": fixed,
+                "conv_pairs": {"C3": (before, after), "C4": (before, after)}}
+
+    away = -0.02 if label == "not supported" else 0.02
+    for claim in (vc.c3, vc.c4):
+        assert claim(analysis(away), p).verdict == "inconclusive"  # two-sided: still moving
+        assert claim(analysis(away), p, vc.TOWARD_BOUNDARY).verdict == label
+        toward = claim(analysis(-away), p, vc.TOWARD_BOUNDARY)
+        assert toward.verdict == "inconclusive" and any(c.name == "converged" and not c.passed for c in toward.checks)
+        with pytest.raises(ValueError, match="gate"):
+            claim(analysis(away), p, "one-sided")
+    with pytest.raises(ValueError, match="only C3 and C4"):
+        vc.decide_all(analysis(away), p, {"C1": vc.TOWARD_BOUNDARY})
+
+
+def test_contrasts_over_budgets_reads_the_seeds_with_both_runs():
+    """The figure under registration 4: per set of seeds and claim, the contrast at the budget and
+    with twice it over the seeds that have both (a seed without its longer run is left out), and
+    nothing for a set without convergence pairs."""
+    from augworth.analysis import exchange_rate as er
+
+    p = SimpleNamespace(steps=600, convergence_factor=2)
+    before, after = {1: 0.01, 2: 0.02, 3: 0.03, 4: 0.5}, {1: 0.0, 2: -0.01, 3: 0.01}
+    a = {"conv_pairs": {"C3": (before, after), "err none": (before, after)}}
+    t = er.contrasts_over_budgets([("one", p, a), ("none", p, {"conv_pairs": {}})])
+    assert list(t.claim) == ["C3", "C3"] and list(t.steps) == [600, 1200] and set(t.seeds) == {"one"}
+    assert t.contrast.tolist() == pytest.approx([0.02, 0.0]) and (t.n_seeds == 3).all()
+    assert (t.lo < t.contrast).all() and (t.contrast < t.hi).all()

@@ -181,3 +181,24 @@ def analyse(runs: pd.DataFrame, p: ExchangeRateParams) -> dict:
     out["c2_gap"] = exchange.asymptote_gap(reference_runs(runs, "ood_err"),
                                            {int(s): float(v) for s, v in zip(strong.seed, strong.ood_err)})
     return out
+
+
+def contrasts_over_budgets(readings) -> pd.DataFrame:
+    """C3's and C4's contrasts at the size their convergence check reads (C3: the invariant model
+    minus the plain model with flips at its largest size; C4: the largest k of fixed copies minus
+    fresh draws at its largest size), at the budget and with ``convergence_factor`` x it, per set
+    of seeds. ``readings``: ``(who, params, analysis)`` for each set (an :func:`analyse` output
+    whose profile names convergence seeds; others are skipped). One row per (who, claim, steps):
+    the mean over the seeds with both runs, its 95% t interval and the seed count."""
+    rows = []
+    for who, p, a in readings:
+        for claim, (before, after) in ((c, pair) for c, pair in (a.get("conv_pairs") or {}).items()
+                                       if c in ("C3", "C4")):
+            seeds = sorted(set(before) & set(after))
+            if len(seeds) < 2:
+                continue
+            for steps, values in ((p.steps, before), (p.steps * p.convergence_factor, after)):
+                iv = t_interval([values[s] for s in seeds])
+                rows.append({"seeds": who, "claim": claim, "steps": int(steps), "contrast": iv.estimate,
+                             "lo": iv.lo, "hi": iv.hi, "n_seeds": iv.n})
+    return pd.DataFrame(rows, columns=["seeds", "claim", "steps", "contrast", "lo", "hi", "n_seeds"])

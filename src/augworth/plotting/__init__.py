@@ -32,6 +32,13 @@ def augment_palette(specs) -> dict:
     return {s: augment_colour(s) for s in specs}
 
 
+def seed_set_colours(sets) -> dict:
+    """A colour per set of seeds (however many), from the project's palette without its
+    vermilion (index 3), which figures keep for a claim's margin."""
+    palette = [c for i, c in enumerate(sns.color_palette(PALETTE, 10)) if i != 3]
+    return {who: palette[i % len(palette)] for i, who in enumerate(dict.fromkeys(sets))}
+
+
 def set_theme() -> None:
     """The project's theme; call once at the top of a chapter."""
     sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE,

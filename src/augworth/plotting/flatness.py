@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from . import PALETTE, augment_palette
+from . import augment_palette, seed_set_colours
 
 
 def tables(r: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -110,8 +110,7 @@ def over_budgets(table, margin: float):
     supported" (dashed) and 0 (solid); beside it, the Hessian top eigenvalue's difference."""
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.4))
     sets = list(dict.fromkeys(table.seeds))
-    palette = [c for i, c in enumerate(sns.color_palette(PALETTE, 10)) if i != 3]  # 3 (vermilion) is the margin's
-    colours = {who: palette[i % len(palette)] for i, who in enumerate(sets)}  # a colour per seed set, however many
+    colours = seed_set_colours(sets)  # the margin keeps vermilion
     for k, (ax, col, title) in enumerate(zip(axes, ("alpha", "eig"), ("C5: alpha to 1 nat, crop+flip minus none",
                                                                         "Hessian top eigenvalue, crop+flip minus none"))):
         for i, who in enumerate(sets):

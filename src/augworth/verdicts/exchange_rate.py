@@ -4,7 +4,10 @@
 Gates: C1 and C2 read worth at the largest size, so they need runs that had converged there
 (the runs repeated with ``convergence_factor`` times the steps change the test error by at most
 ``convergence_tol``) and a reference fit that predicts a held-out largest size within
-``holdout_tol``; C2 also needs an identified asymptote (a fitted b off its bound 0).
+``holdout_tol``; C2 also needs an identified asymptote (a fitted b off its bound 0). C3 and C4
+need their contrast's change with twice the steps inside their margin over the convergence seeds
+-- or, under a registration that gives them the gate toward the claim's boundary (registration
+4), shown not to move by the margin toward the boundary the verdict could cross.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ..claims import ACCURACY_TOL, MARGINS
+from ..prereg import GATES
 from . import rules
-from .rules import Check, Decision, conclude, decide, nearest_decision
+from .rules import Check, Decision, conclude, decide, nearest_decision, threatening_side
 
 B_IDENTIFIED = 1e-6  # a fitted asymptote below this sits at its bound 0: not identified by the sizes
 
@@ -34,10 +38,11 @@ def first_seed_convergence(conv: pd.DataFrame, augmentations, tol: float) -> Che
                  f"largest change with {steps} steps {worst.change:+.4f} ({worst.augment}), within {tol:.3g}")
 
 
-def convergence_checks(a: dict, p, labels) -> list[Check]:
+def convergence_checks(a: dict, p, labels, side: str = "two-sided") -> list[Check]:
     """Over the convergence seeds (profiles that name them): each of ``labels``' per-seed metric
     moves by less than its tolerance with ``convergence_factor`` x the steps -- test error by half
-    a point, C3's and C4's contrasts by their margins. Else the first seed's largest-n runs
+    a point, C3's and C4's contrasts by their margins; ``side`` "up" or "down" reads one side only
+    (:func:`augworth.verdicts.rules.convergence_check`). Else the first seed's largest-n runs
     (:func:`first_seed_convergence`, the exploratory profiles' check, for C1 and C2 only)."""
     pairs = a.get("conv_pairs") or {}
     out = []
@@ -47,7 +52,7 @@ def convergence_checks(a: dict, p, labels) -> list[Check]:
         before, after = pairs[label]
         tol = MARGINS[label] if label in MARGINS else ACCURACY_TOL
         what = f"{label} contrast (test error)" if label in MARGINS else f"largest-n test error of {label[4:]}"
-        out.append(rules.convergence_check(before, after, tol, what, p.convergence_factor))
+        out.append(rules.convergence_check(before, after, tol, what, p.convergence_factor, side=side))
     return out
 
 
@@ -146,43 +151,64 @@ def legacy_convergence(a: dict, p, augmentations) -> list[Check]:
     return [first_seed_convergence(a["conv"], augmentations, p.convergence_tol)]
 
 
-def _paired(claim: str, iv, rule: str, summary: str, seeds, checks=()) -> Decision:
+#: The one convergence gate a registration may give C3 and C4 besides the two-sided default.
+TOWARD_BOUNDARY = GATES[0]
+
+
+def _paired(claim: str, iv, rule: str, summary: str, seeds, a: dict, p, gate: str = "two-sided") -> Decision:
+    """A contrast claim (C3, C4): the paired interval against 0 with the claim's margin, gated by
+    its contrast's convergence check -- two-sided, or under :data:`TOWARD_BOUNDARY` on the side
+    that could overturn the label the rule gives (:func:`augworth.verdicts.rules.threatening_side`)."""
+    if gate not in ("two-sided", TOWARD_BOUNDARY):
+        raise ValueError(f"gate = {gate!r}: {claim}'s convergence gate is 'two-sided' or {TOWARD_BOUNDARY!r}")
     m = MARGINS[claim]
-    return conclude(claim, decide(iv.estimate, (iv.lo, iv.hi), 0.0, ">=", m), iv.estimate, (iv.lo, iv.hi),
-                    rule + f"; not supported below +{m:g}", summary, checks=checks, seeds=seeds, n_seeds=iv.n,
-                    sd=iv.sd, threshold=nearest_decision(iv.estimate, 0.0, m), claimed=(">=", 0.0))
+    label = decide(iv.estimate, (iv.lo, iv.hi), 0.0, ">=", m)
+    side = threatening_side(label) if gate == TOWARD_BOUNDARY else "two-sided"
+    return conclude(claim, label, iv.estimate, (iv.lo, iv.hi),
+                    rule + f"; not supported below +{m:g}", summary, checks=convergence_checks(a, p, [claim], side),
+                    seeds=seeds, n_seeds=iv.n, sd=iv.sd, threshold=nearest_decision(iv.estimate, 0.0, m),
+                    claimed=(">=", 0.0))
 
 
-def c3(a: dict, p) -> Decision:
-    """C3: the flip-invariant model (no augmentation) errs more than a plain model with flips."""
+def c3(a: dict, p, gate: str = "two-sided") -> Decision:
+    """C3: the flip-invariant model (no augmentation) errs more than a plain model with flips.
+    ``gate``: its convergence gate (:func:`_paired`)."""
     c3_, both = a["c3"], a["c3_both"]
     extra = f"; invariant + flips minus plain + flips: {both.estimate:+.4f}" if both is not None else ""
     return _paired("C3", c3_, "error(invariant model) - error(flip DA) > 0 (CI)",
                    f"invariant model minus plain model with flips, mean over n = {a['inv_sizes']}: {c3_.estimate:+.4f}"
-                   + extra, a.get("c3_seeds", p.seeds), checks=convergence_checks(a, p, ["C3"]))
+                   + extra, a.get("c3_seeds", p.seeds), a, p, gate)
 
 
-def c4(a: dict, p) -> Decision:
-    """C4: k fixed copies (the largest k) err more than fresh draws."""
+def c4(a: dict, p, gate: str = "two-sided") -> Decision:
+    """C4: k fixed copies (the largest k) err more than fresh draws. ``gate``: as :func:`c3`."""
     w = a["w_fixed"]
     by_k = w.groupby("augment", sort=False).err.mean()
     return _paired("C4", a["c4"], f"error({a['k_max']} fixed copies) - error(fresh) > 0 (CI)",
                    f"{p.fixed_augment}, n = {list(p.fixed_sizes)}: test error "
-                   + ", ".join(f"{k} {v:.4f}" for k, v in by_k.items()), p.seeds,
-                   checks=convergence_checks(a, p, ["C4"]))
+                   + ", ".join(f"{k} {v:.4f}" for k, v in by_k.items()), p.seeds, a, p, gate)
 
 
-def decide_all(a: dict, p) -> dict[str, Decision]:
-    return {d.claim: d for d in (c1(a, p), c2(a, p), c3(a, p), c4(a, p))}
+def decide_all(a: dict, p, gates: dict[str, str] | None = None) -> dict[str, Decision]:
+    """C1-C4's verdicts; ``gates``: a registration's convergence gate per claim (C3 and C4 may
+    have one; default two-sided)."""
+    gates = gates or {}
+    bad = sorted(set(gates) & {"C1", "C2"})
+    if bad:
+        raise ValueError(f"gates name {', '.join(bad)}: of this chapter's claims only C3 and C4 may have a "
+                         "convergence gate other than two-sided")
+    return {d.claim: d for d in (c1(a, p), c2(a, p), c3(a, p, gates.get("C3", "two-sided")),
+                                 c4(a, p, gates.get("C4", "two-sided")))}
 
 
 __all__ = ["c1", "c2", "c3", "c4", "decide_all", "first_seed_convergence", "convergence_checks", "holdout_check", "interpolation_check"]
 
 
-def decide_value(value: dict, p) -> dict[str, Decision]:
+def decide_value(value: dict, p, gates: dict[str, str] | None = None) -> dict[str, Decision]:
     """Every verdict from the runner's value alone: the chapter's analysis of its runs, then
-    :func:`decide_all` (what :meth:`augworth.verdicts.SeedView.decide` calls for each set of seeds)."""
+    :func:`decide_all` (what :meth:`augworth.verdicts.SeedView.decide` calls for each set of seeds,
+    and :func:`augworth.verdicts.registered_again` with a registration's ``gates``)."""
     from ..analysis import exchange_rate as er
 
-    return decide_all(er.analyse(value["runs"], p), p)
+    return decide_all(er.analyse(value["runs"], p), p, gates)
 
