@@ -200,7 +200,7 @@ readings = [(("registration 1" if view.confirmatory else "this page")
              + (f", seeds {conv_seeds[0]}-{conv_seeds[-1]}" if conv_seeds else ""), p, a)]
 if pilot is not None:
     readings.append(("longer-budget pilot, seeds 5-9", pilot_p, er.analyse(pilot.value["runs"], pilot_p)))
-readings += [(f"registration {g.registration.number}", g.p, er.analyse(g.result.value["runs"], g.p))
+readings += [(f"registration {g.registration.number}", g.params, er.analyse(g.result.value["runs"], g.params))
              for g in again if g.result is not None]
 budgets = er.contrasts_over_budgets(readings)
 if not budgets.empty:

@@ -228,3 +228,22 @@ def test_registration_3_decides_c5_under_its_one_sided_gate():
     assert len(converged) == 1 and "one-sided" in converged[0].detail
     assert d.summary.count("beside, not gating: test accuracy of") == 2
     assert d.verdict in ("supported", "not supported", "inconclusive")
+
+
+def test_registration_4_decides_c3_and_c4_under_their_one_sided_gate():
+    """Registration 4 (C3 and C4 at 600 steps, seeds 400-447, gate toward the claim's boundary)
+    is shipped: the exchange_rate page reads C3 and C4 from it (C1 and C2 stay registration 1's),
+    each with one one-sided convergence check of its own contrast over the 48 seeds."""
+    from augworth import verdicts
+    from augworth.verdicts import exchange_rate as vc
+
+    again = verdicts.registered_again("exchange_rate", "book", {}, vc.decide_value)
+    (four,) = [a for a in again if a.registration.number == 4]
+    assert four.result is not None and four.registration.gates == {"C3": vc.TOWARD_BOUNDARY, "C4": vc.TOWARD_BOUNDARY}
+    assert sorted(four.decisions) == ["C3", "C4"]
+    for d in four.decisions.values():
+        assert list(d.seeds) == list(range(400, 448)) and d.n_seeds == 48
+        (converged,) = [c for c in d.checks if c.name == "converged"]
+        assert "48 seeds" in converged.detail
+        if d.verdict != "inconclusive":
+            assert "one-sided" in converged.detail
