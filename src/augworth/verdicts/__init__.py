@@ -289,8 +289,9 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
                     f"<td style='padding:2px 8px'><b style='color:{COLOURS[d.verdict]}'>{d.verdict}</b>{why}</td>"
                     f"<td style='padding:2px 8px'>{_num(d.measured)}{ival}<br><small>{escape(d.rule)}</small></td>"
                     f"{beside}<td style='padding:2px 8px'><small>paper: {escape(c.paper_number)}</small></td></tr>")
-    n = max((d.n_seeds for d in decisions.values() if d.n_seeds is not None), default=None)
-    seeds = "" if n is None else f", {n} seeds"
+    counts = sorted({d.n_seeds for d in decisions.values() if d.n_seeds is not None})
+    seeds = ("" if not counts else f", {counts[0]} seeds" if len(counts) == 1 else
+             f", {counts[0]}-{counts[-1]} seeds per verdict")  # later registrations may train more
     if exploratory is None:
         kind = "; <b>exploratory</b>: short budgets, convergence not checked over seeds, nothing pre-registered"
         header = ""
