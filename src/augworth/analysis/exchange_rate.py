@@ -192,8 +192,9 @@ def contrasts_over_budgets(readings) -> pd.DataFrame:
     the mean over the seeds with both runs, its 95% t interval and the seed count."""
     rows = []
     for who, p, a in readings:
-        for claim, (before, after) in ((c, pair) for c, pair in (a.get("conv_pairs") or {}).items()
-                                       if c in ("C3", "C4")):
+        for claim, (before, after) in (a.get("conv_pairs") or {}).items():
+            if claim not in ("C3", "C4"):
+                continue
             seeds = sorted(set(before) & set(after))
             if len(seeds) < 2:
                 continue

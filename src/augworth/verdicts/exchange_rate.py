@@ -17,7 +17,7 @@ import pandas as pd
 from ..claims import ACCURACY_TOL, MARGINS
 from ..prereg import GATES
 from . import rules
-from .rules import Check, Decision, conclude, decide, nearest_decision, threatening_side
+from .rules import Check, Decision, conclude, decide, gate_side, nearest_decision
 
 B_IDENTIFIED = 1e-6  # a fitted asymptote below this sits at its bound 0: not identified by the sizes
 
@@ -159,13 +159,10 @@ def _paired(claim: str, iv, rule: str, summary: str, seeds, a: dict, p, gate: st
     """A contrast claim (C3, C4): the paired interval against 0 with the claim's margin, gated by
     its contrast's convergence check -- two-sided, or under :data:`TOWARD_BOUNDARY` on the side
     that could overturn the label the rule gives (:func:`augworth.verdicts.rules.threatening_side`)."""
-    if gate not in ("two-sided", TOWARD_BOUNDARY):
-        raise ValueError(f"gate = {gate!r}: {claim}'s convergence gate is 'two-sided' or {TOWARD_BOUNDARY!r}")
     m = MARGINS[claim]
     label = decide(iv.estimate, (iv.lo, iv.hi), 0.0, ">=", m)
-    side = threatening_side(label) if gate == TOWARD_BOUNDARY else "two-sided"
-    return conclude(claim, label, iv.estimate, (iv.lo, iv.hi),
-                    rule + f"; not supported below +{m:g}", summary, checks=convergence_checks(a, p, [claim], side),
+    return conclude(claim, label, iv.estimate, (iv.lo, iv.hi), rule + f"; not supported below +{m:g}", summary,
+                    checks=convergence_checks(a, p, [claim], gate_side(gate, label, claim)),
                     seeds=seeds, n_seeds=iv.n, sd=iv.sd, threshold=nearest_decision(iv.estimate, 0.0, m),
                     claimed=(">=", 0.0))
 

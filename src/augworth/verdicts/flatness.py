@@ -24,7 +24,7 @@ from ..claims import MARGINS
 from ..metrics.stats import paired, t_interval
 from ..prereg import GATES
 from .rules import (Check, Decision, accuracy_convergence, conclude, contrast_convergence, decide,
-                    first_factor_runs, nearest_decision, threatening_side)
+                    first_factor_runs, gate_side, nearest_decision)
 
 
 def compared_augmentation(augmentations) -> str | None:
@@ -98,8 +98,7 @@ def c5(r: dict, p, gate: str = "two-sided") -> Decision:
     (registration 3: the effect's change read on the side that could overturn the label the rule
     gives -- a rise for "not supported", a fall for "supported" -- and the test-accuracy changes
     shown in the summary, not gating)."""
-    if gate not in ("two-sided", TOWARD_BOUNDARY):
-        raise ValueError(f"gate = {gate!r}: C5's convergence gate is 'two-sided' or {TOWARD_BOUNDARY!r}")
+    gate_side(gate, "inconclusive", "C5")  # refuses an unknown gate before any work
     aug = compared_augmentation(p.augmentations)
     augs = {c["augment"] for c in r["cells"]}
     rule = f"alpha(crop+flip) - alpha(none) at 1 nat > 0 (CI); not supported below +{MARGINS['C5']:g}"
@@ -116,7 +115,7 @@ def c5(r: dict, p, gate: str = "two-sided") -> Decision:
     label = decide(d.estimate, (d.lo, d.hi), 0.0, ">=", MARGINS["C5"])
     beside = ""
     if gate == TOWARD_BOUNDARY:
-        moved = convergence_checks(r, p, aug, threatening_side(label))  # the effect's, then each arm's accuracy
+        moved = convergence_checks(r, p, aug, gate_side(gate, label, "C5"))  # the effect's, then each arm's accuracy
         checks += moved[:1]
         beside = "".join(f"; beside, not gating: {c.detail}" for c in moved[1:])
     else:

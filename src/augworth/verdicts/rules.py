@@ -154,6 +154,18 @@ def threatening_side(label: str, direction: str = ">=") -> str:
     return rise if direction == ">=" else {"up": "down", "down": "up"}[rise]
 
 
+def gate_side(gate: str, label: str, claim: str, direction: str = ">=") -> str:
+    """The side a claim's convergence check reads under a registration's ``gate``: "two-sided",
+    or under the gate toward the claim's boundary (:data:`augworth.prereg.GATES`) the side that
+    could overturn ``label`` (:func:`threatening_side`). Refuses any other gate, naming ``claim``."""
+    from ..prereg import GATES
+
+    if gate not in ("two-sided", *GATES):
+        raise ValueError(f"gate = {gate!r}: {claim}'s convergence gate is 'two-sided' or "
+                         + " or ".join(repr(g) for g in GATES))
+    return "two-sided" if gate == "two-sided" else threatening_side(label, direction)
+
+
 def first_factor_runs(r: dict, p) -> list[dict]:
     """A runner's convergence runs (rows with their ``epochs``) trained for the profile's first
     factor: the budget a verdict's convergence check compares with."""
