@@ -92,6 +92,9 @@ def test_a_later_registration_keeps_the_rules_and_trains_fresh_seeds_within_the_
             p = config.load_params(chapter, "book", over)
             seeds = set(reg.seeds(chapter))
             assert seeds and not seeds & earlier, f"{reg.file}: {chapter} trains seeds already used"
+            # seeds it only chooses on are the first registration's exploratory ones, never tested
+            assert set(reg.choice_seeds(chapter)) <= set(first["exploratory"]["seeds"]), chapter
+            assert set(reg.choice_seeds(chapter)) == set(getattr(p, "choice_seeds", ())), chapter
             assert set(p.convergence_seeds) <= seeds and len(p.convergence_seeds) >= 4, chapter
             earlier |= seeds
         total = plan.profile_table("book", list(reg.chapters), overrides=reg.chapters).iloc[-1]["TFLOP"]

@@ -105,9 +105,16 @@ class LaterRegistration:
     gates: dict[str, str] = field(default_factory=dict)  # claim -> its convergence gate (GATES), when not two-sided
 
     def seeds(self, chapter: str) -> tuple[int, ...]:
-        """The confirmatory seeds this registration trains for ``chapter``."""
+        """The confirmatory seeds this registration trains for ``chapter``: its seeds less the
+        ``choice_seeds`` a chapter chooses on and never tests on (class_level's exploratory seeds,
+        trained again so that the choice is made as the first registration made it)."""
         over = self.chapters.get(chapter) or {}
-        return tuple(sorted(int(s) for s in over.get("seeds", over.get("verdict_seeds", ()))))
+        choice = {int(s) for s in over.get("choice_seeds", ())}
+        return tuple(sorted(int(s) for s in over.get("seeds", over.get("verdict_seeds", ())) if int(s) not in choice))
+
+    def choice_seeds(self, chapter: str) -> tuple[int, ...]:
+        """The seeds ``chapter`` chooses on (never tests on) under this registration; () if none."""
+        return tuple(sorted(int(s) for s in (self.chapters.get(chapter) or {}).get("choice_seeds", ())))
 
     def deviations_for(self, claim: str) -> list[dict]:
         """The deviations that name ``claim`` (or all claims), as the first registration reads them."""
