@@ -559,6 +559,59 @@ def test_longer_budget_table_sets_the_verdicts_side_by_side():
     assert verdicts.longer_budget_table(page, {}, "a", "b").iloc[0]["b: effect"] == "-"
 
 
+def b3_convergence_runs(change: float, seeds=(0, 1, 2, 3, 4, 5), k: int = 10) -> dict:
+    """An analysis' convergence runs in which the pair (2, 4)'s bias change (none -> mild) moves
+    by ``change`` with twice the epochs: class 2 sends 10% of its images to class 4 at mild (the
+    budget), 10% + ``change`` with twice it; none sends nothing."""
+    noise = [0.002, -0.004, 0.0, 0.004, -0.002, 0.0][:len(seeds)]
+
+    def conf(share):
+        cm = np.tile(np.eye(k) * 100, (len(seeds), 1, 1))
+        for i, sh in enumerate(np.broadcast_to(share, (len(seeds),))):
+            cm[i, 2, 2], cm[i, 2, 4] = 100 * (1 - sh), 100 * sh
+        return cm
+
+    mild = (conf(0.1), conf(0.1 + change + np.array(noise)), list(seeds))
+    return {"factor": 2, "conf": {"none": (conf(0.0), conf(0.0), list(seeds)), "mild": mild}}
+
+
+@pytest.mark.parametrize("diffs,label", [([0.1, 0.12, 0.09, 0.11, 0.1], "supported"),
+                                         ([-0.1, -0.12, -0.09, -0.11, -0.1], "not supported")])
+def test_b3_under_the_gate_toward_the_claims_boundary(diffs, label):
+    """Registration 5's gate: B3's own effect still moving by more than its margin (0.02) with
+    twice the epochs fails the two-sided check either way; under the gate toward the boundary it
+    passes a movement away from the boundary the label could cross (a rise for "supported", a
+    fall for "not supported") and fails one toward it. Only B3 may be given the gate."""
+    iv, p = t_interval(diffs), class_params()
+    away = 0.05 if label == "supported" else -0.05
+    a = class_analysis(0.1)
+    a["convergence"] = b3_convergence_runs(away)
+    assert vb.b3(a, (2, 4), iv, p).verdict == "inconclusive"  # two-sided: still moving
+    passed = vb.b3(a, (2, 4), iv, p, vc.TOWARD_BOUNDARY)
+    assert passed.verdict == label and "one-sided" in passed.checks[0].detail
+    a["convergence"] = b3_convergence_runs(-away)
+    toward = vb.b3(a, (2, 4), iv, p, vc.TOWARD_BOUNDARY)
+    assert toward.verdict == "inconclusive" and not toward.checks[0].passed
+    with pytest.raises(ValueError, match="gate"):
+        vb.b3(a, (2, 4), iv, p, "one-sided")
+    with pytest.raises(ValueError, match="only B3"):
+        vb.decide_all(a, (2, 4), iv, {}, p, gates={"B1": vc.TOWARD_BOUNDARY})
+
+
+def test_b3_over_budgets_reads_the_seeds_with_both_runs():
+    """The figure under registration 5: per set of seeds, B3's effect at the budget and with twice
+    it over the seeds with both runs; a set without convergence runs gives no row."""
+    from augworth.analysis import class_level as cl
+
+    a = {"convergence": b3_convergence_runs(0.05)}
+    t = cl.b3_over_budgets([("reg", 80, a, (2, 4)), ("none", 80, {"convergence": {}}, (2, 4))])
+    assert list(t.seeds) == ["reg", "reg"] and list(t.epochs) == [80, 160] and set(t.n_seeds) == {6}
+    assert t.effect.iloc[0] == pytest.approx(0.1) and t.effect.iloc[1] == pytest.approx(0.15)
+    assert t.lo.iloc[1] < 0.15 < t.hi.iloc[1]
+    flipped = cl.b3_over_budgets([("reg", 80, a, (4, 2))])  # the other orientation: the sign turns
+    assert flipped.effect.iloc[0] == pytest.approx(-0.1)
+
+
 @pytest.mark.parametrize("diffs,label", [([-0.03, -0.02, -0.04, -0.03, -0.025], "not supported"),
                                          ([0.03, 0.02, 0.04, 0.03, 0.025], "supported")])
 def test_c3_c4_under_the_gate_toward_the_claims_boundary(diffs, label):

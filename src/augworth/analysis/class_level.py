@@ -220,6 +220,38 @@ def b3_effect_per_seed(conf: dict[str, np.ndarray], a: int, b: int) -> np.ndarra
     return bias[labels[-1]] - bias[labels[0]]
 
 
+def b3_convergence(a: dict, pair: tuple[int, int]):
+    """B3's effect per seed at the budget and with the convergence factor x it, on the seeds with
+    both runs: ``(seeds, before, after, factor)``, or None where the analysis ``a`` has no
+    convergence runs."""
+    conv = a.get("convergence") or {}
+    if not conv:
+        return None
+    labels = list(conv["conf"])
+    ends = (labels[0], labels[-1])
+    before, after = (b3_effect_per_seed({s: conv["conf"][s][k] for s in ends}, *pair) for k in (0, 1))
+    return conv["conf"][labels[0]][2], before, after, conv["factor"]
+
+
+def b3_over_budgets(readings) -> pd.DataFrame:
+    """B3's effect (the chosen pair's bias change, weakest to strongest) at the budget and with
+    the convergence factor x it (:func:`b3_convergence`), per set of seeds. ``readings``: ``(who,
+    epochs, analysis, pair)`` for each set (an :func:`analyse` output and the pair :func:`b3_pair`
+    chose for it; a set with fewer than 2 seeds with both runs is skipped). One row per (who,
+    epochs): the mean, its 95% t interval and the seed count."""
+    rows = []
+    for who, epochs, a, pair in readings:
+        conv = b3_convergence(a, pair)
+        if conv is None or len(conv[0]) < 2:
+            continue
+        seeds, before, after, factor = conv
+        for values, k in ((before, 1), (after, factor)):
+            iv = t_interval(values)
+            rows.append({"seeds": who, "epochs": int(epochs * k), "effect": iv.estimate, "lo": iv.lo,
+                         "hi": iv.hi, "n_seeds": iv.n})
+    return pd.DataFrame(rows, columns=["seeds", "epochs", "effect", "lo", "hi", "n_seeds"])
+
+
 def b3_effect(conf: dict[str, np.ndarray], a: int, b: int):
     """Change of the pair's bias toward b (share a->b minus b->a) from the weakest to the
     strongest setting of the sweep, paired over seeds: a t interval over the seeds' changes."""

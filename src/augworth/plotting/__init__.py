@@ -39,6 +39,35 @@ def seed_set_colours(sets) -> dict:
     return {who: palette[i % len(palette)] for i, who in enumerate(dict.fromkeys(sets))}
 
 
+def over_budget_panel(ax, table, budget: str, value: str, colours: dict, *, margin: float | None = None,
+                      xlabel: str = "", title: str = "", legend: bool = True, label=None) -> None:
+    """One claim's effect against the training budget on ``ax``: for each set of seeds in
+    ``colours`` (rows of ``table`` whose ``seeds`` column names it), ``value`` with its interval
+    (columns ``<value>_lo``/``<value>_hi``, else ``lo``/``hi``) at each ``budget`` read, joined by a
+    line (the movement a convergence gate reads), side by side where budgets coincide; 0 (solid)
+    and the claim's ``margin`` (dashed vermilion) as references. ``label(who, rows)``: the legend
+    text of a set (default: its name)."""
+    lo, hi = (f"{value}_lo", f"{value}_hi") if f"{value}_lo" in table else ("lo", "hi")
+    sets = list(colours)
+    for i, who in enumerate(sets):
+        t = table[table.seeds == who].sort_values(budget)
+        if t.empty:
+            continue
+        x = t[budget] * (1 + 0.04 * (i - (len(sets) - 1) / 2))  # side by side at a shared budget
+        ax.errorbar(x, t[value], yerr=[t[value] - t[lo], t[hi] - t[value]], fmt="o-", capsize=3,
+                    color=colours[who], label=label(who, t) if label else who)
+    ax.axhline(0, color="#333", lw=0.8)
+    if margin is not None:
+        ax.axhline(margin, color="#d55e00", ls="--", lw=1, label=f"margin {margin:+g}")
+    ticks = sorted(set(table[budget]))
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ticks, [f"{b:,}" for b in ticks])
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=9)
+    if legend:
+        ax.legend(fontsize=7, frameon=False)
+
+
 def set_theme() -> None:
     """The project's theme; call once at the top of a chapter."""
     sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE,

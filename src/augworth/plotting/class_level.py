@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from . import over_budget_panel, seed_set_colours
+
 
 def _x(labels):
     """Strengths on an axis from weakest (none) to strongest (smallest scale)."""
@@ -110,6 +112,22 @@ def pair_bias(bias: pd.DataFrame, labels: list[str], a_name: str, b_name: str, o
     ax.set_ylabel("share of the class's test images")
     ax.set_title(f"Confusion between {a_name} and {b_name} (mean ± sd over seeds)", fontsize=10)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def b3_over_budgets(table: pd.DataFrame, margin: float, pair: str = ""):
+    """B3 against the training budget (:func:`augworth.analysis.class_level.b3_over_budgets`): each
+    set of seeds' effect (the pair's bias change) with its 95% interval at the budget and with
+    twice it, joined by a line (the movement the convergence gate reads), the margin below which
+    B3 is "not supported" (dashed) and 0 (solid)."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    over_budget_panel(ax, table, "epochs", "effect", seed_set_colours(table.seeds), margin=margin,
+                      xlabel="training epochs (log2)",
+                      title="B3: change of the pair's bias, no augmentation to the strongest crop"
+                            + (f"\n({pair})" if pair else ""),
+                      label=lambda who, t: f"{who} ({int(t.n_seeds.iloc[0])} seeds)")
+    ax.set_ylabel("bias change (share of test images)")
     fig.tight_layout()
     return fig
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from . import augment_palette, seed_set_colours
+from . import augment_palette, over_budget_panel, seed_set_colours
 
 
 def _n_axis(ax, sizes) -> None:
@@ -178,25 +178,12 @@ def contrasts_over_budgets(table: pd.DataFrame, margins: dict):
     supported" (dashed) and 0 (solid)."""
     claims = [c for c in ("C3", "C4") if c in set(table.claim)]
     fig, axes = plt.subplots(1, max(len(claims), 1), figsize=(4.8 * max(len(claims), 1), 3.4), squeeze=False)
-    sets = list(dict.fromkeys(table.seeds))
-    colours = seed_set_colours(sets)  # the margin keeps vermilion
+    colours = seed_set_colours(table.seeds)  # the margin keeps vermilion
     titles = {"C3": "C3 at its largest size: invariant model\nminus plain model with flips (test error)",
               "C4": "C4 at its size: the most fixed copies\nminus fresh draws (test error)"}
     for ax, claim in zip(axes[0], claims):
-        for i, who in enumerate(sets):
-            t = table[(table.claim == claim) & (table.seeds == who)].sort_values("steps")
-            if t.empty:
-                continue
-            x = t.steps * (1 + 0.04 * (i - (len(sets) - 1) / 2))  # side by side at a shared budget
-            ax.errorbar(x, t.contrast, yerr=[t.contrast - t.lo, t.hi - t.contrast], fmt="o-", capsize=3,
-                        color=colours[who], label=f"{who} ({int(t.n_seeds.iloc[0])} seeds)")
-        ax.axhline(0, color="#333", lw=0.8)
-        ax.axhline(margins[claim], color="#d55e00", ls="--", lw=1, label=f"margin +{margins[claim]:g}")
-        steps = sorted(set(table.steps))
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(steps, [f"{s:,}" for s in steps])
-        ax.set_xlabel("SGD steps (log2)")
-        ax.set_title(titles[claim], fontsize=9)
-        ax.legend(fontsize=7, frameon=False)
+        over_budget_panel(ax, table[table.claim == claim], "steps", "contrast", colours, margin=margins[claim],
+                          xlabel="SGD steps (log2)", title=titles[claim],
+                          label=lambda who, t: f"{who} ({int(t.n_seeds.iloc[0])} seeds)")
     fig.tight_layout()
     return fig

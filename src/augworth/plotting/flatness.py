@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from . import augment_palette, seed_set_colours
+from . import augment_palette, over_budget_panel, seed_set_colours
 
 
 def tables(r: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -109,23 +109,10 @@ def over_budgets(table, margin: float):
     95% interval at each budget read, one colour per seed set, the margin below which it is "not
     supported" (dashed) and 0 (solid); beside it, the Hessian top eigenvalue's difference."""
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.4))
-    sets = list(dict.fromkeys(table.seeds))
-    colours = seed_set_colours(sets)  # the margin keeps vermilion
+    colours = seed_set_colours(table.seeds)  # the margin keeps vermilion
     for k, (ax, col, title) in enumerate(zip(axes, ("alpha", "eig"), ("C5: alpha to 1 nat, crop+flip minus none",
                                                                         "Hessian top eigenvalue, crop+flip minus none"))):
-        for i, who in enumerate(sets):
-            t = table[table.seeds == who]
-            x = t.epochs * (1 + 0.04 * (i - (len(sets) - 1) / 2))  # side by side at a shared budget
-            ax.errorbar(x, t[col], yerr=[t[col] - t[f"{col}_lo"], t[f"{col}_hi"] - t[col]], fmt="o-", capsize=3,
-                        color=colours[who], label=who)
-        ax.axhline(0, color="#333", lw=0.8)
-        if col == "alpha":
-            ax.axhline(margin, color="#d55e00", ls="--", lw=1, label=f"margin +{margin:g}")
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(sorted(set(table.epochs)), [str(e) for e in sorted(set(table.epochs))])
-        ax.set_xlabel("training epochs (log2)")
-        ax.set_title(title, fontsize=9)
-        if k == 0:
-            ax.legend(fontsize=7, frameon=False)
+        over_budget_panel(ax, table, "epochs", col, colours, margin=margin if col == "alpha" else None,
+                          xlabel="training epochs (log2)", title=title, legend=k == 0)
     fig.tight_layout()
     return fig

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..analysis.class_level import b3_effect_per_seed
+from ..analysis.class_level import b3_convergence
 from ..claims import ACCURACY_TOL, MARGINS
 from ..metrics.stats import seeds_needed, t_interval
-from .rules import Check, Decision, conclude, convergence_check, decide, nearest_decision
+from .rules import Check, Decision, conclude, convergence_check, decide, gate_side, nearest_decision
 
 LARGE_DROP = 0.01  # B1 is not supported when the largest drop's CI lies below 1 point
 
@@ -26,18 +26,15 @@ def accuracy_convergence(a: dict) -> list[Check]:
             for s, (before, after) in conv.get("acc", {}).items()]
 
 
-def bias_convergence(a: dict, pair: tuple[int, int]) -> list[Check]:
+def bias_convergence(a: dict, pair: tuple[int, int], side: str = "two-sided") -> list[Check]:
     """B3's own effect (the pair's bias change, weakest to strongest) moves by less than its
-    margin with more epochs."""
-    conv = a.get("convergence") or {}
-    if not conv:
+    margin with more epochs; ``side`` as :func:`augworth.verdicts.rules.convergence_check`."""
+    conv = b3_convergence(a, pair)
+    if conv is None:
         return []
-    labels = list(conv["conf"])
-    seeds = conv["conf"][labels[0]][2]
-    before = b3_effect_per_seed({s: conv["conf"][s][0] for s in (labels[0], labels[-1])}, *pair)
-    after = b3_effect_per_seed({s: conv["conf"][s][1] for s in (labels[0], labels[-1])}, *pair)
+    seeds, before, after, factor = conv
     return [convergence_check(dict(zip(seeds, before)), dict(zip(seeds, after)), MARGINS["B3"],
-                              "the pair's bias change", conv["factor"])]
+                              "the pair's bias change", factor, side)]
 
 
 def selection_text(a: dict) -> str:
@@ -105,15 +102,20 @@ def b2(a: dict, p) -> Decision:
                     sd=share.sd, threshold=0.5)
 
 
-def b3(a: dict, pair: tuple[int, int], effect, p) -> Decision:
+def b3(a: dict, pair: tuple[int, int], effect, p, gate: str = "two-sided") -> Decision:
+    """B3: the chosen pair's bias change from the weakest to the strongest setting, against 0
+    with its margin; gated by that change's convergence, two-sided or, under a registration that
+    gives it the gate toward the claim's boundary, on the side that could overturn the label."""
     names, labels = a["names"], list(a["acc"])
     pa, pb = pair
     m = MARGINS["B3"]
-    return conclude("B3", decide(effect.estimate, (effect.lo, effect.hi), 0.0, ">=", m), effect.estimate,
+    label = decide(effect.estimate, (effect.lo, effect.hi), 0.0, ">=", m)
+    return conclude("B3", label, effect.estimate,
                     (effect.lo, effect.hi), f"change of the pair's bias > 0 (CI); not supported below +{m:g}",
                     f"pair {names[pa]} / {names[pb]} ({selection_text(a)}): bias toward {names[pb]} changes by "
                     f"{effect.estimate:+.3f} from {labels[0]} to s = {labels[-1]}",
-                    checks=bias_convergence(a, pair), seeds=a["seeds"], n_seeds=effect.n, sd=effect.sd,
+                    checks=bias_convergence(a, pair, gate_side(gate, label, "B3")), seeds=a["seeds"],
+                    n_seeds=effect.n, sd=effect.sd,
                     threshold=nearest_decision(effect.estimate, 0.0, m), claimed=(">=", 0.0))
 
 
@@ -147,11 +149,19 @@ def b4(b4_tables: dict, p, a: dict | None = None) -> Decision:
                     claimed=(">=", 0.0))
 
 
-def decide_all(a: dict, pair, effect, b4_tables: dict, p) -> dict[str, Decision]:
-    return {d.claim: d for d in (b1(a, p), b2(a, p), b3(a, pair, effect, p), b4(b4_tables, p, a))}
+def decide_all(a: dict, pair, effect, b4_tables: dict, p, gates: dict[str, str] | None = None) -> dict[str, Decision]:
+    """B1-B4's verdicts; ``gates``: a registration's convergence gate per claim (of this chapter's
+    claims only B3, whose gate reads its own effect, may have one other than two-sided)."""
+    gates = gates or {}
+    bad = sorted(set(gates) - {"B3"})
+    if bad:
+        raise ValueError(f"gates name {', '.join(bad)}: of this chapter's claims only B3 may have a convergence "
+                         "gate other than two-sided")
+    return {d.claim: d for d in (b1(a, p), b2(a, p), b3(a, pair, effect, p, gates.get("B3", "two-sided")),
+                                 b4(b4_tables, p, a))}
 
 
-def decide_value(r: dict, p, class_names=None) -> dict[str, Decision]:
+def decide_value(r: dict, p, class_names=None, gates: dict[str, str] | None = None) -> dict[str, Decision]:
     """Every verdict from the runner's value alone: the chapter's analysis, B3's pair (chosen on
     validation) and its effect, the B4 tables, then :func:`decide_all` (what
     :meth:`augworth.verdicts.SeedView.decide` calls for each set of seeds)."""
@@ -160,7 +170,7 @@ def decide_value(r: dict, p, class_names=None) -> dict[str, Decision]:
     a = cl.analyse(r, p.dataset, alpha=p.alpha, class_names=class_names)
     pair = cl.b3_pair(r)
     b4_tables = {scope: cl.b4_table(r, scope, class_names=class_names) for scope in cl.B4_SCOPES}
-    return decide_all(a, pair, cl.b3_effect(a["conf"], *pair), b4_tables, p)
+    return decide_all(a, pair, cl.b3_effect(a["conf"], *pair), b4_tables, p, gates)
 
 
 __all__ = ["average_gain", "b1", "b2", "b3", "b4", "decide_all", "decide_value"]
