@@ -63,6 +63,7 @@ from augworth import config, plotting, verdicts
 from augworth.experiments import run
 from augworth.analysis import sample_complexity as sc
 from augworth.plotting import sample_complexity as figs
+from augworth.verdicts import sample_complexity as rules
 
 p = config.load_params("sample_complexity", profile, params)
 result = run("sample_complexity", p)
@@ -71,7 +72,9 @@ r = view.page
 plotting.set_theme()
 print(f"{p.n_images} test images per augmentation | CNN test accuracy {r['cnn_test_acc']:.3f}, "
       f"linear {r['linear_test_acc']:.3f}")
-plotting.provenance_box(result, profile, p.dataset, view.describe())
+again = verdicts.registered_again("sample_complexity", profile, params, rules.decide_all,
+                                 confirmatory=view.confirmatory)  # later registrations (none computed yet: none shown)
+plotting.provenance_box(result, profile, p.dataset, view.describe(), again)
 
 # %% [markdown]
 # ## A1: the closed-form moments of the augmented image
@@ -118,7 +121,6 @@ print(f"linear model: median relative error of the MC mean after {p.n_max} draws
 # hide factors of 100 in both directions.
 
 # %%
-from augworth.verdicts import sample_complexity as rules
 
 a2_tab = rules.a2_table(r)
 fig = figs.a2_families(a2_tab, rules.RATIO_LOW, rules.RATIO_HIGH)
@@ -201,11 +203,14 @@ print(f"closed form: test accuracy {r['no_sampling']['closed_form']['test_acc']:
 from myst_nb import glue
 
 decisions, exploratory = view.decide(lambda v: rules.decide_all(v, p))
-verdicts.publish(decisions, result=result, profile=profile, dataset=p.dataset, exploratory=exploratory)
 verdicts.show(decisions, exploratory)
-glue("results_box", verdicts.result_box(decisions, profile=profile, dataset=p.dataset, exploratory=exploratory),
-     display=False)
-a2, a3 = decisions["A2"], decisions["A3"]
+verdicts.show_again(again, decisions)
+final = verdicts.publish_final(decisions, exploratory, again, result=result, profile=profile, dataset=p.dataset)
+glue("results_box", verdicts.result_box(final, profile=profile, dataset=p.dataset, exploratory=exploratory,
+                                        again=again, earlier=decisions), display=False)
+a2, a3 = final["A2"], final["A3"]
+# the families behind the A2 sentence: those of the registration that decides it
+a2_tab = rules.a2_table(next((g.result.value for g in reversed(again) if "A2" in g.decisions), r))
 glue("a3_median", f"{a3.measured:,.0f}", display=False)
 glue("a3_ci", f"{a3.interval[0]:,.0f} to {a3.interval[1]:,.0f}" if a3.interval else "-", display=False)
 glue("a3_verdict", a3.verdict, display=False)

@@ -541,6 +541,35 @@ def test_a2_inconclusive_when_the_ratio_straddles_a_bound():
     assert va.a2(r, SC_P).verdict == "inconclusive"
 
 
+@pytest.mark.parametrize("ratio", [5.0, 0.1])
+def test_a2_under_the_gate_toward_the_claims_boundary(ratio):
+    """A2's gate under a registration: the shown family lies wholly outside [0.5, 2] ("not
+    supported"); twice the epochs moving its ratio by a factor 2 (0.3 in log10, three times the
+    tolerance) fails the two-sided check either way, and under the gate toward the boundary passes
+    a movement away from [0.5, 2] and fails one back toward it. Only A2 may be given the gate."""
+    gate = vc.TOWARD_BOUNDARY
+    away = 2.0 if ratio > 1 else 0.5
+
+    def moved(factor):
+        r = sc_result(1000, ratio=ratio)
+        r["epochs"] = 40
+        wobble = [1.0, 1.02, 0.98, 1.01, 0.99]
+        more = [{**rec, "delta_Var_L": rec["delta_Var_L"] * factor * wobble[rec["seed"]]}
+                for rec in r["seed_records"]]
+        r["convergence"] = [{"epochs": 80, "records": more}]
+        return r
+
+    p = SimpleNamespace(**vars(SC_P), convergence_factors=(2,))
+    assert va.a2(moved(away), p).verdict == "inconclusive"  # two-sided: still moving
+    passed = va.a2(moved(away), p, gate)
+    assert passed.verdict == "not supported" and "one-sided" in passed.checks[0].detail
+    toward = va.a2(moved(1 / away), p, gate)
+    assert toward.verdict == "inconclusive" and not toward.checks[0].passed
+    assert va.decide_all(moved(away), p, {"A2": gate})["A2"].verdict == "not supported"
+    with pytest.raises(ValueError, match="only A2"):
+        va.decide_all(moved(away), p, {"A3": gate})
+
+
 def test_a1_exact_check():
     r = sc_result(1000)
     assert va.a1(r, SC_P).verdict == "supported"

@@ -105,12 +105,14 @@ class LaterRegistration:
     gates: dict[str, str] = field(default_factory=dict)  # claim -> its convergence gate (GATES), when not two-sided
 
     def seeds(self, chapter: str) -> tuple[int, ...]:
-        """The confirmatory seeds this registration trains for ``chapter``: its seeds less the
-        ``choice_seeds`` a chapter chooses on and never tests on (class_level's exploratory seeds,
-        trained again so that the choice is made as the first registration made it)."""
+        """The confirmatory seeds this registration trains for ``chapter``: its seeds (with the main
+        ``seed`` of a chapter that has one) less the ``choice_seeds`` a chapter chooses on and never
+        tests on (class_level's exploratory seeds, trained again so that the choice is made as the
+        first registration made it)."""
         over = self.chapters.get(chapter) or {}
         choice = {int(s) for s in over.get("choice_seeds", ())}
-        return tuple(sorted(int(s) for s in over.get("seeds", over.get("verdict_seeds", ())) if int(s) not in choice))
+        main = [over["seed"]] if "seed" in over else []  # a chapter with a main seed beside verdict_seeds
+        return tuple(sorted({int(s) for s in [*main, *over.get("seeds", over.get("verdict_seeds", ()))]} - choice))
 
     def choice_seeds(self, chapter: str) -> tuple[int, ...]:
         """The seeds ``chapter`` chooses on (never tests on) under this registration; () if none."""

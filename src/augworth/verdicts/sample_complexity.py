@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..analysis.sample_complexity import COMMON, EPSILONS, PAPER_N
 from ..metrics.stats import LEVEL, t_interval
-from .rules import Check, Decision, conclude, convergence_check, decide, decide_within
+from .rules import Check, Decision, conclude, convergence_check, decide, decide_within, gate_side
 
 EPS = EPSILONS[0]                        # A3's relative accuracy of the loss estimate (1%)
 REFERENCE_TOL = 0.1 * EPS                # A3 gate: the truth's own relative error
@@ -88,11 +88,21 @@ def longer_records(r: dict, p) -> pd.DataFrame | None:
     return pd.DataFrame([rec for c in longer for rec in c["records"]]) if longer else None
 
 
-def a2(r: dict, p) -> Decision:
+def a2_side(gate: str, label: str, log_ratio: float) -> str:
+    """The side A2's convergence check reads under a registration's ``gate``: two-sided, or under
+    the gate toward the claim's boundary the side that could overturn ``label`` -- for "not
+    supported", a movement of the shown family back toward [0.5, 2] (a fall when it lies above 2,
+    a rise when below 0.5); a "supported" (every family inside) can be overturned either way."""
+    side = gate_side(gate, label, "A2", ">=" if log_ratio < 0 else "<=")
+    return side if label == "not supported" else "two-sided"
+
+
+def a2(r: dict, p, gate: str = "two-sided") -> Decision:
     """A2 per augmentation family: supported when every family's ratio lies inside [0.5, 2], not
     supported when one lies wholly outside (intervals Bonferroni over the families). A median
     pooled over the families would sit near 1 when translations over- and brightness under-
-    predict by orders of magnitude; the claim is about each."""
+    predict by orders of magnitude; the claim is about each. ``gate``: the convergence gate of
+    the shown family's ratio (:func:`a2_side`)."""
     tab = a2_table(r)
     label, row = a2_pick(tab)
     outside = tab[tab.label == "not supported"]
@@ -106,7 +116,8 @@ def a2(r: dict, p) -> Decision:
             return np.log10(t.delta_Var_L / t.Var_L).groupby(t.seed).median().dropna().to_dict()
 
         checks.append(convergence_check(per_seed(seed_table(r)), per_seed(more), DRAWS_TOL,
-                                        f"log10 Var ratio of {row.augment}", p.convergence_factors[0]))
+                                        f"log10 Var ratio of {row.augment}", p.convergence_factors[0],
+                                        a2_side(gate, label, row.log_ratio)))
     return conclude("A2", label, row.ratio, (row.lo, row.hi), "every family's CI (Bonferroni) within [0.5, 2]",
                     f"delta-method Var[L] / truth for the CNN, median over {p.n_images} images per seed, per "
                     f"augmentation: {inside} of {len(tab)} families inside [0.5, 2], {len(outside)} wholly outside"
@@ -158,5 +169,13 @@ def a3(r: dict, p) -> Decision:
                     threshold=math.log10(PAPER_N), power_effect=iv.estimate, claimed=(">=", PAPER_N))
 
 
-def decide_all(r: dict, p) -> dict[str, Decision]:
-    return {d.claim: d for d in (a1(r, p), a2(r, p), a3(r, p))}
+def decide_all(r: dict, p, gates: dict[str, str] | None = None) -> dict[str, Decision]:
+    """A1-A3's verdicts; ``gates``: a registration's convergence gate per claim (of this chapter's
+    claims only A2 may have one other than two-sided: A1 trains nothing, and A3's is its own
+    registration's choice still to make)."""
+    gates = gates or {}
+    bad = sorted(set(gates) - {"A2"})
+    if bad:
+        raise ValueError(f"gates name {', '.join(bad)}: of this chapter's claims only A2 may have a convergence "
+                         "gate other than two-sided")
+    return {d.claim: d for d in (a1(r, p), a2(r, p, gates.get("A2", "two-sided")), a3(r, p))}
