@@ -247,3 +247,25 @@ def test_registration_4_decides_c3_and_c4_under_their_one_sided_gate():
         assert "48 seeds" in converged.detail
         if d.verdict != "inconclusive":
             assert "one-sided" in converged.detail
+
+
+def test_registration_5_decides_b3_under_its_one_sided_gate():
+    """Registration 5 (B3 at 80 epochs, seeds 500-523, gate toward the claim's boundary) is
+    shipped: the class_level page reads B3 from it (B1, B2 and B4 stay registration 1's), its pair
+    chosen on seeds 0-4 and tested on the 24 fresh seeds, with one one-sided convergence check of
+    its own effect over them; the shipped record is that decision."""
+    from augworth import verdicts
+    from augworth.verdicts import class_level as vb
+    from augworth.verdicts import exchange_rate as vc
+
+    again = verdicts.registered_again("class_level", "book", {}, vb.decide_value)
+    (five,) = [a for a in again if a.registration.number == 5]
+    assert five.result is not None and five.registration.gates == {"B3": vc.TOWARD_BOUNDARY}
+    assert sorted(five.result.value["choice_seeds"]) == [0, 1, 2, 3, 4] and list(five.decisions) == ["B3"]
+    d = five.decisions["B3"]
+    assert list(d.seeds) == list(range(500, 524)) and d.n_seeds == 24
+    (converged,) = [c for c in d.checks if c.name == "converged"]
+    assert "24 seeds" in converged.detail and "one-sided" in converged.detail
+    record = json.loads((shipping.shipped_dir("book") / shipping.RECORDS / "B3.json").read_text())
+    assert record["registration"] == 5 and record["verdict"] == d.verdict
+    assert record["measured"] == pytest.approx(d.measured)
