@@ -588,6 +588,18 @@ def test_longer_budget_table_sets_the_verdicts_side_by_side():
     assert verdicts.longer_budget_table(page, {}, "a", "b").iloc[0]["b: effect"] == "-"
 
 
+def test_the_result_box_shows_the_first_failed_check_and_counts_the_rest():
+    """A verdict gated by three checks shows the first in full and counts the other two; one
+    gated by one shows it alone; a decided one shows none."""
+    checks = [Check("converged", False, f"check {k} failed") for k in range(3)]
+    many = conclude("B1", "supported", 0.1, (0.05, 0.15), "r", "s", checks=checks, n_seeds=5)
+    one = conclude("B3", "supported", 0.1, (0.05, 0.15), "r", "s", checks=checks[:1], n_seeds=5)
+    fine = conclude("C3", "supported", 0.1, (0.05, 0.15), "r", "s", n_seeds=5)
+    box = verdicts.result_box({d.claim: d for d in (many, one, fine)}, profile="smoke", dataset="d").data
+    assert box.count("check 0 failed") == 2 and "check 1 failed" not in box and "check 2 failed" not in box
+    assert box.count("and 2 more failed checks (Verdicts section)") == 1 and "more failed check " not in box
+
+
 def b3_convergence_runs(change: float, seeds=(0, 1, 2, 3, 4, 5), k: int = 10) -> dict:
     """An analysis' convergence runs in which the pair (2, 4)'s bias change (none -> mild) moves
     by ``change`` with twice the epochs: class 2 sends 10% of its images to class 4 at mild (the

@@ -249,6 +249,19 @@ def show(decisions: Mapping[str, Decision], exploratory: Mapping[str, Decision] 
 COLOURS = {"supported": "#029e73", "not supported": "#d55e00", "inconclusive": "#6b6b6b"}
 
 
+def _why(reasons: list[str]) -> str:
+    """A verdict's reasons in the result box: the first failed check in full, the others counted
+    (each is in the Verdicts section), so a claim gated by several checks stays one short cell."""
+    from html import escape
+
+    if not reasons:
+        return ""
+    more = len(reasons) - 1
+    return (f"<br><small>{escape(reasons[0])}</small>"
+            + (f"<br><small>and {more} more failed check{'s' if more > 1 else ''} (Verdicts section)</small>"
+               if more else ""))
+
+
 def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
                exploratory: Mapping[str, Decision] | None = None, again: list | None = None,
                earlier: Mapping[str, Decision] | None = None):
@@ -271,7 +284,7 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
     for d in decisions.values():
         c = claims.CLAIMS[d.claim]
         ival = f" <small>{_ci(d.interval).strip()}</small>" if d.interval is not None else ""
-        why = "".join(f"<br><small>{escape(r)}</small>" for r in d.reasons)
+        why = _why(d.reasons)
         later = [a for a in again or () if a.decisions.get(d.claim) is d]
         if later:
             a = later[-1]
