@@ -168,4 +168,12 @@ def test_later_registrations_are_read_from_their_files_and_checked(tmp_path, mon
     prereg.later.cache_clear()
     with pytest.raises(ValueError, match=r"rules.C5.gate = 'one-sided'; .* one of 'two-sided', \"toward"):
         prereg.later("p")
+    (tmp_path / "p" / "registration-3.yaml").write_text(gated.replace("GATE", "two-sided, shown: crop(3)"))
+    prereg.later.cache_clear()
+    with pytest.raises(ValueError, match=r"rules.C5.shown: only A2 may name"):  # a family is A2's alone
+        prereg.later("p")
+    a2 = gated.replace("C5", "A2").replace("GATE", "two-sided, shown: crop(3)")
+    (tmp_path / "p" / "registration-3.yaml").write_text(a2)
+    prereg.later.cache_clear()
+    assert prereg.later("p")[1].shown == {"A2": "crop(3)"} and prereg.later("p")[0].shown == {}
     prereg.later.cache_clear()

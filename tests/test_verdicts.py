@@ -534,6 +534,26 @@ def test_a2_reads_every_family_not_their_pooled_median():
     assert va.a2(two_families(1.3, 0.8), p2).verdict == "supported"
 
 
+def test_a2_reads_the_family_a_registration_names():
+    """Unnamed, A2 shows the family farthest from 1 (x30 here); a registration that names the
+    other (x0.05) gets that family's number, interval and convergence check, the same label; a
+    family that was not measured is refused."""
+    r = sc_result(1000, ratio=1.0)
+    for rec in r["records"] + r["seed_records"]:
+        if rec["image"] % 2:
+            rec["augment"], rec["delta_Var_L"] = "brightness(0.4)", rec["Var_L"] * 0.05
+        else:
+            rec["delta_Var_L"] = rec["Var_L"] * 30.0
+    r["a1"]["brightness(0.4)"] = r["a1"]["crop(2)+flip"]
+    p2 = SimpleNamespace(augmentations=("crop(2)+flip", "brightness(0.4)"), n_images=6)
+    assert va.a2(r, p2).measured == pytest.approx(30.0)
+    named = va.decide_all(r, p2, shown={"A2": "brightness(0.4)"})["A2"]
+    assert named.measured == pytest.approx(0.05) and named.verdict == "not supported"
+    assert "shown: brightness(0.4) (named by the registration)" in named.summary
+    with pytest.raises(ValueError, match="'rotate\\(10\\)' was not measured"):
+        va.a2(r, p2, family="rotate(10)")
+
+
 def test_a2_inconclusive_when_the_ratio_straddles_a_bound():
     r = sc_result(1000, ratio=2.0, spread=0.0)
     for k, rec in enumerate(r["records"] + r["seed_records"]):

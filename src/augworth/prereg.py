@@ -79,6 +79,11 @@ def load(profile: str) -> Registration | None:
 
 LATER = "registration-*.yaml"
 
+#: The claims whose registration may name the family their verdict and convergence gate read
+#: (``shown``): A2 reads one of many augmentation families, and which is farthest from the band
+#: may differ between seed sets, so a registration names it before its seeds run.
+SHOWN_CLAIMS = frozenset({"A2"})
+
 #: The convergence gates a later registration may give a claim besides the two-sided default
 #: (:func:`augworth.verdicts.rules.convergence_check`): "toward the claim's boundary" reads the
 #: claim's own metric on the side that could overturn the verdict the rule gives (a "not
@@ -103,6 +108,7 @@ class LaterRegistration:
     deviations: tuple[dict, ...] = ()
     file: str = ""
     gates: dict[str, str] = field(default_factory=dict)  # claim -> its convergence gate (GATES), when not two-sided
+    shown: dict[str, str] = field(default_factory=dict)  # claim -> the family its gate reads, named in advance (A2)
 
     def seeds(self, chapter: str) -> tuple[int, ...]:
         """The confirmatory seeds this registration trains for ``chapter``: its seeds (with the main
@@ -137,6 +143,10 @@ def later(profile: str) -> tuple[LaterRegistration, ...]:
             raise ValueError(f"{f}: `confirmatory` names no chapter (chapter: {{seeds: [...], ...}})")
         rules = {k: v for k, v in raw["rules"].items() if isinstance(v, dict)}
         gates = {k: str(v["gate"]) for k, v in rules.items() if v.get("gate") not in (None, "two-sided")}
+        shown = {k: str(v["shown"]) for k, v in rules.items() if v.get("shown")}
+        if set(shown) - SHOWN_CLAIMS:
+            raise ValueError(f"{f}: rules.{sorted(set(shown) - SHOWN_CLAIMS)[0]}.shown: only "
+                             f"{', '.join(sorted(SHOWN_CLAIMS))} may name the family its verdict and gate read")
         for claim, gate in gates.items():
             if gate not in GATES:
                 raise ValueError(f"{f}: rules.{claim}.gate = {gate!r}; a registered convergence gate is one of "
@@ -144,7 +154,7 @@ def later(profile: str) -> tuple[LaterRegistration, ...]:
         out.append(LaterRegistration(profile=profile, number=int(raw["number"]), registered=str(raw.get("registered", "?")),
                                      claims=tuple(raw["claims"]), chapters=chapters,
                                      rules=rules, deviations=tuple(raw.get("deviations") or ()),
-                                     file=f"params/{profile}/{f.name}", gates=gates))
+                                     file=f"params/{profile}/{f.name}", gates=gates, shown=shown))
     numbers = [r.number for r in out]
     if len(set(numbers)) != len(numbers) or 1 in numbers:
         raise ValueError(f"params/{profile}: later registrations must have distinct numbers above 1, got {numbers}")

@@ -97,14 +97,20 @@ def a2_side(gate: str, label: str, log_ratio: float) -> str:
     return side if label == "not supported" else "two-sided"
 
 
-def a2(r: dict, p, gate: str = "two-sided") -> Decision:
+def a2(r: dict, p, gate: str = "two-sided", family: str | None = None) -> Decision:
     """A2 per augmentation family: supported when every family's ratio lies inside [0.5, 2], not
     supported when one lies wholly outside (intervals Bonferroni over the families). A median
     pooled over the families would sit near 1 when translations over- and brightness under-
     predict by orders of magnitude; the claim is about each. ``gate``: the convergence gate of
-    the shown family's ratio (:func:`a2_side`)."""
+    the shown family's ratio (:func:`a2_side`). ``family``: the family shown (its number, interval
+    and convergence check), named by a registration before its seeds ran; else the farthest from 1
+    among those with the verdict's label (:func:`a2_pick`), which may differ between seed sets."""
     tab = a2_table(r)
     label, row = a2_pick(tab)
+    if family is not None:
+        if family not in set(tab.augment):
+            raise ValueError(f"A2's shown family {family!r} was not measured (families: {', '.join(tab.augment)})")
+        row = tab[tab.augment == family].iloc[0]
     outside = tab[tab.label == "not supported"]
     inside = int((tab.label == "supported").sum())
     nearest = min((math.log(RATIO_LOW), math.log(RATIO_HIGH)), key=lambda b: abs(row.log_ratio - b))
@@ -122,7 +128,8 @@ def a2(r: dict, p, gate: str = "two-sided") -> Decision:
                     f"delta-method Var[L] / truth for the CNN, median over {p.n_images} images per seed, per "
                     f"augmentation: {inside} of {len(tab)} families inside [0.5, 2], {len(outside)} wholly outside"
                     + (f" ({', '.join(f'{a} {v:.3g}' for a, v in zip(outside.augment, outside.ratio))})"
-                       if len(outside) else "") + f"; shown: {row.augment}",
+                       if len(outside) else "") + f"; shown: {row.augment}"
+                    + (" (named by the registration)" if family is not None else ""),
                     checks=checks, seeds=tab.attrs["seeds"], n_seeds=int(row.seeds), sd=row.sd_log,
                     threshold=nearest, power_effect=row.log_ratio, level=tab.attrs["level"],
                     claimed=("within", RATIO_LOW, RATIO_HIGH))
@@ -169,13 +176,14 @@ def a3(r: dict, p) -> Decision:
                     threshold=math.log10(PAPER_N), power_effect=iv.estimate, claimed=(">=", PAPER_N))
 
 
-def decide_all(r: dict, p, gates: dict[str, str] | None = None) -> dict[str, Decision]:
+def decide_all(r: dict, p, gates: dict[str, str] | None = None, shown: dict[str, str] | None = None
+               ) -> dict[str, Decision]:
     """A1-A3's verdicts; ``gates``: a registration's convergence gate per claim (of this chapter's
     claims only A2 may have one other than two-sided: A1 trains nothing, and A3's is its own
-    registration's choice still to make)."""
+    registration's choice still to make); ``shown``: the family A2 reads, named by a registration."""
     gates = gates or {}
     bad = sorted(set(gates) - {"A2"})
     if bad:
         raise ValueError(f"gates name {', '.join(bad)}: of this chapter's claims only A2 may have a convergence "
                          "gate other than two-sided")
-    return {d.claim: d for d in (a1(r, p), a2(r, p, gates.get("A2", "two-sided")), a3(r, p))}
+    return {d.claim: d for d in (a1(r, p), a2(r, p, gates.get("A2", "two-sided"), (shown or {}).get("A2")), a3(r, p))}
