@@ -116,7 +116,7 @@ class LaterRegistration:
         tests on (class_level's exploratory seeds, trained again so that the choice is made as the
         first registration made it)."""
         over = self.chapters.get(chapter) or {}
-        choice = {int(s) for s in over.get("choice_seeds", ())}
+        choice = set(self.choice_seeds(chapter))
         main = [over["seed"]] if "seed" in over else []  # a chapter with a main seed beside verdict_seeds
         return tuple(sorted({int(s) for s in [*main, *over.get("seeds", over.get("verdict_seeds", ()))]} - choice))
 

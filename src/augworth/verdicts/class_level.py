@@ -13,7 +13,8 @@ from dataclasses import replace
 from ..analysis.class_level import b3_convergence
 from ..claims import ACCURACY_TOL, MARGINS
 from ..metrics.stats import seeds_needed, t_interval
-from .rules import Check, Decision, conclude, convergence_check, decide, gate_side, nearest_decision
+from .rules import (Check, Decision, chapter_gates, conclude, convergence_check, decide, gate_side,
+                    nearest_decision)
 
 LARGE_DROP = 0.01  # B1 is not supported when the largest drop's CI lies below 1 point
 
@@ -152,13 +153,8 @@ def b4(b4_tables: dict, p, a: dict | None = None) -> Decision:
 def decide_all(a: dict, pair, effect, b4_tables: dict, p, gates: dict[str, str] | None = None) -> dict[str, Decision]:
     """B1-B4's verdicts; ``gates``: a registration's convergence gate per claim (of this chapter's
     claims only B3, whose gate reads its own effect, may have one other than two-sided)."""
-    gates = gates or {}
-    bad = sorted(set(gates) - {"B3"})
-    if bad:
-        raise ValueError(f"gates name {', '.join(bad)}: of this chapter's claims only B3 may have a convergence "
-                         "gate other than two-sided")
-    return {d.claim: d for d in (b1(a, p), b2(a, p), b3(a, pair, effect, p, gates.get("B3", "two-sided")),
-                                 b4(b4_tables, p, a))}
+    gates = chapter_gates(gates, ("B1", "B2", "B3", "B4"), ("B3",))
+    return {d.claim: d for d in (b1(a, p), b2(a, p), b3(a, pair, effect, p, gates["B3"]), b4(b4_tables, p, a))}
 
 
 def decide_value(r: dict, p, class_names=None, gates: dict[str, str] | None = None) -> dict[str, Decision]:

@@ -189,13 +189,8 @@ def c4(a: dict, p, gate: str = "two-sided") -> Decision:
 def decide_all(a: dict, p, gates: dict[str, str] | None = None) -> dict[str, Decision]:
     """C1-C4's verdicts; ``gates``: a registration's convergence gate per claim (C3 and C4 may
     have one; default two-sided)."""
-    gates = gates or {}
-    bad = sorted(set(gates) & {"C1", "C2"})
-    if bad:
-        raise ValueError(f"gates name {', '.join(bad)}: of this chapter's claims only C3 and C4 may have a "
-                         "convergence gate other than two-sided")
-    return {d.claim: d for d in (c1(a, p), c2(a, p), c3(a, p, gates.get("C3", "two-sided")),
-                                 c4(a, p, gates.get("C4", "two-sided")))}
+    gates = rules.chapter_gates(gates, ("C1", "C2", "C3", "C4"), ("C3", "C4"))
+    return {d.claim: d for d in (c1(a, p), c2(a, p), c3(a, p, gates["C3"]), c4(a, p, gates["C4"]))}
 
 
 __all__ = ["c1", "c2", "c3", "c4", "decide_all", "first_seed_convergence", "convergence_checks", "holdout_check", "interpolation_check"]

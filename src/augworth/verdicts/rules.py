@@ -166,6 +166,19 @@ def gate_side(gate: str, label: str, claim: str, direction: str = ">=") -> str:
     return "two-sided" if gate == "two-sided" else threatening_side(label, direction)
 
 
+def chapter_gates(gates: Mapping[str, str] | None, claims: tuple[str, ...], allowed: tuple[str, ...]) -> dict[str, str]:
+    """A registration's convergence gates for one chapter's ``claims``: each claim's gate
+    ("two-sided" unless the registration names one). Refuses a gate on a claim of this chapter
+    outside ``allowed`` (those whose own metric a one-sided gate can read); gates of other
+    chapters' claims (a registration may span chapters) are left to those chapters."""
+    gates = gates or {}
+    bad = sorted(set(gates) & (set(claims) - set(allowed)))
+    if bad:
+        raise ValueError(f"gates name {', '.join(bad)}: of this chapter's claims only {' and '.join(allowed)} may "
+                         "have a convergence gate other than two-sided")
+    return {c: gates.get(c, "two-sided") for c in claims}
+
+
 def first_factor_runs(r: dict, p) -> list[dict]:
     """A runner's convergence runs (rows with their ``epochs``) trained for the profile's first
     factor: the budget a verdict's convergence check compares with."""

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..analysis.sample_complexity import COMMON, EPSILONS, PAPER_N
 from ..metrics.stats import LEVEL, t_interval
-from .rules import Check, Decision, conclude, convergence_check, decide, decide_within, gate_side
+from .rules import Check, Decision, chapter_gates, conclude, convergence_check, decide, decide_within, gate_side
 
 EPS = EPSILONS[0]                        # A3's relative accuracy of the loss estimate (1%)
 REFERENCE_TOL = 0.1 * EPS                # A3 gate: the truth's own relative error
@@ -181,9 +181,5 @@ def decide_all(r: dict, p, gates: dict[str, str] | None = None, shown: dict[str,
     """A1-A3's verdicts; ``gates``: a registration's convergence gate per claim (of this chapter's
     claims only A2 may have one other than two-sided: A1 trains nothing, and A3's is its own
     registration's choice still to make); ``shown``: the family A2 reads, named by a registration."""
-    gates = gates or {}
-    bad = sorted(set(gates) - {"A2"})
-    if bad:
-        raise ValueError(f"gates name {', '.join(bad)}: of this chapter's claims only A2 may have a convergence "
-                         "gate other than two-sided")
-    return {d.claim: d for d in (a1(r, p), a2(r, p, gates.get("A2", "two-sided"), (shown or {}).get("A2")), a3(r, p))}
+    gates = chapter_gates(gates, ("A1", "A2", "A3"), ("A2",))
+    return {d.claim: d for d in (a1(r, p), a2(r, p, gates["A2"], (shown or {}).get("A2")), a3(r, p))}
