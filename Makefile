@@ -100,8 +100,8 @@ replicate: notebooks mathjax ## rerun every chapter on disjoint seeds (default: 
 reproduce: data mathjax ## recompute the shipped results here (NAME=<chapter> for one; a cache of its own), then compare verdicts claim by claim
 	$(PY) -m augworth reproduce $${NAME:+"$$NAME"} --profile "$$PROFILE"
 
-gpu: data ## the prepared GPU run (MINUTES=8): CUDA checks, packed benchmark, full-profile cells into data/results/full
-	$(PY) -m augworth gpu --minutes "$$MINUTES"
+gpu: data ## the prepared GPU run (MINUTES=8): CUDA checks, packed benchmark, full-profile cells into data/results/full; REG=N: registration N's cells instead, seed by seed (make confirm REG=N finishes it)
+	$(PY) -m augworth gpu --minutes "$$MINUTES" $${REG:+--registration "$$REG"}
 
 confirm: data ## compute a later registration's confirmatory results: make confirm REG=2 (params/$$PROFILE/registration-<REG>.yaml; prints its cost first)
 	@test -n "$$REG" || { echo "REG is required: the registration's number, e.g. make confirm REG=2 (params/book/registration-2.yaml)"; exit 2; }

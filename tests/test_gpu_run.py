@@ -39,3 +39,34 @@ def test_packed_benchmark_rows():
     rows = gpu.bench_packed(torch.device("cpu"), ks=(2,), steps=2, width=4, batch=32)
     assert [r["models"] for r in rows] == ["1 alone (train loop)", "2 packed"]
     assert all(r["images/s"] > 0 for r in rows) and rows[0]["x one model"] == 1.0
+
+
+def test_complete_seeds_splits_whole_seeds_from_partial_ones():
+    from types import SimpleNamespace as C
+
+    cells = [C(seed=s, i=i) for s in (600, 601, 602) for i in range(4)]
+    stored = {(600, 0), (600, 1), (600, 2), (600, 3), (601, 0)}
+    assert gpu.complete_seeds(cells, lambda c: (c.seed, c.i) in stored) == ([600], [601])
+
+
+def test_a_gpu_registration_trains_its_confirmatory_seeds_whole_and_refuses_other_cells():
+    """Registration 6 (B3 on the GPU): the first stage and the 160-epoch runs of its seeds, 4 models
+    each; its choice seeds are not among them (they are read where they were trained)."""
+    from augworth import config, prereg
+
+    reg = {r.number: r for r in prereg.later("book")}[6]
+    p = config.load_params("class_level", "book", reg.chapters["class_level"])
+    mine = set(reg.seeds("class_level"))
+    cells = [c for c in gpu.registration_cells("class_level", p) if c.seed in mine]
+    assert len(cells) == 4 * len(mine) == 184
+    assert sorted({(c.augment, c.epochs) for c in cells}) == [("none", 80), ("none", 160), ("rrc(0.08)", 80),
+                                                              ("rrc(0.08)", 160)]
+    with pytest.raises(config.ConfigError, match="class_level"):
+        gpu.registration_cells("exchange_rate", config.load_params("exchange_rate", "smoke"))
+
+
+def test_a_registration_that_is_not_there_is_named(tmp_path):
+    from augworth import config
+
+    with pytest.raises(config.ConfigError, match="REG=99.*registration-99"):
+        gpu.registration(99, 0.1, tmp_path)

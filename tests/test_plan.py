@@ -76,3 +76,40 @@ def test_plan_command_prints_every_chapter(capsys):
     main(["plan", "--profile", "smoke", "--tflops", "2"])
     out = capsys.readouterr().out
     assert "min at 2 TFLOP/s" in out and all(name in out for name in ("exchange_rate", "class_level", "total"))
+
+
+def test_class_levels_second_stage_is_counted_only_when_its_choice_is_not_known(tmp_path, monkeypatch):
+    """B4's policies train only for a class hurt on the choice seeds' validation split: with those
+    models stored and no class hurt, the plan counts no second stage; with one hurt, or a model
+    missing, the most the runner may train."""
+    import numpy as np
+
+    from augworth.experiments import class_level as cl
+    from augworth.experiments.cache import ResultsCache, cache_key
+    from augworth.experiments.cells import cell_fields
+    from augworth.experiments.sweep import code_version
+    from augworth.experiments.training import train_cell
+
+    monkeypatch.setenv("AUGWORTH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("augworth.paths.COMMITTED_RESULTS", tmp_path / "results")
+    p = load_params("class_level", "book", {"scales": [0.08], "convergence_seeds": []})
+    assert plan.stored_second_stage(cl, p) is None  # nothing stored: the upper bound
+    cache, version = ResultsCache(), code_version(train_cell)
+
+    def store(drop):
+        rng = np.random.default_rng(0)
+        for strength, cell in cl.stage1_cells(p):
+            if cell.seed in p.choice_seeds:
+                acc = 0.9 + 0.001 * rng.standard_normal(10)
+                if strength != "none":  # rrc(0.08): better on average, class 3 down by ``drop``
+                    acc += 0.03
+                    acc[3] -= drop
+                cache.put("train_cell", cache_key("train_cell", version, cell_fields(cell)),
+                          {"val_per_class": acc}, {"runner": "train_cell"})
+
+    store(0.0)
+    assert plan.stored_second_stage(cl, p) == []
+    models = plan.chapter_models("class_level", p, 10000)
+    assert len(models) == len(cl.stage1_cells(p)) < len(cl.cells(p))
+    store(0.13)  # class 3 hurt by 10 points at s* = rrc(0.08) on every choice seed
+    assert plan.stored_second_stage(cl, p) is None

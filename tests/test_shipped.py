@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from augworth import config, paths, shipping
+from augworth import config, paths, prereg, shipping
 
 SHIPPED = sorted(p.name for p in paths.COMMITTED_RESULTS.glob("*") if (p / shipping.PROVENANCE).is_file())
 MAX_BYTES = 20e6
@@ -269,3 +269,17 @@ def test_registration_5_decides_b3_under_its_one_sided_gate():
     record = json.loads((shipping.shipped_dir("book") / shipping.RECORDS / "B3.json").read_text())
     assert record["registration"] == 5 and record["verdict"] == d.verdict
     assert record["measured"] == pytest.approx(d.measured)
+
+
+def test_the_models_later_registrations_choose_on_are_shipped():
+    """class_level's choice seeds (registrations 5 and 6 choose B3's pair on them): their models are
+    shipped, so a fresh clone remakes the choice from them and the plan knows it trains no B4 policy."""
+    from augworth.experiments import class_level as cl
+    from augworth.experiments import plan
+
+    wanted = shipping.choice_cells("book")
+    assert len(wanted) == 15  # seeds 0-4 at no augmentation, rrc(1) and rrc(0.08)
+    assert all((shipping.shipped_dir("book") / runner / f"{key}.json").is_file() for runner, key in wanted)
+    reg = {r.number: r for r in prereg.later("book")}[6]
+    p = config.load_params("class_level", "book", reg.chapters["class_level"])
+    assert plan.stored_second_stage(cl, p) == []

@@ -159,6 +159,13 @@ def _cmd_ship(args) -> None:
 def _cmd_gpu(args) -> None:
     from . import gpu
 
+    if args.registration is not None:
+        # the cells stay in this machine's results cache too (make confirm here reads them); the copy
+        # is what travels to the machine that ships them (into its cache's results folder)
+        out = args.out if args.out != Path("data/results/full") else Path("build/gpu") / f"registration-{args.registration}"
+        gpu.registration(args.registration, args.minutes, out, args.profile if args.profile != "full" else "book",
+                         workers=args.workers or 15)
+        return
     gpu.run(args.minutes, args.out, args.profile, tuple(args.chapters or gpu.PRIORITY), bench=not args.no_bench,
             smoke_checks=not args.no_smoke, parallel=args.parallel)
 
@@ -475,6 +482,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-bench", action="store_true", help="skip the packed benchmark")
     p.add_argument("--no-smoke", action="store_true", help="skip the CUDA smoke checks")
     p.add_argument("--parallel", action="store_true", help="every chapter in a process of its own, on the same GPU")
+    p.add_argument("--registration", type=int, metavar="N",
+                   help="instead: train registration N's cells (params/<profile>/registration-N.yaml; profile book "
+                        "unless named) seed by seed until the minutes pass; make confirm REG=N trains what is left")
+    p.add_argument("--workers", type=int, help="with --registration: processes sharing the GPU (default 15)")
     p.set_defaults(fn=_cmd_gpu)
 
     p = sub.add_parser("worth", help="what YOUR augmentation is worth on YOUR data: trains, measures, writes a report",

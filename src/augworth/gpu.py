@@ -209,3 +209,113 @@ def run(minutes: float, out: Path, profile: str = "full", chapters=PRIORITY, ben
         else:
             (out / f"gpu-run-{stamp}-{'-'.join(chapters)}.json").write_text(json.dumps(report, indent=1, default=str))
     return report
+
+
+def complete_seeds(cells, stored) -> tuple[list[int], list[int]]:
+    """(seeds whose every cell is stored, seeds with some but not all stored), each sorted.
+    ``stored``: whether one cell is stored."""
+    by: dict[int, list[bool]] = {}
+    for cell in cells:
+        by.setdefault(int(cell.seed), []).append(bool(stored(cell)))
+    return sorted(s for s, v in by.items() if all(v)), sorted(s for s, v in by.items() if any(v) and not all(v))
+
+
+def registration_cells(chapter: str, p) -> list:
+    """The training cells a registration's chapter trains before any choice it makes (class_level:
+    its first stage and the convergence runs; B4's policies, trained only for a class hurt on
+    validation, are left to ``make confirm``). Only chapters whose cells are training cells."""
+    import importlib
+
+    from .config import ConfigError, TrainCell
+
+    module = importlib.import_module(f"augworth.experiments.{chapter}")
+    if hasattr(module, "stage1_and_convergence"):
+        cells = [c for _, _, c in module.stage1_and_convergence(p)]
+    else:
+        cells = [c[1] if isinstance(c, tuple) else c for c in module.cells(p)]
+    if not cells or any(type(c) is not TrainCell for c in cells):
+        raise ConfigError(f"make gpu REG=: chapter {chapter!r} does not train plain training cells; a GPU "
+                          "registration run supports class_level (use make confirm for the others)")
+    return cells
+
+
+def registration(number: int, minutes: float, out: Path, profile: str = "book", workers: int = 15) -> dict:
+    """A later registration's cells on this machine's GPU (``make gpu REG=N``), seed by seed.
+
+    The cells are submitted in seed order to ``workers`` processes sharing the device (the engine's
+    bf16 autocast on CUDA). When ``minutes`` pass, the workers are stopped; every seed whose cells
+    are not all stored then loses the ones that are, so that ``make confirm REG=N`` trains each
+    remaining seed whole, on one machine. Only its confirmatory seeds are trained here: the
+    seeds it chooses on (``choice_seeds``) are read where they were trained. The stored cells of complete seeds are copied to ``out``
+    (the results cache's layout) with ``gpu-registration-<n>-<time>.json``: the device, the
+    seeds finished and the wall time."""
+    from concurrent.futures import TimeoutError as FuturesTimeout
+    from concurrent.futures import as_completed
+
+    from . import prereg
+    from .config import ConfigError, load_params
+    from .experiments.cache import ResultsCache, cache_key
+    from .experiments.cells import cell_fields
+    from .experiments.sweep import _compute_cell, _process_pool, code_version
+    from .experiments.training import train_cell
+
+    start = time.time()
+    regs = {r.number: r for r in prereg.later(profile)}
+    if number not in regs:
+        raise ConfigError(f"REG={number}: params/{profile} has no registration-{number}.yaml (later registrations "
+                          f"there: {', '.join(map(str, regs)) or 'none'})")
+    reg = regs[number]
+    device = runtime.resolve_device("auto")
+    cache = ResultsCache()
+    version = code_version(train_cell)
+    root = cache.root
+    report = {"provenance": runtime.provenance(device), "registration": reg.file, "minutes": minutes,
+              "workers": workers, "chapters": {}}
+    for chapter, over in reg.chapters.items():
+        # its confirmatory seeds only: the seeds it chooses on are read from where they were trained
+        mine = set(reg.seeds(chapter))
+        cells = sorted((c for c in registration_cells(chapter, load_params(chapter, profile, over)) if c.seed in mine),
+                       key=lambda c: c.seed)  # seed by seed: a stop leaves whole seeds behind it
+        key = {id(c): cache_key("train_cell", version, cell_fields(c)) for c in cells}
+        todo = [c for c in cells if cache.get("train_cell", key[id(c)]) is None]
+        print(f"[augworth gpu] registration {number}, {chapter}: {len(todo)} of {len(cells)} cells to train on "
+              f"{runtime.device_name(device)} with {workers} processes", file=sys.stderr, flush=True)
+        done, stopped = 0, False
+        if todo:
+            try:
+                with _process_pool(workers) as pool:
+                    futures = [pool.submit(_compute_cell, train_cell, "train_cell", version, c, str(root)) for c in todo]
+                    left = max(1.0, start + 60 * minutes - time.time())
+                    for fut in as_completed(futures, timeout=left):
+                        fut.result()
+                        done += 1
+                        if done % 10 == 0:
+                            print(f"[augworth gpu] {done}/{len(todo)} cells, {time.time() - start:.0f} s",
+                                  file=sys.stderr, flush=True)
+            except FuturesTimeout:
+                stopped = True
+        local = ResultsCache(root, read_only=[])
+        whole, partial = complete_seeds(cells, lambda c: local.get("train_cell", key[id(c)]) is not None or
+                                        cache.get("train_cell", key[id(c)]) is not None)
+        for cell in cells:  # a seed not finished is trained again whole, elsewhere
+            if int(cell.seed) in partial:
+                (root / "train_cell" / f"{key[id(cell)]}.json").unlink(missing_ok=True)
+        copied = 0
+        for cell in cells:
+            src = root / "train_cell" / f"{key[id(cell)]}.json"
+            if int(cell.seed) in whole and src.exists():
+                (out / "train_cell").mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, out / "train_cell" / src.name)
+                copied += 1
+        new = sorted({int(c.seed) for c in todo} & set(whole))
+        report["chapters"][chapter] = {"cells": len(cells), "trained": done, "stopped_by_time": stopped,
+                                       "seeds_complete_here": new, "seeds_left": sorted({int(c.seed) for c in todo}
+                                                                                         - set(whole)),
+                                       "files": copied}
+        print(f"[augworth gpu] {chapter}: seeds finished here {new}; left for make confirm "
+              f"{report['chapters'][chapter]['seeds_left']}", file=sys.stderr, flush=True)
+    report["wall_s"] = time.time() - start
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"gpu-registration-{number}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(start))}.json").write_text(
+        json.dumps(report, indent=1, default=str))
+    return report

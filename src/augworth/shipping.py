@@ -85,7 +85,7 @@ def read_entries(profile: str, entries: list[Path], spot_cells: int = 2,
         (name, over) for name, over in (reg.longer if reg else {}).items()] + [  # the pages show these too
         (name, over) for later in prereg.later(profile) for name, over in later.chapters.items()]
     wanted = {(name, cache_key(name, RUNNERS[name].version, load_params(name, profile, over).to_dict()))
-              for name, over in sets}
+              for name, over in sets} | choice_cells(profile)
     kept, cells = [], {}
     for path in entries:
         if (path.parent.name, path.stem) in wanted:
@@ -100,6 +100,34 @@ def read_entries(profile: str, entries: list[Path], spot_cells: int = 2,
         kept += [p for *_, p in items[:spot_cells]]
         left_out[runner] = len(items) - min(spot_cells, len(items))
     return sorted(kept), left_out
+
+
+def choice_cells(profile: str) -> set[tuple[str, str]]:
+    """(runner, key) of the models a later registration of ``profile`` chooses on and never tests
+    (class_level's ``choice_seeds``: their first-stage models). Shipped, so that its choice is
+    remade on a fresh clone from the models it was made on rather than from models trained again
+    on another machine, and so that its plan knows before it runs whether the choice trains a
+    second stage (:func:`augworth.experiments.plan.stored_second_stage`)."""
+    import importlib
+
+    from . import prereg
+    from .config import load_params
+    from .experiments.cache import cache_key
+    from .experiments.cells import cell_fields
+    from .experiments.registry import RUNNERS
+    from .experiments.sweep import code_version
+    from .experiments.training import train_cell
+
+    version, out = code_version(train_cell), set()
+    for later in prereg.later(profile):
+        for name, over in later.chapters.items():
+            module = importlib.import_module(RUNNERS[name].fn.__module__)
+            choice = set(later.choice_seeds(name))
+            if not choice or not hasattr(module, "stage1_cells"):
+                continue
+            out |= {("train_cell", cache_key("train_cell", version, cell_fields(cell)))
+                    for _, cell in module.stage1_cells(load_params(name, profile, over)) if cell.seed in choice}
+    return out
 
 
 def ship(profile: str, cache: Path, records: Path, step_ms: float | None = None, only_read: bool = False,

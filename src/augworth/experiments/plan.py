@@ -83,7 +83,37 @@ def chapter_models(name: str, p, test_images: int) -> list[Model]:
     module = importlib.import_module(get_runner(name).fn.__module__)
     if not hasattr(module, "cells"):
         return []  # data, scorecard: no training
-    return [model_of(c[1] if isinstance(c, tuple) else c, test_images) for c in module.cells(p)]
+    known = stored_second_stage(module, p)
+    cells = module.cells(p) if known is None else [c for _, _, c in module.stage1_and_convergence(p)] + known
+    return [model_of(c[1] if isinstance(c, tuple) else c, test_images) for c in cells]
+
+
+def stored_second_stage(module, p) -> list | None:
+    """A runner whose second stage is chosen on stored models: the cells it will train there.
+
+    class_level trains B4's policies only for classes hurt on its choice seeds' validation split
+    (:func:`augworth.experiments.class_level.choose_on_validation`). When those seeds' first-stage
+    models are all stored (a later registration choosing on the first one's exploratory seeds),
+    that choice is known before anything runs: no hurt class, no second stage. ``None`` when it
+    is not known (or a class is hurt): the plan then counts the most the runner may train."""
+    if not all(hasattr(module, f) for f in ("stage1_cells", "stage1_and_convergence", "choose_on_validation")):
+        return None
+    from .cache import ResultsCache, cache_key
+    from .cells import cell_fields
+    from .sweep import code_version
+    from .training import train_cell
+
+    choice = set(getattr(p, "choice_seeds", ()) or p.seeds)
+    cache, version = ResultsCache(), code_version(train_cell)
+    rows = []
+    for strength, cell in module.stage1_cells(p):
+        if cell.seed in choice:
+            hit = cache.get("train_cell", cache_key("train_cell", version, cell_fields(cell)))
+            if hit is None:
+                return None
+            rows.append({"strength": strength, "seed": cell.seed, **hit[0]})
+    val = module.stack(rows, "val_per_class", module.strengths(p), sorted(choice))
+    return [] if not module.choose_on_validation(val, p.min_drop, p.conditional, p.alpha)["hurt"] else None
 
 
 def profile_table(profile: str, names: list[str] | None = None, overrides: dict[str, dict] | None = None):
