@@ -33,8 +33,8 @@
 # **How our setting differs.** Paper B: ResNet-50 on ImageNet (1000 classes, many of them
 # near-duplicates, 88 epochs). Here: a small CNN on 28×28 grey Fashion-MNIST subsets (book:
 # 2000 images, 80 epochs, i.e. 1250 steps, the strongest and the mildest crop and none, 5
-# exploratory seeds that choose and 7 confirmatory seeds that test, and registration 5's 24 fresh
-# seeds for B3; quick: 2000 images, 18 epochs, 7 seeds). On the full training set with a short schedule the crop lowers the *average*
+# exploratory seeds that choose and 7 confirmatory seeds that test, then registration 5's 24 and
+# registration 6's 46 fresh seeds for B3, the latter trained on one GPU; quick: 2000 images, 18 epochs, 7 seeds). On the full training set with a short schedule the crop lowers the *average*
 # at every scale (then s\* is "no crop" and B1 is vacuous), so the profiles use a small subset,
 # where a crop can help on average; ten classes give far fewer chances for a large drop than a
 # thousand. What a
@@ -77,7 +77,7 @@ names = load_dataset(p.dataset, data_path=p.data_path, image_size=p.image_size).
 a = cl.analyse(r, p.dataset, alpha=p.alpha, class_names=names)
 labels = r["strengths"]
 plotting.set_theme()
-again = verdicts.registered_again(  # registration 5: B3 on fresh seeds, the pair chosen again on seeds 0-4
+again = verdicts.registered_again(  # registrations 5 and 6: B3 on fresh seeds, the pair chosen again on seeds 0-4
     "class_level", profile, params, lambda v, q, gates: rules.decide_value(v, q, class_names=names, gates=gates),
     confirmatory=view.confirmatory)
 plotting.provenance_box(result, profile, p.dataset, view.describe(), again)
@@ -146,9 +146,10 @@ print(f"bias toward {names[pb]} from {labels[0]} to s = {labels[-1]}: {b3:+.3f} 
 
 # %% [markdown]
 # B3's effect at the budget and with twice the epochs, for every set of seeds that has the longer
-# runs: registration 1's convergence seeds and registration 5 (`params/book/registration-5.yaml`:
-# B3 again on fresh seeds, every one with its 160-epoch run, its pair chosen again on the
-# exploratory seeds' validation confusions). The convergence gate reads the line's movement; the
+# runs: registration 1's convergence seeds, registration 5 (`params/book/registration-5.yaml`:
+# B3 again on 24 fresh seeds, every one with its 160-epoch run, its pair chosen again on the
+# exploratory seeds' validation confusions) and registration 6 (`params/book/registration-6.yaml`:
+# the same on 46 more fresh seeds, trained on one H100 with `make gpu REG=6`; the book's B3 verdict). The convergence gate reads the line's movement; the
 # dashed line is the margin below which B3 is "not supported".
 
 # %% tags=["hide-input"]

@@ -266,9 +266,30 @@ def test_registration_5_decides_b3_under_its_one_sided_gate():
     assert list(d.seeds) == list(range(500, 524)) and d.n_seeds == 24
     (converged,) = [c for c in d.checks if c.name == "converged"]
     assert "24 seeds" in converged.detail and "one-sided" in converged.detail
+    assert d.verdict == "inconclusive"  # shown on the page beside registration 6's, which the record holds
+
+
+def test_registration_6_decides_b3_on_46_seeds_trained_on_a_gpu():
+    """Registration 6 (B3 again on seeds 600-645, no augmentation and rrc(0.08), the same gate) is
+    the book's B3: the pair chosen on the shipped choice models of seeds 0-4, one one-sided
+    convergence check over its 46 seeds, the record that decision, and its provenance the GPU."""
+    from augworth import verdicts
+    from augworth.verdicts import class_level as vb
+
+    again = verdicts.registered_again("class_level", "book", {}, vb.decide_value)
+    assert [a.registration.number for a in again] == [5, 6]
+    six = again[-1]
+    assert six.result is not None and six.result.value["strengths"] == ["none", "0.08"]
+    assert sorted(six.result.value["choice_seeds"]) == [0, 1, 2, 3, 4] and list(six.decisions) == ["B3"]
+    d = six.decisions["B3"]
+    assert list(d.seeds) == list(range(600, 646)) and d.n_seeds == 46
+    (converged,) = [c for c in d.checks if c.name == "converged"]
+    assert "46 seeds" in converged.detail and "one-sided" in converged.detail
     record = json.loads((shipping.shipped_dir("book") / shipping.RECORDS / "B3.json").read_text())
-    assert record["registration"] == 5 and record["verdict"] == d.verdict
+    assert record["registration"] == 6 and record["verdict"] == d.verdict
     assert record["measured"] == pytest.approx(d.measured)
+    stage = shipping.provenance("book")["stages"]["registration_6"]
+    assert "H100" in stage["machine"] and stage["cells"] == 184
 
 
 def test_the_models_later_registrations_choose_on_are_shipped():

@@ -70,8 +70,8 @@ def read_entries(profile: str, entries: list[Path], spot_cells: int = 2,
                  spot_since: str | None = None) -> tuple[list[Path], dict]:
     """Of ``entries`` (a results cache's files), what the notebooks of ``profile`` read -- each
     chapter's result for the profile's parameters -- and the ``spot_cells`` cheapest cells of
-    every sweep runner (what CI's spot check recomputes; with ``spot_since``, among the cells
-    created at or after it, e.g. those computed on CPUs like CI's rather than on a GPU).
+    every sweep runner (what CI's spot check recomputes: among the cells computed on a CPU, and
+    with ``spot_since`` among those created at or after it, e.g. those computed on CPUs like CI's).
     Returns (kept, {runner: cells left out})."""
     from . import experiments  # noqa: F401  (registers the runners)
     from .config import load_params
@@ -91,8 +91,11 @@ def read_entries(profile: str, entries: list[Path], spot_cells: int = 2,
         if (path.parent.name, path.stem) in wanted:
             kept.append(path)
         elif path.parent.name in SWEEP_CELLS:
-            meta = json.loads(path.read_text())["meta"]
-            late = spot_since is None or meta.get("created", "") >= spot_since
+            entry = json.loads(path.read_text())
+            meta, value = entry["meta"], entry.get("result")
+            # CI's spot check recomputes these on CPUs: never a cell trained on a GPU
+            on_gpu = isinstance(value, dict) and str(value.get("device", "")).startswith("cuda")
+            late = (spot_since is None or meta.get("created", "") >= spot_since) and not on_gpu
             cells.setdefault(path.parent.name, []).append((not late, float(meta.get("wall_s", 1e9)), path))
     left_out = {}
     for runner, items in sorted(cells.items()):
