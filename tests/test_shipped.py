@@ -290,6 +290,10 @@ def test_registration_6_decides_b3_on_46_seeds_trained_on_a_gpu():
     assert record["measured"] == pytest.approx(d.measured)
     stage = shipping.provenance("book")["stages"]["registration_6"]
     assert "H100" in stage["machine"] and stage["cells"] == 184
+    from augworth import plotting  # the page's provenance box names where its models were trained
+
+    assert "H100" in plotting._stage_machine({"source": "committed:book"}, 6)
+    assert plotting._stage_machine({"source": "cache"}, 6) == ""  # a result computed here says nothing of it
 
 
 def test_the_models_later_registrations_choose_on_are_shipped():

@@ -155,6 +155,18 @@ def _origin(m: dict) -> str:
     return "computed while this page was built"
 
 
+def _stage_machine(meta: dict, number: int) -> str:
+    """Where a shipped later registration's models were trained, as its shipping recorded it
+    (``stages.registration_<n>.machine`` of the PROVENANCE.json it was read from); '' else."""
+    source = meta.get("source", "")
+    if not source.startswith("committed"):
+        return ""
+    from .. import shipping
+
+    stage = ((shipping.provenance(source.partition(":")[2]) or {}).get("stages") or {}).get(f"registration_{number}")
+    return str(stage.get("machine", "")) if isinstance(stage, dict) else ""
+
+
 def provenance_box(result, profile: str, dataset: str, seeds, again=()) -> "object":
     """The box that opens every chapter: where its numbers come from. Returns an IPython HTML
     object (rendered as is by the book). ``again``: the page's later registrations
@@ -188,9 +200,11 @@ def provenance_box(result, profile: str, dataset: str, seeds, again=()) -> "obje
             rows.append((f"registration {reg.number}", f"{reg.file}: seeds {a.seeds_text}, not computed yet"))
             continue
         am = a.result.meta
+        trained = _stage_machine(am, reg.number)
         rows.append((f"registration {reg.number}",
                      f"{reg.file}: seeds {a.seeds_text}; {_origin(am)}; computed {am.get('created', '?')}, "
-                     f"commit {am.get('git_commit', '?')[:12]}, wall time {_wall(a.result)}"))
+                     f"commit {am.get('git_commit', '?')[:12]}, wall time {_wall(a.result)}"
+                     + (f"; its models trained on {trained}" if trained else "")))
     stale = ""
     if result.stale:
         stale = ("<p style='color:#b00020;margin:4px 0 0'><b>Stale:</b> the code that computes these results has "
