@@ -590,6 +590,23 @@ def test_a2_under_the_gate_toward_the_claims_boundary(ratio):
         va.decide_all(moved(away), p, {"A3": gate})
 
 
+def test_a2_over_budgets_reads_the_shown_familys_movement_per_seed_set():
+    """The A2 budget figure's table: the shown family's log10 ratio at the budget and at 2x it over
+    the seeds with both runs (a factor 2 more is +0.301), one row per set and budget; a set without
+    longer runs is left out."""
+    r = sc_result(1000, ratio=5.0)
+    r["epochs"] = 40
+    r["convergence"] = [{"epochs": 80, "records": [{**rec, "delta_Var_L": rec["delta_Var_L"] * 2.0}
+                                                   for rec in r["seed_records"]]}]
+    p = SimpleNamespace(**vars(SC_P), convergence_factors=(2,))
+    bare = sc_result(1000, ratio=5.0)
+    t = va.a2_over_budgets([("a", 40, r, p), ("b", 40, bare, p)], "crop(2)+flip", 2)
+    assert list(t.seeds) == ["a", "a"] and list(t.epochs) == [40, 80]
+    assert t.log10_ratio.iloc[0] == pytest.approx(np.log10(5.0), abs=0.05)
+    assert t.log10_ratio.iloc[1] - t.log10_ratio.iloc[0] == pytest.approx(np.log10(2.0))
+    assert (t.n_seeds == len({rec["seed"] for rec in r["seed_records"]})).all()
+
+
 def test_a1_exact_check():
     r = sc_result(1000)
     assert va.a1(r, SC_P).verdict == "supported"

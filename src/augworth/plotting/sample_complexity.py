@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..verdicts import COLOURS
+from . import over_budget_panel, seed_set_colours
 
 
 def a1_maps(a1: dict, specs: list[str]):
@@ -133,5 +134,22 @@ def a2_families(tab: pd.DataFrame, low: float = 0.5, high: float = 2.0):
     ax.set_xscale("log")
     ax.set_xlabel("delta-method Var[L] / truth (CNN)")
     ax.set_title(f"A2 per augmentation (band: within a factor {high:g}; colour: that family's label)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def a2_over_budgets(table: pd.DataFrame, family: str, high: float = 2.0):
+    """A2's shown family against the training budget
+    (:func:`augworth.verdicts.sample_complexity.a2_over_budgets`): each set of seeds' log10
+    variance ratio with its 95% interval at the budget and with twice it, joined by a line (the
+    movement the convergence gate reads), and the band's edge log10 ``high`` (dashed) and 0."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    over_budget_panel(ax, table, "epochs", "log10_ratio", seed_set_colours(table.seeds), legend=False,
+                      xlabel="training epochs (log2)",
+                      title=f"A2: delta-method Var[L] / truth of {family}, log10",
+                      label=lambda who, t: f"{who} ({int(t.n_seeds.iloc[0])} seeds)")
+    ax.axhline(np.log10(high), color="#d55e00", ls="--", lw=1, label=f"band edge: x{high:g}")
+    ax.set_ylabel("log10 Var ratio (median image)")
+    ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig

@@ -88,6 +88,34 @@ def longer_records(r: dict, p) -> pd.DataFrame | None:
     return pd.DataFrame([rec for c in longer for rec in c["records"]]) if longer else None
 
 
+def family_log10_ratio(t: pd.DataFrame, family: str) -> dict:
+    """{seed: log10 of the delta-method Var[L] over the truth} of one augmentation family, the
+    median over a seed's images (rows of :func:`seed_table` or of :func:`longer_records`)."""
+    t = t[t.augment == family]
+    return np.log10(t.delta_Var_L / t.Var_L).groupby(t.seed).median().dropna().to_dict()
+
+
+def a2_over_budgets(readings, family: str, factor: int) -> pd.DataFrame:
+    """``family``'s log10 variance ratio at the budget and at ``factor`` x it, per set of seeds,
+    over the seeds that have both runs (what A2's convergence gate reads). ``readings``: ``(who,
+    epochs, value, p)`` per set (a runner value and its parameters; a set with fewer than 2 seeds
+    with both runs is skipped). One row per (who, epochs): the mean, its 95% t interval, the seeds."""
+    rows = []
+    for who, epochs, r, p in readings:
+        more = longer_records(r, p)
+        if more is None:
+            continue
+        before, after = family_log10_ratio(seed_table(r), family), family_log10_ratio(more, family)
+        both = sorted(set(before) & set(after))
+        if len(both) < 2:
+            continue
+        for values, k in (([before[s] for s in both], 1), ([after[s] for s in both], factor)):
+            iv = t_interval(np.asarray(values))
+            rows.append({"seeds": who, "epochs": int(epochs * k), "log10_ratio": iv.estimate, "lo": iv.lo,
+                         "hi": iv.hi, "n_seeds": iv.n})
+    return pd.DataFrame(rows, columns=["seeds", "epochs", "log10_ratio", "lo", "hi", "n_seeds"])
+
+
 def a2_side(gate: str, label: str, log_ratio: float) -> str:
     """The side A2's convergence check reads under a registration's ``gate``: two-sided, or under
     the gate toward the claim's boundary the side that could overturn ``label`` -- for "not
@@ -118,8 +146,7 @@ def a2(r: dict, p, gate: str = "two-sided", family: str | None = None) -> Decisi
     more = longer_records(r, p)
     if more is not None:  # the shown family's per-seed ratio moves by less than a factor 10^0.1
         def per_seed(t):
-            t = t[t.augment == row.augment]
-            return np.log10(t.delta_Var_L / t.Var_L).groupby(t.seed).median().dropna().to_dict()
+            return family_log10_ratio(t, row.augment)
 
         checks.append(convergence_check(per_seed(seed_table(r)), per_seed(more), DRAWS_TOL,
                                         f"log10 Var ratio of {row.augment}", p.convergence_factors[0],
