@@ -308,3 +308,24 @@ def test_the_models_later_registrations_choose_on_are_shipped():
     reg = {r.number: r for r in prereg.later("book")}[6]
     p = config.load_params("class_level", "book", reg.chapters["class_level"])
     assert plan.stored_second_stage(cl, p) == []
+
+
+def test_registration_7_decides_a2_on_its_named_family_under_its_one_sided_gate():
+    """Registration 7 (A2 at 40 epochs, seeds 700-723, crop(2)+flip named in advance, gate toward
+    the claim's boundary) is the book's A2: its shown family is the named one, its one convergence
+    check one-sided over the 24 seeds, and the shipped record that decision."""
+    from augworth import verdicts
+    from augworth.verdicts import exchange_rate as vc
+    from augworth.verdicts import sample_complexity as vs
+
+    (seven,) = verdicts.registered_again("sample_complexity", "book", {}, vs.decide_all)
+    assert seven.registration.number == 7 and seven.result is not None
+    assert seven.registration.gates == {"A2": vc.TOWARD_BOUNDARY} and seven.registration.shown == {"A2": "crop(2)+flip"}
+    d = seven.decisions["A2"]
+    assert list(seven.decisions) == ["A2"] and list(d.seeds) == list(range(700, 724)) and d.n_seeds == 24
+    assert "shown: crop(2)+flip (named by the registration)" in d.summary
+    (converged,) = [c for c in d.checks if c.name == "converged"]
+    assert "24 seeds" in converged.detail and "one-sided" in converged.detail
+    record = json.loads((shipping.shipped_dir("book") / shipping.RECORDS / "A2.json").read_text())
+    assert record["registration"] == 7 and record["verdict"] == d.verdict
+    assert record["measured"] == pytest.approx(d.measured)
