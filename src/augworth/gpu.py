@@ -243,12 +243,12 @@ def registration(number: int, minutes: float, out: Path, profile: str = "book", 
     """A later registration's cells on this machine's GPU (``make gpu REG=N``), seed by seed.
 
     The cells are submitted in seed order to ``workers`` processes sharing the device (the engine's
-    bf16 autocast on CUDA). When ``minutes`` pass, the workers are stopped; every seed whose cells
-    are not all stored then loses the ones that are, so that ``make confirm REG=N`` trains each
-    remaining seed whole, on one machine. Only its confirmatory seeds are trained here: the
-    seeds it chooses on (``choice_seeds``) are read where they were trained. The stored cells of complete seeds are copied to ``out``
-    (the results cache's layout) with ``gpu-registration-<n>-<time>.json``: the device, the
-    seeds finished and the wall time."""
+    bf16 autocast on CUDA). When ``minutes`` pass, the workers are stopped; a seed whose cells are
+    not all stored then loses those this run trained, so that ``make confirm REG=N`` trains each
+    remaining seed whole, on one machine. Only its confirmatory seeds are trained here: the seeds
+    it chooses on (``choice_seeds``) are read where they were trained. The stored cells of
+    complete seeds are copied to ``out`` (the results cache's layout) with
+    ``gpu-registration-<n>-<time>.json``: the device, the seeds finished and the wall time."""
     from concurrent.futures import TimeoutError as FuturesTimeout
     from concurrent.futures import as_completed
 
@@ -294,10 +294,8 @@ def registration(number: int, minutes: float, out: Path, profile: str = "book", 
                                   file=sys.stderr, flush=True)
             except FuturesTimeout:
                 stopped = True
-        local = ResultsCache(root, read_only=[])
-        whole, partial = complete_seeds(cells, lambda c: local.get("train_cell", key[id(c)]) is not None or
-                                        cache.get("train_cell", key[id(c)]) is not None)
-        for cell in cells:  # a seed not finished is trained again whole, elsewhere
+        whole, partial = complete_seeds(cells, lambda c: cache.get("train_cell", key[id(c)]) is not None)
+        for cell in todo:  # a seed this run did not finish is trained again whole, elsewhere
             if int(cell.seed) in partial:
                 (root / "train_cell" / f"{key[id(cell)]}.json").unlink(missing_ok=True)
         copied = 0
