@@ -78,7 +78,8 @@ a = cl.analyse(r, p.dataset, alpha=p.alpha, class_names=names)
 labels = r["strengths"]
 plotting.set_theme()
 again = verdicts.registered_again(  # registrations 5 and 6: B3 on fresh seeds, the pair chosen again on seeds 0-4
-    "class_level", profile, params, lambda v, q, gates: rules.decide_value(v, q, class_names=names, gates=gates),
+    "class_level", profile, params,
+    lambda v, q, gates, **shown: rules.decide_value(v, q, class_names=names, gates=gates, **shown),
     confirmatory=view.confirmatory)
 plotting.provenance_box(result, profile, p.dataset, view.describe(), again)
 

@@ -659,7 +659,7 @@ def test_b3_under_the_gate_toward_the_claims_boundary(diffs, label):
     """Registration 5's gate: B3's own effect still moving by more than its margin (0.02) with
     twice the epochs fails the two-sided check either way; under the gate toward the boundary it
     passes a movement away from the boundary the label could cross (a rise for "supported", a
-    fall for "not supported") and fails one toward it. Only B3 may be given the gate."""
+    fall for "not supported") and fails one toward it. Of B1-B4 only B1 and B3 may be given the gate."""
     iv, p = t_interval(diffs), class_params()
     away = 0.05 if label == "supported" else -0.05
     a = class_analysis(0.1)
@@ -672,8 +672,51 @@ def test_b3_under_the_gate_toward_the_claims_boundary(diffs, label):
     assert toward.verdict == "inconclusive" and not toward.checks[0].passed
     with pytest.raises(ValueError, match="gate"):
         vb.b3(a, (2, 4), iv, p, "one-sided")
-    with pytest.raises(ValueError, match="only B3"):
-        vb.decide_all(a, (2, 4), iv, {}, p, gates={"B1": vc.TOWARD_BOUNDARY})
+    with pytest.raises(ValueError, match="only B1 and B3"):
+        vb.decide_all(a, (2, 4), iv, {}, p, gates={"B2": vc.TOWARD_BOUNDARY})
+
+
+def b1_convergence_runs(change: float, seeds=SEEDS5, k: int = 10) -> dict:
+    """Convergence runs in which class 2's drop from none (its own best) to mild (s*) is 0.10 at the
+    budget and 0.10 + ``change`` with twice it (a little noise per seed); every other class at 0.9."""
+    noise = np.array([0.002, -0.004, 0.0, 0.004, -0.002])[:len(seeds)]
+
+    def conf(acc2):
+        cm = np.tile(np.eye(k) * 90, (len(seeds), 1, 1)) + np.tile(np.roll(np.eye(k), 2, 1) * 10, (len(seeds), 1, 1))
+        for i, a2 in enumerate(np.broadcast_to(acc2, (len(seeds),))):
+            cm[i, 2, 2], cm[i, 2, 4] = 100 * a2, 100 * (1 - a2)
+        return cm
+
+    flat = {seed: 0.9 for seed in seeds}  # mean test accuracy: unmoved at both strengths
+    return {"factor": 2, "acc": {s: (flat, flat) for s in ("none", "mild")},
+            "conf": {"none": (conf(0.9), conf(0.9), list(seeds)),
+                     "mild": (conf(0.8), conf(0.8 - change + noise), list(seeds))}}
+
+
+def test_b1_under_the_gate_toward_the_claims_boundary_reads_its_named_classs_drop():
+    """A registration may give B1 the gate toward its boundary and name its class in advance: the
+    gate reads that class's drop (own best minus s*) at the budget and with twice it. A drop that
+    grows by 5 points passes ("supported" is threatened by a fall), one that shrinks by 5 fails;
+    without the gate B1 reads every strength's test accuracy as before. A class that is not in
+    the data is refused (this analysis names its classes 0-9)."""
+    p = class_params()
+    a = class_analysis(0.10)
+    a["convergence"] = b1_convergence_runs(0.05)
+    gate = vc.TOWARD_BOUNDARY
+    passed = vb.b1(a, p, gate, "2")
+    assert passed.verdict == "supported" and passed.measured == pytest.approx(a["b1"].set_index("name").loc["2", "drop"])
+    (conv,) = [c for c in passed.checks if c.name == "converged"]
+    assert conv.passed and "2's drop" in conv.detail and "one-sided" in conv.detail
+    assert "drop of the class named by the registration" in passed.summary
+    a["convergence"] = b1_convergence_runs(-0.05)
+    toward = vb.b1(a, p, gate, "2")
+    assert toward.verdict == "inconclusive" and "2's drop" in toward.reasons[0]
+    assert any("test accuracy at" in c.detail for c in vb.b1(a, p).checks)  # two-sided: every strength
+    no_b4 = {scope: (None, {}) for scope in ("group", "class")}  # no class hurt on validation
+    other = vb.decide_all(a, (2, 4), t_interval([0.1] * 5), no_b4, p, shown={"B1": "1"})["B1"]
+    assert other.measured == pytest.approx(a["b1"].set_index("name").loc["1", "drop"])
+    with pytest.raises(ValueError, match="'Dress shoe' is not one of"):
+        vb.b1(a, p, gate, "Dress shoe")
 
 
 def test_b3_over_budgets_reads_the_seeds_with_both_runs():

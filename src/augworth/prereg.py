@@ -79,10 +79,11 @@ def load(profile: str) -> Registration | None:
 
 LATER = "registration-*.yaml"
 
-#: The claims whose registration may name the family their verdict and convergence gate read
+#: The claims whose registration may name what their verdict and convergence gate read
 #: (``shown``): A2 reads one of many augmentation families, and which is farthest from the band
-#: may differ between seed sets, so a registration names it before its seeds run.
-SHOWN_CLAIMS = frozenset({"A2"})
+#: may differ between seed sets; B1 reads one class's drop, and which class drops most may too.
+#: A registration names it before its seeds run (B1: a class chosen on its choice seeds).
+SHOWN_CLAIMS = frozenset({"A2", "B1"})
 
 #: The convergence gates a later registration may give a claim besides the two-sided default
 #: (:func:`augworth.verdicts.rules.convergence_check`): "toward the claim's boundary" reads the
@@ -146,7 +147,7 @@ def later(profile: str) -> tuple[LaterRegistration, ...]:
         shown = {k: str(v["shown"]) for k, v in rules.items() if v.get("shown")}
         if set(shown) - SHOWN_CLAIMS:
             raise ValueError(f"{f}: rules.{sorted(set(shown) - SHOWN_CLAIMS)[0]}.shown: only "
-                             f"{', '.join(sorted(SHOWN_CLAIMS))} may name the family its verdict and gate read")
+                             f"{' and '.join(sorted(SHOWN_CLAIMS))} may name what its verdict and gate read")
         for claim, gate in gates.items():
             if gate not in GATES:
                 raise ValueError(f"{f}: rules.{claim}.gate = {gate!r}; a registered convergence gate is one of "

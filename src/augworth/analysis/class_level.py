@@ -220,6 +220,23 @@ def b3_effect_per_seed(conf: dict[str, np.ndarray], a: int, b: int) -> np.ndarra
     return bias[labels[-1]] - bias[labels[0]]
 
 
+def b1_convergence(a: dict, cls: int, best: str, optimum: str):
+    """B1's own metric for one class per seed: its test accuracy at its own best strength ``best``
+    minus at s* (``optimum``), at the budget and with the convergence factor x it, on the seeds with
+    both runs: ``(seeds, before, after, factor)``; None without convergence runs."""
+    conv = a.get("convergence") or {}
+    if not conv:
+        return None
+
+    def accuracy(cm):  # (seeds, k, k) -> the class's accuracy per seed
+        return cm[:, cls, cls] / np.maximum(cm[:, cls].sum(-1), 1)
+
+    (b0, b1, seeds), (o0, o1, other) = conv["conf"][best], conv["conf"][optimum]
+    if list(seeds) != list(other):
+        raise ValueError(f"convergence runs at {best} and {optimum} cover different seeds: {seeds} and {other}")
+    return seeds, accuracy(b0) - accuracy(o0), accuracy(b1) - accuracy(o1), conv["factor"]
+
+
 def b3_convergence(a: dict, pair: tuple[int, int]):
     """B3's effect per seed at the budget and with the convergence factor x it, on the seeds with
     both runs: ``(seeds, before, after, factor)``, or None where the analysis ``a`` has no

@@ -148,7 +148,7 @@ def registered_again(chapter: str, profile: str, params: Mapping | None,
             if not held <= set(reg.seeds(chapter)) | set(result.value.get("choice_seeds") or ()):
                 raise ValueError(f"{reg.file}: the stored {chapter} result holds seeds {sorted(held)}, "
                                  f"not only the registered {list(reg.seeds(chapter))}")
-            named = {"shown": reg.shown} if reg.shown else {}  # only A2's decide_all takes it (prereg.SHOWN_CLAIMS)
+            named = {"shown": reg.shown} if reg.shown else {}  # A2's and B1's decide_all take it (prereg.SHOWN_CLAIMS)
             decisions = {k: d for k, d in decide_value(result.value, p, gates=reg.gates, **named).items()
                          if k in reg.claims}
         out.append(Again(reg, p, result, decisions))

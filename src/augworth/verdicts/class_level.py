@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..analysis.class_level import b3_convergence
+from ..analysis.class_level import b1_convergence, b3_convergence
 from ..claims import ACCURACY_TOL, MARGINS
 from ..metrics.stats import seeds_needed, t_interval
 from .rules import (Check, Decision, chapter_gates, conclude, convergence_check, decide, gate_side,
@@ -51,10 +51,29 @@ def average_gain(a: dict):
     return t_interval(acc[a["optimum"]].mean(1) - acc["none"].mean(1))
 
 
-def b1(a: dict, p) -> Decision:
+def drop_convergence(a: dict, row, side: str) -> list[Check]:
+    """B1's own metric (one class's drop from its own best strength to s*) moves by less than B1's
+    margin with more epochs; ``side`` as :func:`augworth.verdicts.rules.convergence_check`."""
+    conv = b1_convergence(a, int(row["class"]), str(row.best_strength), a["optimum"])
+    if conv is None:
+        return []
+    seeds, before, after, factor = conv
+    return [convergence_check(dict(zip(seeds, before)), dict(zip(seeds, after)), LARGE_DROP,
+                              f"{row['name']}'s drop", factor, side)]
+
+
+def b1(a: dict, p, gate: str = "two-sided", named: str | None = None) -> Decision:
+    """B1: at least one class significantly below its own best strength at s* (Holm). Its number
+    is the largest drop, or under a registration that names a class in advance (``named``) that
+    class's; its convergence gate two-sided on every strength's test accuracy, or under the gate
+    toward the claim's boundary that class's drop on the side that could overturn the label."""
     b1t = a["b1"]
     hurt = b1t[b1t.hurt]
     top = (hurt if len(hurt) else b1t).sort_values("drop", ascending=False).iloc[0]
+    if named is not None:
+        if named not in set(b1t.name):
+            raise ValueError(f"B1's named class {named!r} is not one of {', '.join(b1t.name)}")
+        top = b1t[b1t.name == named].iloc[0]
     gain = average_gain(a)
     if gain is None:
         regime = Check("augmentation helps on average", False, "no run without augmentation to compare s* with")
@@ -69,6 +88,8 @@ def b1(a: dict, p) -> Decision:
         label = "supported"
     else:
         label = "not supported" if top.drop_hi < LARGE_DROP else "inconclusive"
+    converged = (accuracy_convergence(a) if gate == "two-sided" else
+                 drop_convergence(a, top, gate_side(gate, label, "B1")))
     n_tested = max(1, int((b1t.best_strength != a["optimum"]).sum()))
     seeds = a["seeds"]
     # the regime check is itself a test over seeds: more seeds can pass it
@@ -78,10 +99,11 @@ def b1(a: dict, p) -> Decision:
         regime = replace(regime, fix="seeds", seeds=needed)
     return conclude("B1", label, top["drop"], (top.drop_lo, top.drop_hi),
                     "at least one class significantly below its own best (Holm)",
-                    f"s* = {a['optimum']}; {len(hurt)} of {len(b1t)} classes hurt; largest drop {top['drop']:.3f} "
+                    f"s* = {a['optimum']}; {len(hurt)} of {len(b1t)} classes hurt; "
+                    f"{'drop of the class named by the registration' if named else 'largest drop'} {top['drop']:.3f} "
                     f"({top['name']}: {top.acc_best:.3f} at s = {top.best_strength} -> {top.acc_at_optimum:.3f}, "
                     f"Holm p {top.p_holm:.3g}); {selection_text(a)}; paper: up to 0.20 (barn spider 0.68 -> 0.46)",
-                    checks=[regime, *accuracy_convergence(a)], seeds=seeds, n_seeds=len(seeds),
+                    checks=[regime, *converged], seeds=seeds, n_seeds=len(seeds),
                     sd=float(top.drop_sd), threshold=0.0,
                     # Holm at its strictest: the one-sided test at alpha / (classes tested)
                     level=1 - 2 * p.alpha / n_tested, needed=needed)
@@ -150,14 +172,18 @@ def b4(b4_tables: dict, p, a: dict | None = None) -> Decision:
                     claimed=(">=", 0.0))
 
 
-def decide_all(a: dict, pair, effect, b4_tables: dict, p, gates: dict[str, str] | None = None) -> dict[str, Decision]:
+def decide_all(a: dict, pair, effect, b4_tables: dict, p, gates: dict[str, str] | None = None,
+               shown: dict[str, str] | None = None) -> dict[str, Decision]:
     """B1-B4's verdicts; ``gates``: a registration's convergence gate per claim (of this chapter's
-    claims only B3, whose gate reads its own effect, may have one other than two-sided)."""
-    gates = chapter_gates(gates, ("B1", "B2", "B3", "B4"), ("B3",))
-    return {d.claim: d for d in (b1(a, p), b2(a, p), b3(a, pair, effect, p, gates["B3"]), b4(b4_tables, p, a))}
+    claims only B1 and B3, whose gates read their own metric, may have one other than two-sided);
+    ``shown``: B1's class named by a registration in advance."""
+    gates = chapter_gates(gates, ("B1", "B2", "B3", "B4"), ("B1", "B3"))
+    return {d.claim: d for d in (b1(a, p, gates["B1"], (shown or {}).get("B1")), b2(a, p),
+                                 b3(a, pair, effect, p, gates["B3"]), b4(b4_tables, p, a))}
 
 
-def decide_value(r: dict, p, class_names=None, gates: dict[str, str] | None = None) -> dict[str, Decision]:
+def decide_value(r: dict, p, class_names=None, gates: dict[str, str] | None = None,
+                 shown: dict[str, str] | None = None) -> dict[str, Decision]:
     """Every verdict from the runner's value alone: the chapter's analysis, B3's pair (chosen on
     validation) and its effect, the B4 tables, then :func:`decide_all` (what
     :meth:`augworth.verdicts.SeedView.decide` calls for each set of seeds)."""
@@ -166,7 +192,7 @@ def decide_value(r: dict, p, class_names=None, gates: dict[str, str] | None = No
     a = cl.analyse(r, p.dataset, alpha=p.alpha, class_names=class_names)
     pair = cl.b3_pair(r)
     b4_tables = {scope: cl.b4_table(r, scope, class_names=class_names) for scope in cl.B4_SCOPES}
-    return decide_all(a, pair, cl.b3_effect(a["conf"], *pair), b4_tables, p, gates)
+    return decide_all(a, pair, cl.b3_effect(a["conf"], *pair), b4_tables, p, gates, shown)
 
 
 __all__ = ["average_gain", "b1", "b2", "b3", "b4", "decide_all", "decide_value"]
