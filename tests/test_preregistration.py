@@ -87,7 +87,8 @@ def test_a_later_registration_keeps_the_rules_and_trains_fresh_seeds_within_the_
             mine, theirs = reg.rules[cid], first["claims"][cid]
             assert {k: mine[k] for k in ("rule", "threshold", "direction", "margin")} == \
                 {k: theirs[k] for k in ("rule", "threshold", "direction", "margin")}, cid
-            assert mine["margin"] == claims.MARGINS.get(cid), cid
+            if cid in claims.MARGINS:  # B1's margin lives with its verdict (LARGE_DROP)
+                assert mine["margin"] == claims.MARGINS[cid], cid
         for chapter, over in reg.chapters.items():
             p = config.load_params(chapter, "book", over)
             seeds = set(reg.seeds(chapter))

@@ -277,8 +277,7 @@ def test_registration_6_decides_b3_on_46_seeds_trained_on_a_gpu():
     from augworth.verdicts import class_level as vb
 
     again = verdicts.registered_again("class_level", "book", {}, vb.decide_value)
-    assert [a.registration.number for a in again] == [5, 6]
-    six = again[-1]
+    (six,) = [a for a in again if a.registration.number == 6]
     assert six.result is not None and six.result.value["strengths"] == ["none", "0.08"]
     assert sorted(six.result.value["choice_seeds"]) == [0, 1, 2, 3, 4] and list(six.decisions) == ["B3"]
     d = six.decisions["B3"]
