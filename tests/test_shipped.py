@@ -249,6 +249,16 @@ def test_registration_4_decides_c3_and_c4_under_their_one_sided_gate():
             assert "one-sided" in converged.detail
 
 
+def class_level_decide():
+    """class_level's decide_value with the data set's class names, as the page calls it (a
+    registration names B1's class by name)."""
+    from augworth.data import load_dataset
+    from augworth.verdicts import class_level as vb
+
+    names = load_dataset("fashion_mnist").classes
+    return lambda v, q, **kw: vb.decide_value(v, q, class_names=names, **kw)
+
+
 def test_registration_5_decides_b3_under_its_one_sided_gate():
     """Registration 5 (B3 at 80 epochs, seeds 500-523, gate toward the claim's boundary) is
     shipped: the class_level page reads B3 from it (B1, B2 and B4 stay registration 1's), its pair
@@ -258,7 +268,7 @@ def test_registration_5_decides_b3_under_its_one_sided_gate():
     from augworth.verdicts import class_level as vb
     from augworth.verdicts import exchange_rate as vc
 
-    again = verdicts.registered_again("class_level", "book", {}, vb.decide_value)
+    again = verdicts.registered_again("class_level", "book", {}, class_level_decide())
     (five,) = [a for a in again if a.registration.number == 5]
     assert five.result is not None and five.registration.gates == {"B3": vc.TOWARD_BOUNDARY}
     assert sorted(five.result.value["choice_seeds"]) == [0, 1, 2, 3, 4] and list(five.decisions) == ["B3"]
@@ -276,7 +286,7 @@ def test_registration_6_decides_b3_on_46_seeds_trained_on_a_gpu():
     from augworth import verdicts
     from augworth.verdicts import class_level as vb
 
-    again = verdicts.registered_again("class_level", "book", {}, vb.decide_value)
+    again = verdicts.registered_again("class_level", "book", {}, class_level_decide())
     (six,) = [a for a in again if a.registration.number == 6]
     assert six.result is not None and six.result.value["strengths"] == ["none", "0.08"]
     assert sorted(six.result.value["choice_seeds"]) == [0, 1, 2, 3, 4] and list(six.decisions) == ["B3"]
@@ -327,4 +337,27 @@ def test_registration_7_decides_a2_on_its_named_family_under_its_one_sided_gate(
     assert "24 seeds" in converged.detail and "one-sided" in converged.detail
     record = json.loads((shipping.shipped_dir("book") / shipping.RECORDS / "A2.json").read_text())
     assert record["registration"] == 7 and record["verdict"] == d.verdict
+    assert record["measured"] == pytest.approx(d.measured)
+
+
+def test_registration_8_decides_b1_on_its_named_class_under_its_one_sided_gate():
+    """Registration 8 (B1 at 80 epochs, seeds 800-815, Pullover named in advance, gate toward the
+    claim's boundary on its drop) is the book's B1: s* and the best strengths chosen on seeds 0-4,
+    the named class's drop shown, one one-sided convergence check of it over the 16 seeds, and the
+    shipped record that decision."""
+    from augworth import verdicts
+    from augworth.verdicts import class_level as vb
+    from augworth.verdicts import exchange_rate as vc
+
+    again = verdicts.registered_again("class_level", "book", {}, class_level_decide())
+    (eight,) = [a for a in again if a.registration.number == 8]
+    assert eight.result is not None and eight.registration.gates == {"B1": vc.TOWARD_BOUNDARY}
+    assert eight.registration.shown == {"B1": "Pullover"} and list(eight.decisions) == ["B1"]
+    d = eight.decisions["B1"]
+    assert list(d.seeds) == list(range(800, 816)) and d.n_seeds == 16
+    assert "drop of the class named by the registration" in d.summary and "(Pullover:" in d.summary
+    (converged,) = [c for c in d.checks if c.name == "converged"]
+    assert "Pullover's drop" in converged.detail and "16 seeds" in converged.detail and "one-sided" in converged.detail
+    record = json.loads((shipping.shipped_dir("book") / shipping.RECORDS / "B1.json").read_text())
+    assert record["registration"] == 8 and record["verdict"] == d.verdict
     assert record["measured"] == pytest.approx(d.measured)
