@@ -75,6 +75,8 @@ print(f"{p.n_images} test images per augmentation | CNN test accuracy {r['cnn_te
 again = verdicts.registered_again("sample_complexity", profile, params, rules.decide_all,
                                  confirmatory=view.confirmatory)  # later registrations (registration 7: A2)
 plotting.provenance_box(result, profile, p.dataset, view.describe(), again)
+# the family A2's deciding registration named in advance (None: none names one)
+a2_named = next((g.registration.shown.get("A2") for g in reversed(again) if "A2" in g.decisions), None)
 
 # %% [markdown]
 # ## A1: the closed-form moments of the augmented image
@@ -140,8 +142,7 @@ for g in decisive:
     print(f"registration {g.registration.number}, seeds {g.seeds_text}:")
     fig = figs.a2_families(rules.a2_table(g.result.value), rules.RATIO_LOW, rules.RATIO_HIGH)
     plt.show()
-shown_family = next((g.registration.shown["A2"] for g in reversed(decisive) if "A2" in g.registration.shown),
-                    rules.a2_pick(a2_tab)[1].augment)
+shown_family = a2_named or rules.a2_pick(a2_tab)[1].augment
 readings = [("registration 1" if view.confirmatory else "this page", p.epochs, r, p)] + [
     (f"registration {g.registration.number}", g.params.epochs, g.result.value, g.params) for g in decisive]
 a2_budgets = rules.a2_over_budgets(readings, shown_family, p.convergence_factors[0])
@@ -241,8 +242,7 @@ glue("a3_seeds", str(a3.n_seeds), display=False)
 glue("a3_dataset", f"{table.set_index('augment').loc[rules.COMMON[0], 'dataset loss 1% pred']:.2g}"
      if rules.COMMON[0] in set(table.augment) else "-", display=False)
 glue("a2_ratio", f"{a2.measured:.3g} ({a2.interval[0]:.3g} to {a2.interval[1]:.3g})", display=False)
-named = next((g.registration.shown.get("A2") for g in reversed(again) if "A2" in g.decisions), None)
-glue("a2_family", f"the family its registration named in advance, {named}," if named else
+glue("a2_family", f"the family its registration named in advance, {a2_named}," if a2_named else
      f"the farthest, {rules.a2_pick(a2_tab)[1].augment},", display=False)
 glue("a2_inside", f"{int((a2_tab.label == 'supported').sum())} of {len(a2_tab)}", display=False)
 glue("a2_verdict", a2.verdict, display=False)
