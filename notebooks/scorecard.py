@@ -43,6 +43,7 @@ from IPython.display import HTML, display
 from myst_nb import glue
 
 from augworth import claims, config, paths, verdicts
+from augworth.verdicts import level_text
 from augworth.experiments import plan
 
 config.load_params("scorecard", profile, params)  # validates (there is nothing to set)
@@ -70,7 +71,8 @@ def beside_cell(r) -> str:
     e = None if r is None else (r.earlier if r.registration > 1 else r.exploratory)
     if e is None:
         return "-" if r is None or r.stage == "confirmatory" else "<small>(this is the exploratory verdict)</small>"
-    ival = "" if e["interval"] is None else f"<br><small>95% CI {num(e['interval'][0])} to {num(e['interval'][1])}</small>"
+    ival = "" if e["interval"] is None else (f"<br><small>{level_text(e.get('level', 0.95))} CI {num(e['interval'][0])} "
+                                             f"to {num(e['interval'][1])}</small>")
     return (("<small>registration 1:</small><br>" if r.registration > 1 else "")
             + f"<b style='color:{colour[e['verdict']]}'>{e['verdict']}</b><br><small>{num(e['measured'])}</small>{ival}"
             + (f"<br><small>{e['n_seeds']} seeds</small>" if e.get("n_seeds") else ""))
@@ -106,14 +108,15 @@ for cid, c in claims.CLAIMS.items():
         ours, details = "no record: the chapter has not run", ""
     else:
         ours = num(r.measured) + ("" if r.interval is None else
-                                  f"<br><small>95% CI {num(r.interval[0])} to {num(r.interval[1])}</small>")
+                                  f"<br><small>{level_text(r.level)} CI {num(r.interval[0])} to {num(r.interval[1])}</small>")
         reasons = "".join(f"<li>gated: {escape(x)}</li>" for x in r.reasons)
         beside = "" if not r.exploratory or not r.exploratory.get("reasons") else (
             f"<li>exploratory verdict gated: {escape('; '.join(r.exploratory['reasons']))}</li>")
         if r.earlier:
             e = r.earlier
             beside += (f"<li>registration 1's verdict: {e['verdict']} {num(e['measured'])}"
-                       + ("" if e["interval"] is None else f" (95% CI {num(e['interval'][0])} to {num(e['interval'][1])})")
+                       + ("" if e["interval"] is None else f" ({level_text(e.get('level', 0.95))} CI {num(e['interval'][0])} "
+                                                            f"to {num(e['interval'][1])})")
                        + f", seeds {escape(', '.join(map(str, e['seeds'])))}"
                        + (f"; gated: {escape('; '.join(e['reasons']))}" if e.get("reasons") else "") + "</li>")
         devs = "".join(f"<li>deviation ({escape(str(d.get('date', '?')))}): {escape(str(d.get('what', '')))}; why: "
@@ -142,7 +145,7 @@ HTML(f"<div style='overflow-x:auto'><table class='table' style='font-size:0.9em'
 # ## Every effect against its threshold
 #
 # One row per claim, each on its own scale (draws, worth per sample, accuracy points, z): the
-# measured effect and its 95% interval over seeds, coloured by the verdict, and the threshold the
+# measured effect and its interval over seeds (95%, or the wider level its row names), coloured by the verdict, and the threshold the
 # claim is judged against with the side it needs shaded. An interval wholly inside the shade is
 # *supported*, wholly outside *not supported*; one that straddles the line, or a gated verdict
 # (listed in the table's details), is *inconclusive*.

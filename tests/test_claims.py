@@ -71,6 +71,28 @@ def test_record_roundtrip_and_validation(tmp_path, monkeypatch):
         claims.record(_decision(claim="A1", verdict="yes"), result=FakeResult(), profile="p", dataset="d")
 
 
+def test_an_interval_is_labelled_with_its_own_coverage(tmp_path, monkeypatch):
+    """A2's intervals are Bonferroni over 16 families (99.69%); B1's is 95% though its power
+    calculation runs at Holm's strictest level. The decision keeps the interval's level, the
+    record stores it (an older record without it reads 95%), and the page's text names it."""
+    from augworth import verdicts
+    from augworth.verdicts.rules import conclude
+
+    assert [verdicts.level_text(v) for v in (0.95, 1 - 0.05 / 16, 1 - 0.1 / 9, 0.9)] == \
+        ["95%", "99.69%", "98.89%", "90%"]
+    a2 = conclude("A2", "not supported", 4130.0, (1813.0, 9406.0), "within [0.5, 2]", "s", level=1 - 0.05 / 16)
+    b1 = conclude("B1", "supported", 0.021, (0.009, 0.033), "> 0", "s", level=1 - 0.1 / 9, interval_level=0.95)
+    assert a2.level == pytest.approx(0.996875) and b1.level == 0.95
+    assert "(99.69% CI 1,813 to 9,406)" in verdicts.describe(a2) and "(95% CI 0.009 to 0.033)" in verdicts.describe(b1)
+    monkeypatch.setenv("AUGWORTH_RECORDS", str(tmp_path))
+    claims.record(a2, result=FakeResult(), profile="smoke", dataset="d")
+    assert json.loads((tmp_path / "A2.json").read_text())["level"] == pytest.approx(0.996875)
+    stored = json.loads((tmp_path / "A2.json").read_text())
+    del stored["level"]
+    (tmp_path / "A2.json").write_text(json.dumps(stored))
+    assert claims.load_records(tmp_path)["A2"].level == 0.95
+
+
 def test_every_claim_names_an_existing_chapter():
     from augworth import pipeline
 

@@ -164,6 +164,7 @@ class Decision:
     claimed: tuple | None = None     # where the claim puts the effect: (">=", t), ("<=", t), ("within", lo, hi)
     effect_seeds: int | None = None  # the effect's interval undecided: seeds it needs, whatever the checks say
     ungated: str | None = None       # the label the effect alone gives, before the checks gate it
+    level: float = 0.95              # the interval's coverage (a multiplicity correction makes it wider than 95%)
 
     @property
     def reasons(self) -> list[str]:
@@ -196,6 +197,8 @@ class Record(Decision):
             raise ValueError(f"record for {self.claim}: stage '{self.stage}' is not confirmatory or exploratory")
         if self.verdict not in LABELS:
             raise ValueError(f"verdict '{self.verdict}' is not one of {', '.join(LABELS)}")
+        if not 0 < self.level < 1:
+            raise ValueError(f"record for {self.claim}: interval level {self.level!r} is not between 0 and 1")
         for f in fields(self):
             value = getattr(self, f.name)
             if value is None and f.name not in ("interval", "n_seeds", "seeds_needed", "claimed", "exploratory",

@@ -6,7 +6,9 @@ import math
 
 import matplotlib.pyplot as plt
 
+from ..metrics.stats import LEVEL
 from ..verdicts import COLOURS as VERDICT_COLOURS
+from ..verdicts import level_text
 
 CLAIMED_SHADE = "#029e73"
 
@@ -17,7 +19,7 @@ def _bounds(claimed) -> list[float]:
 
 def claims_figure(records: dict, order=None):
     """One thin panel per claim, each on its own scale (the effects are in different units):
-    the measured effect with its 95% interval (colour: the verdict), the threshold (dashed) and
+    the measured effect with its interval (95%, or the wider level a row names; colour: the verdict), the threshold (dashed) and
     the side of it the claim needs (shaded). A claim without a number is listed as such."""
     order = [c for c in (order or records) if c in records]
     fig, axes = plt.subplots(len(order), 1, figsize=(7.2, 0.52 * len(order) + 0.9), squeeze=False)
@@ -28,6 +30,9 @@ def claims_figure(records: dict, order=None):
         for spine in ("left", "right", "top"):
             ax.spines[spine].set_visible(False)
         ax.text(-0.02, 0.5, cid, transform=ax.transAxes, ha="right", va="center", fontsize=9, fontweight="bold")
+        if r.interval is not None and abs(r.level - LEVEL) > 1e-12:  # a wider interval (a multiplicity correction)
+            ax.text(-0.02, 0.0, f"{level_text(r.level)} CI", transform=ax.transAxes, ha="right", va="center",
+                    fontsize=6.5, color="0.35")
         ax.text(1.02, 0.5, r.verdict + ("\n(gated)" if r.reasons else ""), transform=ax.transAxes, ha="left", va="center", fontsize=8, color=colour)
         values = [v for v in [r.measured, *(r.interval or ()), *_bounds(r.claimed)] if v is not None and math.isfinite(v)]
         if not math.isfinite(r.measured) or not values:
@@ -58,8 +63,8 @@ def claims_figure(records: dict, order=None):
         ax.set_ylim(-1, 1)
         ax.tick_params(axis="x", labelsize=8, pad=1)
         ax.grid(False)
-    fig.suptitle("Every claim's effect (dot: measured, bar: 95% CI; colour: verdict) against its threshold\n"
-                 "(dashed) and the side the claim needs (shaded); each row on its own scale and units",
+    fig.suptitle("Every claim's effect (dot: measured, bar: 95% CI unless its row names another; colour: verdict)\n"
+                 "against its threshold (dashed) and the side the claim needs (shaded); each row on its own scale and units",
                  fontsize=10, y=0.995)
     fig.tight_layout(h_pad=0.3)
     return fig

@@ -184,7 +184,7 @@ def show_again(again: list[Again], earlier: Mapping[str, Decision]) -> None:
             for k in a.decisions:
                 e = earlier.get(k)
                 if e is not None:
-                    print(f"\n  registration 1 ({k}): {e.verdict} {_num(e.measured)}{_ci(e.interval)}"
+                    print(f"\n  registration 1 ({k}): {e.verdict} {_num(e.measured)}{_ci(e.interval, level=e.level)}"
                           + (f"; gated: {'; '.join(e.reasons)}" if e.reasons else ""))
 
 
@@ -192,22 +192,34 @@ def summary_of(d: Decision | None) -> dict | None:
     """What a record keeps of the verdict shown beside it: verdict, number, interval, seeds, why."""
     if d is None:
         return None
-    return {"verdict": d.verdict, "measured": d.measured, "interval": d.interval, "n_seeds": d.n_seeds,
-            "seeds": list(d.seeds), "reasons": d.reasons}
+    return {"verdict": d.verdict, "measured": d.measured, "interval": d.interval, "level": d.level,
+            "n_seeds": d.n_seeds, "seeds": list(d.seeds), "reasons": d.reasons}
 
 
 def _num(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
-def _ci(interval, label: str = "95% CI ") -> str:
-    """' (95% CI lo to hi)', or '' without an interval."""
-    return "" if interval is None else f" ({label}{_num(interval[0])} to {_num(interval[1])})"
+def level_text(level: float) -> str:
+    """An interval's coverage as a reader writes it: 95%, 98.9%, 99.69%."""
+    for digits in range(4):
+        if round(100 * level, digits) == round(100 * level, 6):
+            return f"{100 * level:.{digits}f}%"
+    return f"{100 * level:.2f}%"
+
+
+def _ci(interval, label: str | None = None, level: float = 0.95) -> str:
+    """' (95% CI lo to hi)' (the coverage ``level`` named unless a ``label`` is given), or ''
+    without an interval."""
+    if interval is None:
+        return ""
+    label = f"{level_text(level)} CI " if label is None else label
+    return f" ({label}{_num(interval[0])} to {_num(interval[1])})"
 
 
 def describe(d: Decision, width: int = 76) -> str:
     """The decision as a few lines of text: verdict, number and interval, rule, checks, seeds."""
-    lines = [f"{d.claim}: {d.verdict.upper()}  measured {_num(d.measured)}{_ci(d.interval)}"]
+    lines = [f"{d.claim}: {d.verdict.upper()}  measured {_num(d.measured)}{_ci(d.interval, level=d.level)}"]
     lines += textwrap.wrap(f"rule: {d.rule}", width, initial_indent="  ", subsequent_indent="    ")
     lines += textwrap.wrap(d.summary, width, initial_indent="  ", subsequent_indent="    ")
     for c in d.checks:
@@ -231,7 +243,7 @@ def beside_text(e: Decision | None) -> str:
     if e is None:
         return "exploratory seeds: no verdict (the value holds none of them)"
     seeds = f", seeds {', '.join(map(str, e.seeds))}" if e.seeds else ""
-    return f"exploratory{seeds}: {e.verdict} {_num(e.measured)}{_ci(e.interval)}" + (
+    return f"exploratory{seeds}: {e.verdict} {_num(e.measured)}{_ci(e.interval, level=e.level)}" + (
         f"; gated: {'; '.join(e.reasons)}" if e.reasons else "")
 
 
@@ -285,7 +297,7 @@ def result_box(decisions: Mapping[str, Decision], *, profile: str, dataset: str,
     decided_later = {}  # registration number -> (file, claims) for the claims a later registration decided
     for d in decisions.values():
         c = claims.CLAIMS[d.claim]
-        ival = f" <small>{_ci(d.interval).strip()}</small>" if d.interval is not None else ""
+        ival = f" <small>{_ci(d.interval, level=d.level).strip()}</small>" if d.interval is not None else ""
         why = _why(d.reasons)
         later = [a for a in again or () if a.decisions.get(d.claim) is d]
         if later:

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from ..analysis.class_level import b1_convergence, b3_convergence
 from ..claims import ACCURACY_TOL, MARGINS
-from ..metrics.stats import seeds_needed, t_interval
+from ..metrics.stats import LEVEL, seeds_needed, t_interval
 from .rules import (Check, Decision, chapter_gates, conclude, convergence_check, decide, gate_side,
                     nearest_decision)
 
@@ -106,7 +106,7 @@ def b1(a: dict, p, gate: str = "two-sided", named: str | None = None) -> Decisio
                     checks=[regime, *converged], seeds=seeds, n_seeds=len(seeds),
                     sd=float(top.drop_sd), threshold=0.0,
                     # Holm at its strictest: the one-sided test at alpha / (classes tested)
-                    level=1 - 2 * p.alpha / n_tested, needed=needed)
+                    level=1 - 2 * p.alpha / n_tested, interval_level=LEVEL, needed=needed)
 
 
 def b2(a: dict, p) -> Decision:

@@ -219,7 +219,7 @@ def conclude(claim: str, label: str, measured: float, interval, rule: str, summa
              checks: Iterable[Check] = (), seeds: Sequence[int] = (), n_seeds: int | None = None,
              sd: float | None = None, threshold: float | None = None, level: float = 0.95,
              power_effect: float | None = None, needed: int | None = None,
-             claimed: tuple | None = None) -> Decision:
+             claimed: tuple | None = None, interval_level: float | None = None) -> Decision:
     """Gate ``label`` by ``checks`` (plus the seed-count rule when ``n_seeds`` is given, the
     seeds the interval is over); an inconclusive result gets the seeds a power calculation needs
     from the per-seed ``sd`` and the ``threshold`` it is judged against (``power_effect``: the
@@ -229,7 +229,10 @@ def conclude(claim: str, label: str, measured: float, interval, rule: str, summa
     caller knows better (``needed``, e.g. seeds for a regime check that is itself a test).
     ``claimed``: where the claim puts the effect, on the scale of ``measured`` -- (">=", t),
     ("<=", t) or ("within", lo, hi); by default (">=", threshold) when the threshold is on that
-    scale (no ``power_effect``). The scorecard draws every claim's effect against it."""
+    scale (no ``power_effect``). The scorecard draws every claim's effect against it.
+    ``level``: the power calculation's, and the interval's coverage unless ``interval_level``
+    says otherwise (B1: a 95% interval, its power at Holm's strictest level); the decision keeps
+    the interval's, and the page labels the interval with it."""
     if label not in LABELS:
         raise ValueError(f"verdict '{label}' is not one of {', '.join(LABELS)}")
     checks = tuple(checks) + ((seed_check(n_seeds),) if n_seeds is not None else ())
@@ -249,7 +252,8 @@ def conclude(claim: str, label: str, measured: float, interval, rule: str, summa
     iv = None if interval is None else (float(interval[0]), float(interval[1]))
     claimed = None if claimed is None else (claimed[0], *(float(v) for v in claimed[1:]))
     return Decision(claim, verdict, float(measured), iv, rule, summary, checks, tuple(int(s) for s in seeds), needed,
-                    n_seeds, claimed, effect_seeds, label)
+                    n_seeds, claimed, effect_seeds, label,
+                    float(level if interval_level is None else interval_level))
 
 
 @dataclass(frozen=True)
