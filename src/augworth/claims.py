@@ -116,6 +116,10 @@ MARGINS = {
 #: Convergence tolerance of test accuracy: more steps (2x the budget) must not move it by more
 #: than this (a contrast claim checks its own effect, at its margin, beside it).
 ACCURACY_TOL = 0.005
+#: Convergence tolerance of B2's share (the part of a class's drop that vanishes when in-group
+#: confusions are forgiven, 0-1): twice the budget must not move it by this much toward 0.5
+#: (registration 9; the share moved +0.11 and +0.09 on registrations 8's and 5's seeds).
+SHARE_TOL = 0.1
 
 
 @dataclass(frozen=True)

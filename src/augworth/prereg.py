@@ -81,9 +81,10 @@ LATER = "registration-*.yaml"
 
 #: The claims whose registration may name what their verdict and convergence gate read
 #: (``shown``): A2 reads one of many augmentation families, and which is farthest from the band
-#: may differ between seed sets; B1 reads one class's drop, and which class drops most may too.
-#: A registration names it before its seeds run (B1: a class chosen on its choice seeds).
-SHOWN_CLAIMS = frozenset({"A2", "B1"})
+#: may differ between seed sets; B1 reads one class's drop, and which class drops most may too;
+#: B2 explains one class's drop instead of the classes found affected on the test seeds. A
+#: registration names it before its seeds run (B1, B2: a class chosen on exploratory seeds).
+SHOWN_CLAIMS = frozenset({"A2", "B1", "B2"})
 
 #: The convergence gates a later registration may give a claim besides the two-sided default
 #: (:func:`augworth.verdicts.rules.convergence_check`): "toward the claim's boundary" reads the

@@ -237,6 +237,54 @@ def b1_convergence(a: dict, cls: int, best: str, optimum: str):
     return seeds, accuracy(b0) - accuracy(o0), accuracy(b1) - accuracy(o1), conv["factor"]
 
 
+def b2_named(a: dict, cls: int, best: str):
+    """B2's share for one class named in advance (a registration's ``shown``) instead of the
+    affected classes found on the test seeds: of its drop from its own best strength ``best`` to
+    s*, the share that vanishes when confusions inside its fine-grained group are forgiven (a
+    ratio of seed means, jackknife-t interval over the test seeds)."""
+    optimum = a["optimum"]
+    forgiven = {s: classwise.group_forgiven_accuracy(a["conf"][s], a["groups"]) for s in {best, optimum}}
+    return _vanishing_share(a["acc"], forgiven, pd.DataFrame([{"class": cls, "best_strength": best}]), optimum,
+                            a["seeds"])
+
+
+def _drop_units(conf: dict[str, np.ndarray], groups, cls: int, best: str, optimum: str) -> np.ndarray:
+    """Per seed: (the class's drop from ``best`` to ``optimum``, the same drop with in-group
+    confusions forgiven), from confusion matrices (seeds, k, k) per strength: (seeds, 2)."""
+    def both(cm):
+        acc = cm[:, cls, cls] / np.maximum(cm[:, cls].sum(-1), 1)
+        return acc, classwise.group_forgiven_accuracy(cm, groups)[:, cls]
+
+    (a_b, f_b), (a_o, f_o) = both(conf[best]), both(conf[optimum])
+    return np.stack([a_b - a_o, f_b - f_o], 1)
+
+
+def share_of(units) -> float:
+    """B2's share from per-seed (drop, forgiven drop) units: 1 - mean forgiven / mean drop."""
+    u = np.asarray(list(units), dtype=float).reshape(-1, 2)
+    d = u[:, 0].mean()
+    return 1 - u[:, 1].mean() / d if d != 0 else float("nan")
+
+
+def b2_convergence(a: dict, cls: int, best: str, optimum: str, level: float = 0.90):
+    """B2's own metric (the named class's vanishing share) at the budget and with the
+    convergence factor x it, paired by seed: ``(change, before, after, factor)`` -- the change of
+    the share (a ratio of seed means) with its leave-one-seed-out jackknife-t interval at
+    ``level``, and the share at each budget; None without convergence runs."""
+    conv = a.get("convergence") or {}
+    if not conv:
+        return None
+    (b0, b1, seeds), (o0, o1, other) = conv["conf"][best], conv["conf"][optimum]
+    if list(seeds) != list(other):
+        raise ValueError(f"convergence runs at {best} and {optimum} cover different seeds: {seeds} and {other}")
+    before = _drop_units({best: b0, optimum: o0}, a["groups"], cls, best, optimum)
+    after = _drop_units({best: b1, optimum: o1}, a["groups"], cls, best, optimum)
+    units = list(zip(before, after))
+    change = jackknife_interval(lambda u: share_of([x[1] for x in u]) - share_of([x[0] for x in u]), units,
+                                level=level)
+    return change, share_of(before), share_of(after), conv["factor"]
+
+
 def b3_convergence(a: dict, pair: tuple[int, int]):
     """B3's effect per seed at the budget and with the convergence factor x it, on the seeds with
     both runs: ``(seeds, before, after, factor)``, or None where the analysis ``a`` has no

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..analysis.class_level import b1_convergence, b3_convergence
-from ..claims import ACCURACY_TOL, MARGINS
+from ..analysis.class_level import b1_convergence, b2_convergence, b2_named, b3_convergence
+from ..claims import ACCURACY_TOL, MARGINS, SHARE_TOL
 from ..metrics.stats import LEVEL, seeds_needed, t_interval
-from .rules import (Check, Decision, chapter_gates, conclude, convergence_check, decide, gate_side,
-                    nearest_decision)
+from .rules import (CONVERGENCE_LEVEL, Check, Decision, chapter_gates, change_check, conclude, convergence_check,
+                    decide, gate_side, nearest_decision)
 
 LARGE_DROP = 0.01  # B1 is not supported when the largest drop's CI lies below 1 point
 
@@ -109,20 +109,60 @@ def b1(a: dict, p, gate: str = "two-sided", named: str | None = None) -> Decisio
                     level=1 - 2 * p.alpha / n_tested, interval_level=LEVEL, needed=needed)
 
 
-def b2(a: dict, p) -> Decision:
-    share = a["b2_share"]
-    affected = list(a["b2"].name)
-    checks = [Check("affected classes", bool(affected),
-                    f"{len(affected)} affected classes (a drop of {a['affected_drop']:.0%} or more)" if affected
-                    else f"no class dropped by {a['affected_drop']:.0%} or more: nothing to explain")]
+def b2(a: dict, p, gate: str = "two-sided", named: str | None = None) -> Decision:
+    """B2: the share of the affected classes' drop that vanishes when in-group confusions are
+    forgiven, against 0.5. The affected classes are found on the test seeds (B1's hurt classes
+    losing 2 points or more), or under a registration that names a class in advance (``named``)
+    that class alone, its drop from its own best strength (chosen on the choice seeds) to s*; its
+    convergence gate two-sided on every strength's test accuracy, or under the gate toward the
+    claim's boundary that class's share on the side that could overturn the label."""
     names, groups = a["names"], a["groups"]
-    return conclude("B2", decide(share.estimate, (share.lo, share.hi), 0.5, ">="), share.estimate,
-                    (share.lo, share.hi), "share of the drop that vanishes > 0.5 (CI)",
-                    f"{share.estimate:.2f} of the affected classes' summed drop vanishes when confusions inside "
-                    f"{[[names[c] for c in g] for g in groups]} are forgiven; affected: {', '.join(affected) or 'none'}",
+    group_text = f"{[[names[c] for c in g] for g in groups]}"
+    if named is None:
+        share = a["b2_share"]
+        affected = list(a["b2"].name)
+        checks = [Check("affected classes", bool(affected),
+                        f"{len(affected)} affected classes (a drop of {a['affected_drop']:.0%} or more)" if affected
+                        else f"no class dropped by {a['affected_drop']:.0%} or more: nothing to explain")]
+        what = (f"{share.estimate:.2f} of the affected classes' summed drop vanishes when confusions inside "
+                f"{group_text} are forgiven; affected: {', '.join(affected) or 'none'}")
+    else:
+        if named not in names:
+            raise ValueError(f"B2's named class {named!r} is not one of {', '.join(names)}")
+        row = a["b1"][a["b1"].name == named].iloc[0]
+        best = str(row.best_strength)
+        share = b2_named(a, int(row["class"]), best)
+        affected = [named]
+        drops = bool(row.drop_lo > 0)
+        checks = [Check("affected classes", drops,
+                        f"{named} (named by the registration) drops by {row['drop']:.4f} from s = {best} to s* = "
+                        f"{a['optimum']} (95% CI {row.drop_lo:.4f} to {row.drop_hi:.4f})"
+                        + ("" if drops else ": not shown to drop, nothing to explain"))]
+        what = (f"{share.estimate:.2f} of the drop of the class named by the registration ({named}: {row['drop']:.4f}, "
+                f"s = {best} -> s* = {a['optimum']}) vanishes when confusions inside {group_text} are forgiven; "
+                f"{selection_text(a)}")
+    label = decide(share.estimate, (share.lo, share.hi), 0.5, ">=")
+    if gate == "two-sided" or named is None:
+        converged = accuracy_convergence(a)
+    else:
+        converged = share_convergence(a, named, gate_side(gate, label, "B2"))
+    return conclude("B2", label, share.estimate,
+                    (share.lo, share.hi), "share of the drop that vanishes > 0.5 (CI)", what,
                     # without affected classes there is no interval, hence no seed count to judge
-                    checks=[*checks, *accuracy_convergence(a)], seeds=a["seeds"], n_seeds=share.n if affected else None,
+                    checks=[*checks, *converged], seeds=a["seeds"], n_seeds=share.n if affected else None,
                     sd=share.sd, threshold=0.5)
+
+
+def share_convergence(a: dict, named: str, side: str) -> list[Check]:
+    """B2's own metric (the named class's vanishing share) moves by less than
+    :data:`SHARE_TOL` with more epochs, on ``side`` (as
+    :func:`augworth.verdicts.rules.convergence_check`): the change's jackknife-t 90% interval."""
+    row = a["b1"][a["b1"].name == named].iloc[0]
+    conv = b2_convergence(a, int(row["class"]), str(row.best_strength), a["optimum"], level=CONVERGENCE_LEVEL)
+    if conv is None:
+        return []
+    change, before, after, factor = conv
+    return [change_check(change, SHARE_TOL, f"{named}'s vanishing share ({before:.3f} -> {after:.3f})", factor, side)]
 
 
 def b3(a: dict, pair: tuple[int, int], effect, p, gate: str = "two-sided") -> Decision:
@@ -177,8 +217,9 @@ def decide_all(a: dict, pair, effect, b4_tables: dict, p, gates: dict[str, str] 
     """B1-B4's verdicts; ``gates``: a registration's convergence gate per claim (of this chapter's
     claims only B1 and B3, whose gates read their own metric, may have one other than two-sided);
     ``shown``: B1's class named by a registration in advance."""
-    gates = chapter_gates(gates, ("B1", "B2", "B3", "B4"), ("B1", "B3"))
-    return {d.claim: d for d in (b1(a, p, gates["B1"], (shown or {}).get("B1")), b2(a, p),
+    gates = chapter_gates(gates, ("B1", "B2", "B3", "B4"), ("B1", "B2", "B3"))
+    shown = shown or {}
+    return {d.claim: d for d in (b1(a, p, gates["B1"], shown.get("B1")), b2(a, p, gates["B2"], shown.get("B2")),
                                  b3(a, pair, effect, p, gates["B3"]), b4(b4_tables, p, a))}
 
 

@@ -97,7 +97,18 @@ def convergence_check(before: Mapping[int, float], after: Mapping[int, float], t
     if len(seeds) < 2:
         return Check("converged", False, f"{what}: {len(seeds)} seed(s) with a {factor}x-budget run; the check "
                                          f"needs at least 2")
-    d = t_interval(paired(after, before), level=CONVERGENCE_LEVEL)
+    return change_check(t_interval(paired(after, before), level=CONVERGENCE_LEVEL), tolerance, what, factor, side)
+
+
+def change_check(d, tolerance: float, what: str, factor: int, side: str = "two-sided") -> Check:
+    """:func:`convergence_check` from the change's 90% interval ``d`` (an
+    :class:`augworth.metrics.stats.Interval` over seeds: a paired t interval, or a jackknife-t one
+    for a metric that is not a mean, such as B2's share)."""
+    if side not in SIDES:
+        raise ValueError(f"side = {side!r}: a convergence gate is one of {', '.join(SIDES)}")
+    if not (math.isfinite(d.lo) and math.isfinite(d.hi)):
+        return Check("converged", False, f"{what}: the change with {factor}x the budget has no interval ({d.n} "
+                                         f"seeds): not shown")
     if side != "two-sided":
         return _one_sided(d, tolerance, what, factor, side == "up")
     inside = -tolerance < d.lo and d.hi < tolerance
