@@ -34,8 +34,8 @@
 # near-duplicates, 88 epochs). Here: a small CNN on 28×28 grey Fashion-MNIST subsets (book:
 # 2000 images, 80 epochs, i.e. 1250 steps, the strongest and the mildest crop and none, 5
 # exploratory seeds that choose and 7 confirmatory seeds that test, then registration 5's 24 and
-# registration 6's 46 fresh seeds for B3, the latter trained on one GPU, and registration 8's 16
-# for B1, its class named in advance; quick: 2000 images, 18 epochs, 7 seeds). On the full training set with a short schedule the crop lowers the *average*
+# registration 6's 46 fresh seeds for B3, the latter trained on one GPU, registration 8's 16
+# for B1 and registration 9's 20 for B2, each with its class named in advance; quick: 2000 images, 18 epochs, 7 seeds). On the full training set with a short schedule the crop lowers the *average*
 # at every scale (then s\* is "no crop" and B1 is vacuous), so the profiles use a small subset,
 # where a crop can help on average; ten classes give far fewer chances for a large drop than a
 # thousand. What a
@@ -61,6 +61,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from IPython.display import display
 from myst_nb import glue
 
 from augworth import config, plotting, verdicts
@@ -78,7 +79,7 @@ names = load_dataset(p.dataset, data_path=p.data_path, image_size=p.image_size).
 a = cl.analyse(r, p.dataset, alpha=p.alpha, class_names=names)
 labels = r["strengths"]
 plotting.set_theme()
-again = verdicts.registered_again(  # registrations 5, 6 (B3) and 8 (B1) on fresh seeds, choosing on seeds 0-4
+again = verdicts.registered_again(  # registrations 5, 6 (B3), 8 (B1) and 9 (B2) on fresh seeds, choosing on seeds 0-4
     "class_level", profile, params,
     lambda v, q, gates, **shown: rules.decide_value(v, q, class_names=names, gates=gates, **shown),
     confirmatory=view.confirmatory)
@@ -123,6 +124,30 @@ print(f"share of the affected classes' summed drop that vanishes when in-group c
 a["b2"].round(4)
 
 # %% [markdown]
+# Registration 9 (`params/book/registration-9.yaml`: B2 again on 20 fresh seeds, every one with
+# its 160-epoch runs; the book's B2 verdict) names the class B2 explains in advance, Pullover,
+# instead of the classes the test seeds find affected, and gates on B2's own metric: the share of
+# Pullover's drop (from its own best strength, chosen on the exploratory seeds' validation split,
+# to s\*) that vanishes when in-group confusions are forgiven, at the budget and with twice the
+# epochs. Below, that share for every set of seeds with the longer runs where Pullover has a best
+# strength other than s\* (registrations 5 and 8 trained B2's grid but registered B3 and B1: for
+# B2 they are exploratory, the seeds registration 9 was planned on). The dashed line is the
+# threshold the claim needs the share above.
+
+# %% tags=["hide-input"]
+analysed = {g.registration.number: cl.analyse(g.result.value, p.dataset, alpha=p.alpha, class_names=names)
+            for g in again if g.result is not None}
+b2_named = next((g.registration.shown["B2"] for g in again if "B2" in g.registration.shown), None)
+if b2_named is not None:
+    b2_budgets = cl.b2_over_budgets(
+        [(f"registration {g.registration.number}", g.params.epochs, analysed[g.registration.number])
+         for g in again if g.result is not None], b2_named)
+    if not b2_budgets.empty:
+        fig = figs.b2_over_budgets(b2_budgets, b2_named)
+        plt.show()
+    display(b2_budgets.round(3))
+
+# %% [markdown]
 # ## B3: where the errors go
 # For each affected class, the share of its test images predicted as each of its main partners,
 # against the strength (mean ± sd over seeds).
@@ -162,8 +187,7 @@ pairs = {}
 for g in again:
     if g.result is not None:
         pairs[g.registration.number] = cl.b3_pair(g.result.value)
-        readings.append((f"registration {g.registration.number}", g.params.epochs,
-                         cl.analyse(g.result.value, p.dataset, alpha=p.alpha, class_names=names),
+        readings.append((f"registration {g.registration.number}", g.params.epochs, analysed[g.registration.number],
                          pairs[g.registration.number]))
 for number, (qa, qb) in pairs.items():
     print(f"registration {number}: pair chosen on its choice seeds' validation confusions: {names[qa]} -> {names[qb]}")

@@ -170,7 +170,7 @@ def test_later_registrations_are_read_from_their_files_and_checked(tmp_path, mon
         prereg.later("p")
     (tmp_path / "p" / "registration-3.yaml").write_text(gated.replace("GATE", "two-sided, shown: crop(3)"))
     prereg.later.cache_clear()
-    with pytest.raises(ValueError, match=r"rules.C5.shown: only A2 and B1 may name"):  # A2's family, B1's class
+    with pytest.raises(ValueError, match=r"rules.C5.shown: only A2, B1 and B2 may name"):  # A2's family, B1's, B2's class
         prereg.later("p")
     a2 = gated.replace("C5", "A2").replace("GATE", "two-sided, shown: crop(3)")
     (tmp_path / "p" / "registration-3.yaml").write_text(a2)

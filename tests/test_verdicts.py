@@ -659,7 +659,8 @@ def test_b3_under_the_gate_toward_the_claims_boundary(diffs, label):
     """Registration 5's gate: B3's own effect still moving by more than its margin (0.02) with
     twice the epochs fails the two-sided check either way; under the gate toward the boundary it
     passes a movement away from the boundary the label could cross (a rise for "supported", a
-    fall for "not supported") and fails one toward it. Of B1-B4 only B1 and B3 may be given the gate."""
+    fall for "not supported") and fails one toward it. Of B1-B4 only B1, B2 and B3 may be given the
+    gate (B4 has no convergence runs of its own metric)."""
     iv, p = t_interval(diffs), class_params()
     away = 0.05 if label == "supported" else -0.05
     a = class_analysis(0.1)
@@ -672,8 +673,8 @@ def test_b3_under_the_gate_toward_the_claims_boundary(diffs, label):
     assert toward.verdict == "inconclusive" and not toward.checks[0].passed
     with pytest.raises(ValueError, match="gate"):
         vb.b3(a, (2, 4), iv, p, "one-sided")
-    with pytest.raises(ValueError, match="only B1 and B3"):
-        vb.decide_all(a, (2, 4), iv, {}, p, gates={"B2": vc.TOWARD_BOUNDARY})
+    with pytest.raises(ValueError, match="only B1, B2 and B3"):
+        vb.decide_all(a, (2, 4), iv, {}, p, gates={"B4": vc.TOWARD_BOUNDARY})
 
 
 def b1_convergence_runs(change: float, seeds=SEEDS5, k: int = 10) -> dict:

@@ -147,8 +147,9 @@ def later(profile: str) -> tuple[LaterRegistration, ...]:
         gates = {k: str(v["gate"]) for k, v in rules.items() if v.get("gate") not in (None, "two-sided")}
         shown = {k: str(v["shown"]) for k, v in rules.items() if v.get("shown")}
         if set(shown) - SHOWN_CLAIMS:
+            named = sorted(SHOWN_CLAIMS)
             raise ValueError(f"{f}: rules.{sorted(set(shown) - SHOWN_CLAIMS)[0]}.shown: only "
-                             f"{' and '.join(sorted(SHOWN_CLAIMS))} may name what its verdict and gate read")
+                             f"{', '.join(named[:-1])} and {named[-1]} may name what its verdict and gate read")
         for claim, gate in gates.items():
             if gate not in GATES:
                 raise ValueError(f"{f}: rules.{claim}.gate = {gate!r}; a registered convergence gate is one of "

@@ -266,23 +266,54 @@ def share_of(units) -> float:
     return 1 - u[:, 1].mean() / d if d != 0 else float("nan")
 
 
-def b2_convergence(a: dict, cls: int, best: str, optimum: str, level: float = 0.90):
-    """B2's own metric (the named class's vanishing share) at the budget and with the
-    convergence factor x it, paired by seed: ``(change, before, after, factor)`` -- the change of
-    the share (a ratio of seed means) with its leave-one-seed-out jackknife-t interval at
-    ``level``, and the share at each budget; None without convergence runs."""
+def b2_units(a: dict, cls: int, best: str, optimum: str):
+    """Per seed with both runs, B2's units for one class: (drop, forgiven drop) at the budget and
+    with the convergence factor x it: ``(seeds, before, after, factor)``, before and after
+    (seeds, 2); None without convergence runs."""
     conv = a.get("convergence") or {}
     if not conv:
         return None
     (b0, b1, seeds), (o0, o1, other) = conv["conf"][best], conv["conf"][optimum]
     if list(seeds) != list(other):
         raise ValueError(f"convergence runs at {best} and {optimum} cover different seeds: {seeds} and {other}")
-    before = _drop_units({best: b0, optimum: o0}, a["groups"], cls, best, optimum)
-    after = _drop_units({best: b1, optimum: o1}, a["groups"], cls, best, optimum)
-    units = list(zip(before, after))
-    change = jackknife_interval(lambda u: share_of([x[1] for x in u]) - share_of([x[0] for x in u]), units,
-                                level=level)
-    return change, share_of(before), share_of(after), conv["factor"]
+    return (seeds, _drop_units({best: b0, optimum: o0}, a["groups"], cls, best, optimum),
+            _drop_units({best: b1, optimum: o1}, a["groups"], cls, best, optimum), conv["factor"])
+
+
+def b2_convergence(a: dict, cls: int, best: str, optimum: str, level: float = 0.90):
+    """B2's own metric (the named class's vanishing share) at the budget and with the
+    convergence factor x it, paired by seed: ``(change, before, after, factor)`` -- the change of
+    the share (a ratio of seed means) with its leave-one-seed-out jackknife-t interval at
+    ``level``, and the share at each budget; None without convergence runs."""
+    units = b2_units(a, cls, best, optimum)
+    if units is None:
+        return None
+    _, before, after, factor = units
+    change = jackknife_interval(lambda u: share_of([x[1] for x in u]) - share_of([x[0] for x in u]),
+                                list(zip(before, after)), level=level)
+    return change, share_of(before), share_of(after), factor
+
+
+def b2_over_budgets(readings, named: str) -> pd.DataFrame:
+    """B2's share for the class ``named`` (its drop from its own best strength, chosen on each
+    set's choice seeds, to s*) at the budget and with the convergence factor x it, per set of
+    seeds. ``readings``: ``(who, epochs, analysis)``; a set with fewer than 2 seeds with both runs,
+    or where the class's best strength is s*, is skipped. One row per (who, epochs): the share,
+    its 95% jackknife-t interval and the seed count."""
+    rows = []
+    for who, epochs, a in readings:
+        row = a["b1"][a["b1"].name == named]
+        if row.empty or str(row.best_strength.iloc[0]) == a["optimum"]:
+            continue
+        units = b2_units(a, int(row["class"].iloc[0]), str(row.best_strength.iloc[0]), a["optimum"])
+        if units is None or len(units[0]) < 2:
+            continue
+        _, before, after, factor = units
+        for u, k in ((before, 1), (after, factor)):
+            iv = jackknife_interval(share_of, list(u))
+            rows.append({"seeds": who, "epochs": int(epochs * k), "share": iv.estimate, "lo": iv.lo, "hi": iv.hi,
+                         "n_seeds": iv.n})
+    return pd.DataFrame(rows, columns=["seeds", "epochs", "share", "lo", "hi", "n_seeds"])
 
 
 def b3_convergence(a: dict, pair: tuple[int, int]):

@@ -132,6 +132,22 @@ def b3_over_budgets(table: pd.DataFrame, margin: float, pair: str = ""):
     return fig
 
 
+def b2_over_budgets(table: pd.DataFrame, named: str, threshold: float = 0.5):
+    """B2 against the training budget (:func:`augworth.analysis.class_level.b2_over_budgets`):
+    each set of seeds' share of ``named``'s drop that vanishes when in-group confusions are
+    forgiven, with its 95% interval at the budget and with twice it, joined by a line (the
+    movement the convergence gate reads), and the claim's threshold (dashed)."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    over_budget_panel(ax, table, "epochs", "share", seed_set_colours(table.seeds), xlabel="training epochs (log2)",
+                      title=f"B2: share of {named}'s drop that vanishes when in-group confusions are forgiven",
+                      legend=False, label=lambda who, t: f"{who} ({int(t.n_seeds.iloc[0])} seeds)")
+    ax.axhline(threshold, color="#d55e00", ls="--", lw=1, label=f"threshold {threshold:g}")
+    ax.set_ylabel("vanishing share")
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def b4(t: pd.DataFrame, info: dict):
     """Class-conditional against uniform augmentation: hurt classes and average, per seed."""
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))

@@ -185,7 +185,8 @@ def chapter_gates(gates: Mapping[str, str] | None, claims: tuple[str, ...], allo
     gates = gates or {}
     bad = sorted(set(gates) & (set(claims) - set(allowed)))
     if bad:
-        raise ValueError(f"gates name {', '.join(bad)}: of this chapter's claims only {' and '.join(allowed)} may "
+        names = allowed[0] if len(allowed) == 1 else f"{', '.join(allowed[:-1])} and {allowed[-1]}"
+        raise ValueError(f"gates name {', '.join(bad)}: of this chapter's claims only {names} may "
                          "have a convergence gate other than two-sided")
     return {c: gates.get(c, "two-sided") for c in claims}
 
