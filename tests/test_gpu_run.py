@@ -61,8 +61,28 @@ def test_a_gpu_registration_trains_its_confirmatory_seeds_whole_and_refuses_othe
     assert len(cells) == 4 * len(mine) == 184
     assert sorted({(c.augment, c.epochs) for c in cells}) == [("none", 80), ("none", 160), ("rrc(0.08)", 80),
                                                               ("rrc(0.08)", 160)]
-    with pytest.raises(config.ConfigError, match="class_level"):
-        gpu.registration_cells("exchange_rate", config.load_params("exchange_rate", "smoke"))
+    with pytest.raises(config.ConfigError, match="chapter 'data' computes no sweep.*class_level, saliency"):
+        gpu.registration_cells("data", config.load_params("data", "smoke"))
+
+
+def test_a_gpu_registration_runs_any_chapters_sweep_seed_by_seed(tmp_path, monkeypatch):
+    """make gpu REG=N trains every chapter's sweep, not only class_level's (A4 and A3 need more
+    seeds than the CPUs here give): a saliency registration (smoke) trains its seeds whole, main
+    and convergence cells, and copies them under the sweep's own name beside its report."""
+    from augworth import config, prereg
+
+    later = prereg.LaterRegistration("smoke", 2, "d", ("A4",), {"saliency": {"seeds": [7, 8],
+                                                                            "convergence_seeds": [8]}}, {})
+    monkeypatch.setattr(prereg, "later", lambda profile: (later,) if profile == "smoke" else ())
+    report = gpu.registration(2, 5.0, tmp_path / "out", profile="smoke", workers=1)
+    ch = report["chapters"]["saliency"]
+    assert ch["seeds_complete_here"] == [7, 8] and ch["seeds_left"] == [] and not ch["stopped_by_time"]
+    p = config.load_params("saliency", "smoke", later.chapters["saliency"])
+    assert ch["cells"] == ch["trained"] == ch["files"] == 2 * len(p.augmentations) + len(p.augmentations)
+    assert len(list((tmp_path / "out" / "saliency_cell").glob("*.json"))) == ch["files"]
+    assert len(list((tmp_path / "out").glob("gpu-registration-2-*.json"))) == 1
+    again = gpu.registration(2, 5.0, tmp_path / "again", profile="smoke", workers=1)  # stored: nothing to train
+    assert again["chapters"]["saliency"]["trained"] == 0 and again["chapters"]["saliency"]["files"] == ch["files"]
 
 
 def test_a_registration_that_is_not_there_is_named(tmp_path):

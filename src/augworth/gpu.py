@@ -220,23 +220,39 @@ def complete_seeds(cells, stored) -> tuple[list[int], list[int]]:
     return sorted(s for s, v in by.items() if all(v)), sorted(s for s, v in by.items() if any(v) and not all(v))
 
 
+#: The sweep that computes each chapter's cells (its stored runner name; the cell function is
+#: :data:`augworth.shipping.SWEEP_CELLS`'s): the chapters a GPU registration run can train.
+CHAPTER_SWEEPS = {"class_level": "train_cell", "saliency": "saliency_cell",
+                  "sample_complexity": "sample_complexity_cell", "flatness": "flatness_cell",
+                  "exchange_rate": "exchange_cell"}
+
+
 def registration_cells(chapter: str, p) -> list:
-    """The training cells a registration's chapter trains before any choice it makes (class_level:
-    its first stage and the convergence runs; B4's policies, trained only for a class hurt on
-    validation, are left to ``make confirm``). Only chapters whose cells are training cells."""
+    """The cells a registration's chapter computes before any choice it makes (class_level: its
+    first stage and the convergence runs; B4's policies, trained only for a class hurt on
+    validation, are left to ``make confirm``; the other chapters: every cell of their sweep)."""
     import importlib
 
-    from .config import ConfigError, TrainCell
+    from .config import ConfigError
 
+    if chapter not in CHAPTER_SWEEPS:
+        raise ConfigError(f"make gpu REG=: chapter {chapter!r} computes no sweep of cells; a GPU registration run "
+                          f"trains {', '.join(CHAPTER_SWEEPS)}")
     module = importlib.import_module(f"augworth.experiments.{chapter}")
     if hasattr(module, "stage1_and_convergence"):
-        cells = [c for _, _, c in module.stage1_and_convergence(p)]
-    else:
-        cells = [c[1] if isinstance(c, tuple) else c for c in module.cells(p)]
-    if not cells or any(type(c) is not TrainCell for c in cells):
-        raise ConfigError(f"make gpu REG=: chapter {chapter!r} does not train plain training cells; a GPU "
-                          "registration run supports class_level (use make confirm for the others)")
-    return cells
+        return [c for _, _, c in module.stage1_and_convergence(p)]
+    return [c[1] if isinstance(c, tuple) else c for c in module.cells(p)]
+
+
+def cell_function(chapter: str):
+    """(stored runner name, cell function) of ``chapter``'s sweep."""
+    import importlib
+
+    from .shipping import SWEEP_CELLS
+
+    name = CHAPTER_SWEEPS[chapter]
+    module, attr = SWEEP_CELLS[name]
+    return name, getattr(importlib.import_module(module), attr)
 
 
 def registration(number: int, minutes: float, out: Path, profile: str = "book", workers: int = 15) -> dict:
@@ -257,7 +273,6 @@ def registration(number: int, minutes: float, out: Path, profile: str = "book", 
     from .experiments.cache import ResultsCache, cache_key
     from .experiments.cells import cell_fields
     from .experiments.sweep import _compute_cell, _process_pool, code_version
-    from .experiments.training import train_cell
 
     start = time.time()
     regs = {r.number: r for r in prereg.later(profile)}
@@ -267,24 +282,25 @@ def registration(number: int, minutes: float, out: Path, profile: str = "book", 
     reg = regs[number]
     device = runtime.resolve_device("auto")
     cache = ResultsCache()
-    version = code_version(train_cell)
     root = cache.root
     report = {"provenance": runtime.provenance(device), "registration": reg.file, "minutes": minutes,
               "workers": workers, "chapters": {}}
     for chapter, over in reg.chapters.items():
         # its confirmatory seeds only: the seeds it chooses on are read from where they were trained
         mine = set(reg.seeds(chapter))
+        name, fn = cell_function(chapter)
+        version = code_version(fn)
         cells = sorted((c for c in registration_cells(chapter, load_params(chapter, profile, over)) if c.seed in mine),
                        key=lambda c: c.seed)  # seed by seed: a stop leaves whole seeds behind it
-        key = {id(c): cache_key("train_cell", version, cell_fields(c)) for c in cells}
-        todo = [c for c in cells if cache.get("train_cell", key[id(c)]) is None]
+        key = {id(c): cache_key(name, version, cell_fields(c)) for c in cells}
+        todo = [c for c in cells if cache.get(name, key[id(c)]) is None]
         print(f"[augworth gpu] registration {number}, {chapter}: {len(todo)} of {len(cells)} cells to train on "
               f"{runtime.device_name(device)} with {workers} processes", file=sys.stderr, flush=True)
         done, stopped = 0, False
         if todo:
             try:
                 with _process_pool(workers) as pool:
-                    futures = [pool.submit(_compute_cell, train_cell, "train_cell", version, c, str(root)) for c in todo]
+                    futures = [pool.submit(_compute_cell, fn, name, version, c, str(root)) for c in todo]
                     left = max(1.0, start + 60 * minutes - time.time())
                     for fut in as_completed(futures, timeout=left):
                         fut.result()
@@ -294,16 +310,16 @@ def registration(number: int, minutes: float, out: Path, profile: str = "book", 
                                   file=sys.stderr, flush=True)
             except FuturesTimeout:
                 stopped = True
-        whole, partial = complete_seeds(cells, lambda c: cache.get("train_cell", key[id(c)]) is not None)
+        whole, partial = complete_seeds(cells, lambda c: cache.get(name, key[id(c)]) is not None)
         for cell in todo:  # a seed this run did not finish is trained again whole, elsewhere
             if int(cell.seed) in partial:
-                (root / "train_cell" / f"{key[id(cell)]}.json").unlink(missing_ok=True)
+                (root / name / f"{key[id(cell)]}.json").unlink(missing_ok=True)
         copied = 0
         for cell in cells:
-            src = root / "train_cell" / f"{key[id(cell)]}.json"
+            src = root / name / f"{key[id(cell)]}.json"
             if int(cell.seed) in whole and src.exists():
-                (out / "train_cell").mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, out / "train_cell" / src.name)
+                (out / name).mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, out / name / src.name)
                 copied += 1
         new = sorted({int(c.seed) for c in todo} & set(whole))
         report["chapters"][chapter] = {"cells": len(cells), "trained": done, "stopped_by_time": stopped,
