@@ -361,3 +361,27 @@ def test_registration_8_decides_b1_on_its_named_class_under_its_one_sided_gate()
     record = json.loads((shipping.shipped_dir("book") / shipping.RECORDS / "B1.json").read_text())
     assert record["registration"] == 8 and record["verdict"] == d.verdict
     assert record["measured"] == pytest.approx(d.measured)
+
+
+def test_registration_9_decides_b2_on_its_named_class_under_its_own_gate():
+    """Registration 9 (B2 at 80 epochs, seeds 900-919, Pullover named in advance, gate toward the
+    claim's boundary on its vanishing share) is the book's B2: s* and Pullover's best strength
+    chosen on seeds 0-4, its drop checked to exist, one one-sided convergence check of its share
+    over the 20 seeds, and the shipped record that decision."""
+    from augworth import verdicts
+    from augworth.verdicts import exchange_rate as vc
+
+    again = verdicts.registered_again("class_level", "book", {}, class_level_decide())
+    (nine,) = [a for a in again if a.registration.number == 9]
+    assert nine.result is not None and nine.registration.gates == {"B2": vc.TOWARD_BOUNDARY}
+    assert nine.registration.shown == {"B2": "Pullover"} and list(nine.decisions) == ["B2"]
+    d = nine.decisions["B2"]
+    assert list(d.seeds) == list(range(900, 920)) and d.n_seeds == 20
+    assert "drop of the class named by the registration (Pullover:" in d.summary
+    affected, converged = (c for c in d.checks if c.name != "seeds")
+    assert affected.name == "affected classes" and "Pullover (named by the registration)" in affected.detail
+    assert converged.name == "converged" and "Pullover's vanishing share" in converged.detail
+    assert "20 seeds" in converged.detail and "one-sided" in converged.detail
+    record = json.loads((shipping.shipped_dir("book") / shipping.RECORDS / "B2.json").read_text())
+    assert record["registration"] == 9 and record["verdict"] == d.verdict
+    assert record["measured"] == pytest.approx(d.measured)
