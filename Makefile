@@ -114,8 +114,8 @@ worth: env ## your augmentation on your data, a report: make worth DATA=<folder 
 	@test -n "$$DATA" || { echo "DATA is required: a folder of images (<path>/<class>/<image>) or a data set name, e.g. make worth DATA=fashion_mnist AUG=\"crop(2)+flip\""; exit 2; }
 	$(PY) -m augworth worth --data "$$DATA" --augment "$$AUG" --baseline "$$BASELINE" --set-from-env P
 
-test: data mathjax ## unit tests, every notebook with the smoke profile, the book with warnings as errors
-	$(PY) -m pytest
+test: data mathjax ## unit tests, every notebook with the smoke profile, the book with warnings as errors (2 processes)
+	$(PY) -m pytest -n 2 --dist worksteal
 
 bench: data ## benchmarks (prints tables)
 	@ls benchmarks/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
