@@ -120,7 +120,8 @@ a["b1"].sort_values("drop", ascending=False).round(4)
 print("fine-grained groups:", [[names[c] for c in g] for g in a["groups"]])
 share, share_lo, share_hi = a["b2_share"]  # ratio of seed means: leave-one-seed-out jackknife interval
 print(f"share of the affected classes' summed drop that vanishes when in-group confusions are forgiven: "
-      f"{share:.2f} (95% CI {share_lo:.2f} to {share_hi:.2f})")
+      + (f"{share:.2f} (95% CI {share_lo:.2f} to {share_hi:.2f})" if len(a["b2"]) else
+         f"no number: no class dropped by {a['affected_drop']:.0%} or more on these seeds"))
 a["b2"].round(4)
 
 # %% [markdown]

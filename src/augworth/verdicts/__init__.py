@@ -10,6 +10,8 @@ scorecard reads) and :func:`show`; no notebook computes a verdict itself.
 
 from __future__ import annotations
 
+import math
+
 import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -197,6 +199,8 @@ def summary_of(d: Decision | None) -> dict | None:
 
 
 def _num(v: float) -> str:
+    if not math.isfinite(v):
+        return "no number"
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
@@ -210,8 +214,8 @@ def level_text(level: float) -> str:
 
 def _ci(interval, label: str | None = None, level: float = 0.95) -> str:
     """' (95% CI lo to hi)' (the coverage ``level`` named unless a ``label`` is given), or ''
-    without an interval."""
-    if interval is None:
+    without an interval (or one not identified: NaN ends)."""
+    if interval is None or not all(math.isfinite(v) for v in interval):
         return ""
     label = f"{level_text(level)} CI " if label is None else label
     return f" ({label}{_num(interval[0])} to {_num(interval[1])})"
