@@ -53,7 +53,7 @@ colour = verdicts.COLOURS  # the book's one set of verdict colours
 
 
 def num(v: float) -> str:
-    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+    return "no number" if v != v else f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
 def verdict_cell(r) -> str:
