@@ -56,6 +56,11 @@ def num(v: float) -> str:
     return "no number" if v != v else f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
+def no_interval(iv) -> bool:
+    """No interval, or one not identified (NaN ends: no number to put one around)."""
+    return iv is None or any(v != v for v in iv)
+
+
 def verdict_cell(r) -> str:
     if r is None:
         return "-"
@@ -71,7 +76,7 @@ def beside_cell(r) -> str:
     e = None if r is None else (r.earlier if r.registration > 1 else r.exploratory)
     if e is None:
         return "-" if r is None or r.stage == "confirmatory" else "<small>(this is the exploratory verdict)</small>"
-    ival = "" if e["interval"] is None else (f"<br><small>{level_text(e.get('level', 0.95))} CI {num(e['interval'][0])} "
+    ival = "" if no_interval(e["interval"]) else (f"<br><small>{level_text(e.get('level', 0.95))} CI {num(e['interval'][0])} "
                                              f"to {num(e['interval'][1])}</small>")
     return (("<small>registration 1:</small><br>" if r.registration > 1 else "")
             + f"<b style='color:{colour[e['verdict']]}'>{e['verdict']}</b><br><small>{num(e['measured'])}</small>{ival}"
@@ -107,7 +112,7 @@ for cid, c in claims.CLAIMS.items():
     if r is None:
         ours, details = "no record: the chapter has not run", ""
     else:
-        ours = num(r.measured) + ("" if r.interval is None else
+        ours = num(r.measured) + ("" if no_interval(r.interval) else
                                   f"<br><small>{level_text(r.level)} CI {num(r.interval[0])} to {num(r.interval[1])}</small>")
         reasons = "".join(f"<li>gated: {escape(x)}</li>" for x in r.reasons)
         beside = "" if not r.exploratory or not r.exploratory.get("reasons") else (
@@ -115,7 +120,7 @@ for cid, c in claims.CLAIMS.items():
         if r.earlier:
             e = r.earlier
             beside += (f"<li>registration 1's verdict: {e['verdict']} {num(e['measured'])}"
-                       + ("" if e["interval"] is None else f" ({level_text(e.get('level', 0.95))} CI {num(e['interval'][0])} "
+                       + ("" if no_interval(e["interval"]) else f" ({level_text(e.get('level', 0.95))} CI {num(e['interval'][0])} "
                                                             f"to {num(e['interval'][1])})")
                        + f", seeds {escape(', '.join(map(str, e['seeds'])))}"
                        + (f"; gated: {escape('; '.join(e['reasons']))}" if e.get("reasons") else "") + "</li>")
