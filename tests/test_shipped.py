@@ -34,9 +34,11 @@ def test_every_chapter_is_shipped_with_its_records_and_provenance(profile):
     from augworth.claims import CLAIMS
 
     assert records == sorted(CLAIMS), "every claim's shipped verdict"
-    size = sum(p.stat().st_size for p in shipping.shipped_dir(profile).rglob("*") if p.is_file())
+    committed = shipping.committed_files(profile)
+    size = sum(p.stat().st_size for p in committed)
     own = (shipping.shipped_dir(profile) / shipping.PROVENANCE).stat().st_size
     assert size <= MAX_BYTES and size - own <= prov["bytes"] <= size  # counted with PROVENANCE.json or without
+    assert max(p.stat().st_size for p in committed) <= 5e6, "a shipped file over 5 MB (committed .gz instead)"
 
 
 @pytest.mark.parametrize("profile", SHIPPED)
@@ -107,6 +109,21 @@ def test_ship_then_reproduce_one_chapter_side_by_side(tmp_path, monkeypatch, cap
         return pr["bytes"] - len((json.dumps(pr, indent=1) + "\n").encode())
 
     assert entries_bytes(lean) <= entries_bytes(prov) and shipping.status("flatness", "smoke") == "current"
+    # an entry over PACK_BYTES is committed gzip-compressed, listed as unpacked, and reads the same
+    from augworth import io
+
+    monkeypatch.setattr(shipping, "PACK_BYTES", 2_000)
+    packed = shipping.ship("smoke", paths.cache_root() / "results", run_dir / "_records", step_ms=13.4, only_read=True)
+    (gz,) = (shipped_root / "smoke" / "flatness").glob("*.json.gz")
+    assert gz.with_suffix("").is_file() and shipping.status("flatness", "smoke") == "current"
+    assert f"/flatness/{gz.stem}" in (shipped_root / "smoke" / io.UNPACKED_LIST).read_text()
+    assert gz.with_suffix("") not in shipping.committed_files("smoke") and gz in shipping.committed_files("smoke")
+    assert packed["bytes"] < lean["bytes"] + 1_000
+    gz.with_suffix("").unlink()
+    assert io.unpack_gzipped(shipped_root) == [gz.with_suffix("")]  # a fresh clone's first use
+    assert io.unpack_gzipped(shipped_root) == [] and shipping.status("flatness", "smoke") == "current"
+    monkeypatch.setattr(shipping, "PACK_BYTES", io.PACK_BYTES)
+    shipping.ship("smoke", paths.cache_root() / "results", run_dir / "_records", step_ms=13.4, only_read=True)
     # a later registration of the chapter is reproduced too (computed before the pages run)
     from augworth import prereg
     from augworth.experiments.registry import stored

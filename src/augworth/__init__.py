@@ -14,3 +14,9 @@ if _os.environ.get("AUGWORTH_PARENT_PID"):  # a notebook's kernel (or a pool wor
     from .lifecycle import follow_from_environment as _follow
 
     _follow()
+
+# shipped results over 5 MB are committed gzip-compressed: unpack them beside (cheap when done)
+from . import io as _io
+from . import paths as _paths
+
+_io.unpack_gzipped(_paths.COMMITTED_RESULTS)

@@ -90,3 +90,29 @@ def _named(err: OSError, path: Path) -> OSError:
 def atomic_write_text(path: Path, text: str) -> Path:
     """:func:`atomic_write` of a text (UTF-8)."""
     return atomic_write(path, lambda fh: fh.write(text.encode()))
+
+
+#: A shipped file over this many bytes is committed gzip-compressed (``<name>.gz``) and unpacked
+#: beside it on first use (:func:`unpack_gzipped`): git repositories flag files over 5 MB.
+PACK_BYTES = 4_000_000
+#: The list of a shipped folder's unpacked copies (kept out of git: the ``.gz`` is what is committed)
+UNPACKED_LIST = ".gitignore"
+
+
+def unpack_gzipped(folder: Path) -> list[Path]:
+    """Beside every ``<name>.gz`` under ``folder``, write ``<name>`` (atomically) when it is missing
+    or older than the ``.gz``; returns what it wrote. A folder that cannot be written is left as
+    it is (its readers then find no entry and say so)."""
+    import gzip
+
+    written = []
+    for gz in sorted(Path(folder).rglob("*.gz")) if Path(folder).is_dir() else []:
+        target = gz.with_suffix("")
+        if target.exists() and target.stat().st_mtime >= gz.stat().st_mtime:
+            continue
+        try:
+            atomic_write(target, lambda fh, gz=gz: fh.write(gzip.decompress(gz.read_bytes())))
+        except OSError:
+            continue
+        written.append(target)
+    return written

@@ -20,6 +20,7 @@ then shipped -- committed -- with what made them, and every later ``make book`` 
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import platform
@@ -29,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import paths
-from .io import atomic_write_text
+from .io import PACK_BYTES, UNPACKED_LIST, atomic_write, atomic_write_text, unpack_gzipped
 
 PROVENANCE = "PROVENANCE.json"
 RECORDS = "records"
@@ -156,10 +157,20 @@ def ship(profile: str, cache: Path, records: Path, step_ms: float | None = None,
     staging = dest.with_name(f".{profile}.shipping")
     shutil.rmtree(staging, ignore_errors=True)
     metas = []
+    packed = []
     for src in entries:  # written compactly: the same entry (and checksum) in two thirds of the bytes
         entry = json.loads(src.read_text())
         metas.append(entry["meta"])
-        atomic_write_text(staging / src.parent.name / src.name, json.dumps(entry, separators=(",", ":")) + "\n")
+        text = (json.dumps(entry, separators=(",", ":")) + "\n").encode()
+        if len(text) > PACK_BYTES:  # committed compressed, unpacked beside on first use (io.unpack_gzipped)
+            packed.append(f"{src.parent.name}/{src.name}")
+            atomic_write(staging / src.parent.name / f"{src.name}.gz",
+                         lambda fh, text=text: fh.write(gzip.compress(text, mtime=0)))
+        else:
+            atomic_write(staging / src.parent.name / src.name, lambda fh, text=text: fh.write(text))
+    if packed:
+        atomic_write_text(staging / UNPACKED_LIST, "# unpacked copies of the .gz entries (io.unpack_gzipped)\n"
+                          + "".join(f"/{p}\n" for p in packed))
     for rec in sorted(records.glob("*.json")):
         (staging / RECORDS).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(rec, staging / RECORDS / rec.name)
@@ -189,7 +200,16 @@ def ship(profile: str, cache: Path, records: Path, step_ms: float | None = None,
     atomic_write_text(staging / PROVENANCE, json.dumps(prov, indent=1) + "\n")
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(staging, dest)
+    unpack_gzipped(dest)
     return prov
+
+
+def committed_files(profile: str) -> list[Path]:
+    """The files of ``data/results/<profile>/`` that are committed: all but the unpacked copies
+    of its ``.gz`` entries (:func:`augworth.io.unpack_gzipped`)."""
+    dest = shipped_dir(profile)
+    unpacked = {gz.with_suffix("") for gz in dest.rglob("*.gz")}
+    return sorted(p for p in dest.rglob("*") if p.is_file() and p not in unpacked)
 
 
 def provenance(profile: str) -> dict | None:
