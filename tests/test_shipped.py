@@ -276,17 +276,29 @@ def class_level_decide():
     return lambda v, q, **kw: vb.decide_value(v, q, class_names=names, **kw)
 
 
+def class_level_registration(number: int):
+    """The book's class_level registration ``number`` read again from its shipped result, as the
+    page reads it."""
+    from augworth import verdicts
+
+    again = verdicts.registered_again("class_level", "book", {}, class_level_decide())
+    (it,) = [a for a in again if a.registration.number == number]
+    return it
+
+
+def shipped_record(claim: str) -> dict:
+    return json.loads((shipping.shipped_dir("book") / shipping.RECORDS / f"{claim}.json").read_text())
+
+
 def test_registration_5_decides_b3_under_its_one_sided_gate():
     """Registration 5 (B3 at 80 epochs, seeds 500-523, gate toward the claim's boundary) is
     shipped: the class_level page reads B3 from it (B1, B2 and B4 stay registration 1's), its pair
     chosen on seeds 0-4 and tested on the 24 fresh seeds, with one one-sided convergence check of
     its own effect over them; the shipped record is that decision."""
-    from augworth import verdicts
     from augworth.verdicts import class_level as vb
     from augworth.verdicts import exchange_rate as vc
 
-    again = verdicts.registered_again("class_level", "book", {}, class_level_decide())
-    (five,) = [a for a in again if a.registration.number == 5]
+    five = class_level_registration(5)
     assert five.result is not None and five.registration.gates == {"B3": vc.TOWARD_BOUNDARY}
     assert sorted(five.result.value["choice_seeds"]) == [0, 1, 2, 3, 4] and list(five.decisions) == ["B3"]
     d = five.decisions["B3"]
@@ -300,11 +312,9 @@ def test_registration_6_decides_b3_on_46_seeds_trained_on_a_gpu():
     """Registration 6 (B3 again on seeds 600-645, no augmentation and rrc(0.08), the same gate) is
     the book's B3: the pair chosen on the shipped choice models of seeds 0-4, one one-sided
     convergence check over its 46 seeds, the record that decision, and its provenance the GPU."""
-    from augworth import verdicts
     from augworth.verdicts import class_level as vb
 
-    again = verdicts.registered_again("class_level", "book", {}, class_level_decide())
-    (six,) = [a for a in again if a.registration.number == 6]
+    six = class_level_registration(6)
     assert six.result is not None and six.result.value["strengths"] == ["none", "0.08"]
     assert sorted(six.result.value["choice_seeds"]) == [0, 1, 2, 3, 4] and list(six.decisions) == ["B3"]
     d = six.decisions["B3"]
@@ -362,12 +372,10 @@ def test_registration_8_decides_b1_on_its_named_class_under_its_one_sided_gate()
     claim's boundary on its drop) is the book's B1: s* and the best strengths chosen on seeds 0-4,
     the named class's drop shown, one one-sided convergence check of it over the 16 seeds, and the
     shipped record that decision."""
-    from augworth import verdicts
     from augworth.verdicts import class_level as vb
     from augworth.verdicts import exchange_rate as vc
 
-    again = verdicts.registered_again("class_level", "book", {}, class_level_decide())
-    (eight,) = [a for a in again if a.registration.number == 8]
+    eight = class_level_registration(8)
     assert eight.result is not None and eight.registration.gates == {"B1": vc.TOWARD_BOUNDARY}
     assert eight.registration.shown == {"B1": "Pullover"} and list(eight.decisions) == ["B1"]
     d = eight.decisions["B1"]
@@ -375,7 +383,7 @@ def test_registration_8_decides_b1_on_its_named_class_under_its_one_sided_gate()
     assert "drop of the class named by the registration" in d.summary and "(Pullover:" in d.summary
     (converged,) = [c for c in d.checks if c.name == "converged"]
     assert "Pullover's drop" in converged.detail and "16 seeds" in converged.detail and "one-sided" in converged.detail
-    record = json.loads((shipping.shipped_dir("book") / shipping.RECORDS / "B1.json").read_text())
+    record = shipped_record("B1")
     assert record["registration"] == 8 and record["verdict"] == d.verdict
     assert record["measured"] == pytest.approx(d.measured)
 
@@ -385,11 +393,9 @@ def test_registration_9_decides_b2_on_its_named_class_under_its_own_gate():
     claim's boundary on its vanishing share) is the book's B2: s* and Pullover's best strength
     chosen on seeds 0-4, its drop checked to exist, one one-sided convergence check of its share
     over the 20 seeds, and the shipped record that decision."""
-    from augworth import verdicts
     from augworth.verdicts import exchange_rate as vc
 
-    again = verdicts.registered_again("class_level", "book", {}, class_level_decide())
-    (nine,) = [a for a in again if a.registration.number == 9]
+    nine = class_level_registration(9)
     assert nine.result is not None and nine.registration.gates == {"B2": vc.TOWARD_BOUNDARY}
     assert nine.registration.shown == {"B2": "Pullover"} and list(nine.decisions) == ["B2"]
     d = nine.decisions["B2"]
@@ -399,6 +405,6 @@ def test_registration_9_decides_b2_on_its_named_class_under_its_own_gate():
     assert affected.name == "affected classes" and "Pullover (named by the registration)" in affected.detail
     assert converged.name == "converged" and "Pullover's vanishing share" in converged.detail
     assert "20 seeds" in converged.detail and "one-sided" in converged.detail
-    record = json.loads((shipping.shipped_dir("book") / shipping.RECORDS / "B2.json").read_text())
+    record = shipped_record("B2")
     assert record["registration"] == 9 and record["verdict"] == d.verdict
     assert record["measured"] == pytest.approx(d.measured)

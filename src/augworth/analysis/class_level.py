@@ -144,12 +144,7 @@ def _vanishing_share(acc, forgiven, affected, optimum, seeds):
     best = list(affected["best_strength"])
     d = np.stack([acc[b][:, c] - acc[optimum][:, c] for c, b in zip(cls, best)], 1).sum(1)  # (seeds,)
     f = np.stack([forgiven[b][:, c] - forgiven[optimum][:, c] for c, b in zip(cls, best)], 1).sum(1)
-
-    def share(units):
-        dm = np.mean([u[0] for u in units])
-        return 1 - np.mean([u[1] for u in units]) / dm if dm != 0 else float("nan")
-
-    return jackknife_interval(share, list(zip(d, f)))
+    return jackknife_interval(share_of, list(zip(d, f)))
 
 
 def pair_bias(conf: dict[str, np.ndarray], a: int, b: int) -> pd.DataFrame:
@@ -224,17 +219,30 @@ def b1_convergence(a: dict, cls: int, best: str, optimum: str):
     """B1's own metric for one class per seed: its test accuracy at its own best strength ``best``
     minus at s* (``optimum``), at the budget and with the convergence factor x it, on the seeds with
     both runs: ``(seeds, before, after, factor)``; None without convergence runs."""
+    runs = _paired_runs(a, best, optimum)
+    if runs is None:
+        return None
+    seeds, (b0, b1), (o0, o1), factor = runs
+    before = _class_accuracy(b0, cls) - _class_accuracy(o0, cls)
+    return seeds, before, _class_accuracy(b1, cls) - _class_accuracy(o1, cls), factor
+
+
+def _class_accuracy(cm: np.ndarray, cls: int) -> np.ndarray:
+    """(seeds, k, k) confusion matrices -> the class's accuracy per seed."""
+    return cm[:, cls, cls] / np.maximum(cm[:, cls].sum(-1), 1)
+
+
+def _paired_runs(a: dict, best: str, optimum: str):
+    """The convergence runs' confusions at ``best`` and at ``optimum``, each at the budget and with
+    the factor x it, on the seeds both have: ``(seeds, (best, longer), (optimum, longer),
+    factor)``; None without convergence runs."""
     conv = a.get("convergence") or {}
     if not conv:
         return None
-
-    def accuracy(cm):  # (seeds, k, k) -> the class's accuracy per seed
-        return cm[:, cls, cls] / np.maximum(cm[:, cls].sum(-1), 1)
-
     (b0, b1, seeds), (o0, o1, other) = conv["conf"][best], conv["conf"][optimum]
     if list(seeds) != list(other):
         raise ValueError(f"convergence runs at {best} and {optimum} cover different seeds: {seeds} and {other}")
-    return seeds, accuracy(b0) - accuracy(o0), accuracy(b1) - accuracy(o1), conv["factor"]
+    return seeds, (b0, b1), (o0, o1), conv["factor"]
 
 
 def b2_named(a: dict, cls: int, best: str):
@@ -252,8 +260,7 @@ def _drop_units(conf: dict[str, np.ndarray], groups, cls: int, best: str, optimu
     """Per seed: (the class's drop from ``best`` to ``optimum``, the same drop with in-group
     confusions forgiven), from confusion matrices (seeds, k, k) per strength: (seeds, 2)."""
     def both(cm):
-        acc = cm[:, cls, cls] / np.maximum(cm[:, cls].sum(-1), 1)
-        return acc, classwise.group_forgiven_accuracy(cm, groups)[:, cls]
+        return _class_accuracy(cm, cls), classwise.group_forgiven_accuracy(cm, groups)[:, cls]
 
     (a_b, f_b), (a_o, f_o) = both(conf[best]), both(conf[optimum])
     return np.stack([a_b - a_o, f_b - f_o], 1)
@@ -270,14 +277,12 @@ def b2_units(a: dict, cls: int, best: str, optimum: str):
     """Per seed with both runs, B2's units for one class: (drop, forgiven drop) at the budget and
     with the convergence factor x it: ``(seeds, before, after, factor)``, before and after
     (seeds, 2); None without convergence runs."""
-    conv = a.get("convergence") or {}
-    if not conv:
+    runs = _paired_runs(a, best, optimum)
+    if runs is None:
         return None
-    (b0, b1, seeds), (o0, o1, other) = conv["conf"][best], conv["conf"][optimum]
-    if list(seeds) != list(other):
-        raise ValueError(f"convergence runs at {best} and {optimum} cover different seeds: {seeds} and {other}")
+    seeds, (b0, b1), (o0, o1), factor = runs
     return (seeds, _drop_units({best: b0, optimum: o0}, a["groups"], cls, best, optimum),
-            _drop_units({best: b1, optimum: o1}, a["groups"], cls, best, optimum), conv["factor"])
+            _drop_units({best: b1, optimum: o1}, a["groups"], cls, best, optimum), factor)
 
 
 def b2_convergence(a: dict, cls: int, best: str, optimum: str, level: float = 0.90):

@@ -145,7 +145,7 @@ def b2(a: dict, p, gate: str = "two-sided", named: str | None = None) -> Decisio
     if gate == "two-sided" or named is None:
         converged = accuracy_convergence(a)
     else:
-        converged = share_convergence(a, named, gate_side(gate, label, "B2"))
+        converged = share_convergence(a, row, gate_side(gate, label, "B2"))
     return conclude("B2", label, share.estimate,
                     (share.lo, share.hi), "share of the drop that vanishes > 0.5 (CI)", what,
                     # without affected classes there is no interval, hence no seed count to judge
@@ -153,16 +153,16 @@ def b2(a: dict, p, gate: str = "two-sided", named: str | None = None) -> Decisio
                     sd=share.sd, threshold=0.5)
 
 
-def share_convergence(a: dict, named: str, side: str) -> list[Check]:
-    """B2's own metric (the named class's vanishing share) moves by less than
+def share_convergence(a: dict, row, side: str) -> list[Check]:
+    """B2's own metric (the vanishing share of the class in B1's table ``row``) moves by less than
     :data:`SHARE_TOL` with more epochs, on ``side`` (as
     :func:`augworth.verdicts.rules.convergence_check`): the change's jackknife-t 90% interval."""
-    row = a["b1"][a["b1"].name == named].iloc[0]
     conv = b2_convergence(a, int(row["class"]), str(row.best_strength), a["optimum"], level=CONVERGENCE_LEVEL)
     if conv is None:
         return []
     change, before, after, factor = conv
-    return [change_check(change, SHARE_TOL, f"{named}'s vanishing share ({before:.3f} -> {after:.3f})", factor, side)]
+    what = f"{row['name']}'s vanishing share ({before:.3f} -> {after:.3f})"
+    return [change_check(change, SHARE_TOL, what, factor, side)]
 
 
 def b3(a: dict, pair: tuple[int, int], effect, p, gate: str = "two-sided") -> Decision:
