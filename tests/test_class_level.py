@@ -156,3 +156,35 @@ def test_b3_pair_is_chosen_on_validation_and_oriented():
     assert cla.b3_pair(r) == (1, 0)
     r["choice"]["hurt"] = {}  # no hurt class: every pair is a candidate, same answer
     assert cla.b3_pair(r) == (1, 0)
+
+
+def test_b4_longer_cells_are_the_runners_cells_trained_longer(tmp_path):
+    """B4's own convergence runs (experiments.b4_longer) are the very cells the runner trained for
+    the read scope at the budget, at twice the epochs, on the convergence seeds it tests on; read
+    back from the cache without computing."""
+    from augworth.experiments import b4_longer
+    from augworth.experiments.cache import ResultsCache, cache_key
+    from augworth.experiments.cells import cell_fields, longer
+    from augworth.experiments.sweep import code_version
+    from augworth.experiments.training import train_cell
+
+    p = ClassLevelParams.from_mapping({"seeds": [0, 1, 10, 11, 12], "choice_seeds": [0, 1],
+                                       "convergence_seeds": [1, 10, 11]})
+    value = {"choice_seeds": [0, 1], "choice": {"optimum": "1", "hurt": {"2": "rrc(0.08)"}},
+             "b4": {"class": {"policy": {"2": "rrc(0.08)"}, "runs": []},
+                    "group": {"policy": {"6": "rrc(0.08)", "0": "rrc(0.08)", "4": "rrc(0.08)", "2": "rrc(0.08)"},
+                              "runs": []}}}
+    todo = b4_longer.longer_cells(p, value)
+    assert [(k, c.seed) for k, c in todo] == [(2, 10), (2, 11)]  # not the choice seed 1
+    runner = cl.b4_cells(p, "rrc(1)", ["0=rrc(0.08)", "2=rrc(0.08)", "4=rrc(0.08)", "6=rrc(0.08)"])
+    assert todo[0][1] == longer(next(c for c in runner if c.seed == 10), 2) and todo[0][1].epochs == 2 * p.epochs
+    assert b4_longer.longer_cells(p, {**value, "b4": {}}) == []
+    cache = ResultsCache(tmp_path, read_only=[])
+    assert b4_longer.stored_runs(p, value, cache)["runs"] == []
+    cell = todo[1][1]
+    cache.put("train_cell", cache_key("train_cell", code_version(train_cell), cell_fields(cell)),
+              {"test_acc": 0.9, "test_per_class": [0.9] * 10, "val_acc": 0.9, "val_per_class": [0.9] * 10},
+              {"runner": "train_cell"})
+    got = b4_longer.stored_runs(p, value, cache)
+    assert got["scope"] == "group" and got["expected"] == [10, 11]
+    assert [(r["seed"], r["factor"], r["test_acc"]) for r in got["runs"]] == [(11, 2, 0.9)]

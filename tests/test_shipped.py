@@ -339,11 +339,15 @@ def test_the_models_later_registrations_choose_on_are_shipped():
     from augworth.experiments import plan
 
     wanted = shipping.choice_cells("book")
-    assert len(wanted) == 15  # seeds 0-4 at no augmentation, rrc(1) and rrc(0.08)
+    # seeds 0-4 at no augmentation, rrc(1) and rrc(0.08); registration 10's 500-515 at rrc(1) and rrc(0.08)
+    assert len(wanted) == 15 + 32
     assert all((shipping.shipped_dir("book") / runner / f"{key}.json").is_file() for runner, key in wanted)
-    reg = {r.number: r for r in prereg.later("book")}[6]
-    p = config.load_params("class_level", "book", reg.chapters["class_level"])
+    reg = {r.number: r for r in prereg.later("book")}
+    p = config.load_params("class_level", "book", reg[6].chapters["class_level"])
     assert plan.stored_second_stage(cl, p) == []
+    # registration 10 chooses where a class is hurt: its B4 policies are trained (the plan counts the most)
+    ten = config.load_params("class_level", "book", reg[10].chapters["class_level"])
+    assert plan.stored_second_stage(cl, ten) is None
 
 
 def test_registration_7_decides_a2_on_its_named_family_under_its_one_sided_gate():

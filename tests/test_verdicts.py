@@ -317,6 +317,81 @@ def test_b4_labels(gain, avg, label):
     assert nothing.verdict == "inconclusive" and "nothing to fix" in nothing.reasons[0]
 
 
+def b4_world(gain: float, change: float, avg_change: float = 0.0, seeds=range(10, 20), stored=None) -> dict:
+    """A class_level value with B4's group policy for class 2 (partners 0, 4, 6): the conditional
+    runs raise class 2 by ``gain`` over the uniform rrc(s*) at the budget and by ``gain + change``
+    with twice it (the average by ``avg_change`` more), with a little noise per seed; ``stored``:
+    the seeds whose longer runs are stored (default all)."""
+    rng = np.random.default_rng(3)
+    seeds = list(seeds)
+
+    def run(seed, acc2, avg, **kw):
+        pc = np.full(10, 0.9)
+        pc[2] = acc2
+        return {"seed": seed, "test_per_class": pc.tolist(), "test_acc": avg, **kw}
+
+    noise = {s: rng.normal(0, 0.004) for s in [0, 1, 2, 3, 4, *seeds]}
+    cells = [{**run(s, 0.77, 0.88), "strength": "1"} for s in [0, 1, 2, 3, 4, *seeds]]
+    cond = [run(s, 0.77 + gain + noise[s], 0.88 + noise[s] / 10) for s in [0, 1, 2, 3, 4, *seeds]]
+    conv = [{**run(s, 0.78, 0.885), "strength": "1", "factor": 2} for s in seeds]
+    longer = [{**run(s, 0.78 + gain + change + noise[s] + rng.normal(0, 0.004), 0.885 + avg_change), "factor": 2}
+              for s in (seeds if stored is None else stored)]
+    r = {"cells": cells, "convergence": conv, "choice_seeds": [0, 1, 2, 3, 4],
+         "choice": {"optimum": "1", "hurt": {"2": "rrc(0.08)"}},
+         "b4": {"group": {"policy": {str(c): "rrc(0.08)" for c in (0, 2, 4, 6)}, "runs": cond}}}
+    r["b4_longer"] = {"scope": "group", "runs": longer, "expected": seeds}
+    return r
+
+
+def test_b4_gain_reads_the_hurt_classes_not_their_partners():
+    """The group scope's policy covers the hurt class's fine-grained partners; the gain is the hurt
+    class's ("recovers *their* accuracy"), the partners' share is in the average's change."""
+    r = b4_world(0.03, 0.0)
+    t, info = cla_b4_table(r)
+    assert info["hurt"] == [2] and info["gain"].estimate == pytest.approx(0.03, abs=0.004)
+
+
+def cla_b4_table(r):
+    from augworth.analysis import class_level as cla
+
+    return cla.b4_table(r, "group")
+
+
+@pytest.mark.parametrize("change,avg_change,passes", [(0.0, 0.0, True), (0.02, 0.0, True), (-0.03, 0.0, False),
+                                                      (0.0, -0.01, False)])
+def test_b4_gate_on_its_own_metric(change, avg_change, passes):
+    """Registration 10's gate: a "supported" B4 stands if twice the epochs is shown (one-sided) not
+    to lower the hurt classes' gain by GAIN_TOL nor the average's change by avg_tolerance; a rise
+    passes; a fall by more fails; a run whose longer runs are not all stored fails; the two-sided
+    default still reads every strength's accuracy."""
+    from augworth.analysis import class_level as cla
+
+    r, p = b4_world(0.03, change, avg_change), class_params(seeds=tuple(range(20)))
+    tables = {"group": cla.b4_table(r, "group"), "class": (None, {})}
+    conv = cla.b4_convergence(r, "group", r["b4_longer"])
+    assert conv["seeds"] == list(range(10, 20)) and conv["hurt"] == [2]
+    table = cla.b4_over_budgets(conv, 80, "group")
+    assert list(table.columns[:2]) == ["80 epochs", "160 epochs"]
+    assert table["change"].iloc[0] == pytest.approx(conv["gain"][2].estimate)
+    d = vb.b4(tables, p, {}, vc.TOWARD_BOUNDARY, conv)
+    assert d.verdict == ("supported" if passes else "inconclusive")
+    assert all("one-sided" in c.detail for c in d.checks if c.passed and c.name == "converged")
+    missing = b4_world(0.03, change, avg_change, stored=range(10, 15))
+    short = vb.b4(tables, p, {}, vc.TOWARD_BOUNDARY, cla.b4_convergence(missing, "group", missing["b4_longer"]))
+    assert short.verdict == "inconclusive" and any("5 of the 10" in c.detail for c in short.checks)
+    # a "not supported" resting on the average alone is gated by the average's change alone
+    losing = b4_world(0.03, 0.05, 0.0)
+    for run in losing["b4"]["group"]["runs"] + losing["b4_longer"]["runs"]:
+        run["test_acc"] -= 0.02  # the policy loses 2 points of average, with twice the epochs too
+    lt = {"group": cla.b4_table(losing, "group"), "class": (None, {})}
+    lost = vb.b4(lt, p, {}, vc.TOWARD_BOUNDARY, cla.b4_convergence(losing, "group", losing["b4_longer"]))
+    assert lost.verdict == "not supported"
+    assert [c.detail.split(" (")[0] for c in lost.checks if c.name == "converged"] == ["the average's change"]
+    none = vb.b4(tables, p, {}, vc.TOWARD_BOUNDARY, None)
+    assert none.verdict == "inconclusive"
+    assert vb.b4(tables, p, {}).verdict == "supported"  # two-sided default: no accuracy runs to read
+
+
 # --- saliency (A4) and flatness (C5) -------------------------------------------------------
 
 def saliency_result(effect: float, seeds=SEEDS5, spread=0.02):
@@ -659,8 +734,7 @@ def test_b3_under_the_gate_toward_the_claims_boundary(diffs, label):
     """Registration 5's gate: B3's own effect still moving by more than its margin (0.02) with
     twice the epochs fails the two-sided check either way; under the gate toward the boundary it
     passes a movement away from the boundary the label could cross (a rise for "supported", a
-    fall for "not supported") and fails one toward it. Of B1-B4 only B1, B2 and B3 may be given the
-    gate (B4 has no convergence runs of its own metric)."""
+    fall for "not supported") and fails one toward it."""
     iv, p = t_interval(diffs), class_params()
     away = 0.05 if label == "supported" else -0.05
     a = class_analysis(0.1)
@@ -673,8 +747,6 @@ def test_b3_under_the_gate_toward_the_claims_boundary(diffs, label):
     assert toward.verdict == "inconclusive" and not toward.checks[0].passed
     with pytest.raises(ValueError, match="gate"):
         vb.b3(a, (2, 4), iv, p, "one-sided")
-    with pytest.raises(ValueError, match="only B1, B2 and B3"):
-        vb.decide_all(a, (2, 4), iv, {}, p, gates={"B4": vc.TOWARD_BOUNDARY})
 
 
 def b1_convergence_runs(change: float, seeds=SEEDS5, k: int = 10) -> dict:

@@ -201,10 +201,17 @@ def _cmd_confirm(args) -> None:
     _, workers = parallelism()
     print(f"# registration {reg.number} ({reg.file}, registered {reg.registered}): {', '.join(reg.claims)}; "
           f"what it costs first ('min here' at this CPU's rate, {workers} processes):")
-    print(_plan_table(plan.profile_table(args.profile, list(reg.chapters), overrides=reg.chapters), workers))
+    print(_plan_table(plan.profile_table(args.profile, list(reg.chapters), overrides=reg.chapters, gates=reg.gates),
+                      workers))
     for chapter, over in reg.chapters.items():
-        result = run(chapter, config.load_params(chapter, args.profile, over))
+        p = config.load_params(chapter, args.profile, over)
+        result = run(chapter, p)
         print(result.provenance())
+        if chapter == "class_level" and reg.gates.get("B4", "two-sided") != "two-sided":
+            from .experiments import b4_longer
+
+            n = b4_longer.train(p, result.value)  # B4's own gate: its policy at twice the epochs
+            print(f"# B4's policy with more epochs: {n} runs (train_cell)")
 
 
 def _cmd_plan(args) -> None:

@@ -120,6 +120,11 @@ ACCURACY_TOL = 0.005
 #: confusions are forgiven, 0-1): twice the budget must not move it by this much toward 0.5
 #: (registration 9; the share moved +0.11 and +0.09 on registrations 8's and 5's seeds).
 SHARE_TOL = 0.1
+#: Convergence tolerance of B4's gain (the hurt classes' test accuracy under their own policy minus
+#: under the uniform rrc(s*), 0-1): twice the budget must not move it by this much toward 0 -- B1's
+#: margin, the size of drop B4 sets out to recover (registration 10). B4's other half, the
+#: average's change, reads the chapter's ``avg_tolerance``.
+GAIN_TOL = 0.01
 
 
 @dataclass(frozen=True)

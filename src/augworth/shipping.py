@@ -86,7 +86,7 @@ def read_entries(profile: str, entries: list[Path], spot_cells: int = 2,
         (name, over) for name, over in (reg.longer if reg else {}).items()] + [  # the pages show these too
         (name, over) for later in prereg.later(profile) for name, over in later.chapters.items()]
     wanted = {(name, cache_key(name, RUNNERS[name].version, load_params(name, profile, over).to_dict()))
-              for name, over in sets} | choice_cells(profile)
+              for name, over in sets} | choice_cells(profile) | longer_cells(profile, entries)
     kept, cells = [], {}
     for path in entries:
         if (path.parent.name, path.stem) in wanted:
@@ -131,6 +131,35 @@ def choice_cells(profile: str) -> set[tuple[str, str]]:
                 continue
             out |= {("train_cell", cache_key("train_cell", version, cell_fields(cell)))
                     for _, cell in module.stage1_cells(load_params(name, profile, over)) if cell.seed in choice}
+    return out
+
+
+def longer_cells(profile: str, entries: list[Path]) -> set[tuple[str, str]]:
+    """(runner, key) of the runs a later registration of ``profile`` trains beside its runner
+    and its verdict reads (B4's policy with more epochs, :mod:`augworth.experiments.b4_longer`),
+    found from its runner's result among ``entries``. Shipped, so that a fresh clone's page reads
+    the gate that decided the verdict."""
+    from . import prereg
+    from .config import load_params
+    from .experiments import b4_longer
+    from .experiments.cache import cache_key, from_jsonable
+    from .experiments.cells import cell_fields
+    from .experiments.registry import RUNNERS
+    from .experiments.sweep import code_version
+    from .experiments.training import train_cell
+
+    by_key = {(p.parent.name, p.stem): p for p in entries}
+    version, out = code_version(train_cell), set()
+    for later in prereg.later(profile):
+        if "class_level" not in later.chapters or later.gates.get("B4", "two-sided") == "two-sided":
+            continue
+        p = load_params("class_level", profile, later.chapters["class_level"])
+        path = by_key.get(("class_level", cache_key("class_level", RUNNERS["class_level"].version, p.to_dict())))
+        if path is None:
+            continue
+        value = from_jsonable(json.loads(path.read_text())["result"])
+        out |= {("train_cell", cache_key("train_cell", version, cell_fields(cell)))
+                for _, cell in b4_longer.longer_cells(p, value)}
     return out
 
 

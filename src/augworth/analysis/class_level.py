@@ -166,7 +166,7 @@ def b4_table(r: dict, scope: str = "group", class_names=None) -> tuple[pd.DataFr
     if scope not in r["b4"]:
         return pd.DataFrame(), {}
     policy = r["b4"][scope]["policy"]
-    hurt = [int(c) for c in policy]
+    hurt = b4_hurt(r, scope)
     opt = r["choice"]["optimum"]
     uni = {c["seed"]: c for c in r["cells"] if c["strength"] == opt}
     test = set(split_seeds(r)[1])
@@ -182,6 +182,60 @@ def b4_table(r: dict, scope: str = "group", class_names=None) -> tuple[pd.DataFr
     names = [class_names[c] if class_names is not None else str(c) for c in hurt]
     return t, {"scope": scope, "hurt": hurt, "hurt_names": names, "policy": policy, "optimum": opt,
                "gain": gain, "avg_diff": avg}
+
+
+def b4_hurt(r: dict, scope: str) -> list[int]:
+    """The classes whose accuracy B4's gain reads: those hurt on validation (the runner's
+    ``choice``) that the scope's policy covers -- "recovers *their* accuracy". The group scope's
+    policy also covers the hurt classes' fine-grained partners, which were not hurt; what the
+    policy does to them is in the average's change, not in the gain."""
+    policy = {int(c) for c in r["b4"][scope]["policy"]}
+    hurt = sorted(int(c) for c in r["choice"].get("hurt", {}) if int(c) in policy)
+    return hurt or sorted(policy)
+
+
+def b4_convergence(r: dict, scope: str, longer: dict | None, level: float = 0.90):
+    """B4's own metrics with more epochs, per test seed that has both longer runs (the uniform
+    rrc(s*) among the runner's convergence runs, the scope's policy in ``longer``,
+    :func:`augworth.experiments.b4_longer.stored_runs`): ``{"factor", "gain": (before, after,
+    change interval), "avg": (...), "seeds", "expected"}``, t intervals at ``level`` over seeds;
+    None without longer runs of the scope."""
+    if not longer or longer.get("scope") != scope or scope not in r.get("b4", {}):
+        return None
+    hurt = b4_hurt(r, scope)
+    opt = r["choice"]["optimum"]
+    test = set(split_seeds(r)[1])
+    uni = {c["seed"]: c for c in r["cells"] if c["strength"] == opt}
+    cond = {c["seed"]: c for c in r["b4"][scope]["runs"]}
+    factors = sorted({run["factor"] for run in longer["runs"]})
+    if not factors:
+        return None
+    k = factors[0]
+    uni2 = {c["seed"]: c for c in r.get("convergence") or [] if c["strength"] == opt and c["factor"] == k}
+    cond2 = {run["seed"]: run for run in longer["runs"] if run["factor"] == k}
+    seeds = sorted(s for s in test if s in uni and s in cond and s in uni2 and s in cond2)
+
+    def hurt_acc(run):
+        return float(np.mean(np.asarray(run["test_per_class"], dtype=float)[hurt]))
+
+    out = {"factor": k, "seeds": seeds, "expected": longer.get("expected"), "hurt": hurt}
+    for name, metric in (("gain", hurt_acc), ("avg", lambda run: float(run["test_acc"]))):
+        before = np.array([metric(cond[s]) - metric(uni[s]) for s in seeds])
+        after = np.array([metric(cond2[s]) - metric(uni2[s]) for s in seeds])
+        out[name] = (before, after, t_interval(after - before, level=level))
+    return out
+
+
+def b4_over_budgets(conv: dict, epochs: int, scope: str) -> pd.DataFrame:
+    """B4's two metrics (mean over seeds) at the budget and with more epochs, from
+    :func:`b4_convergence`: one row per metric, one column per budget, and the change's interval."""
+    rows = []
+    for key, what in (("gain", "hurt classes' gain"), ("avg", "average's change")):
+        before, after, change = conv[key]
+        rows.append({"metric": f"{what} ({scope} scope, {len(conv['seeds'])} seeds)",
+                     f"{epochs} epochs": before.mean(), f"{conv['factor'] * epochs} epochs": after.mean(),
+                     "change": change.estimate, "90% CI low": change.lo, "90% CI high": change.hi})
+    return pd.DataFrame(rows).set_index("metric")
 
 
 def b3_pair(r: dict) -> tuple[int, int]:

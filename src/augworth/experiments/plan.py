@@ -73,9 +73,10 @@ def model_of(cell: TrainCell, test_images: int) -> Model:
                  2 if cell.invariance == "flip-average" else 1)
 
 
-def chapter_models(name: str, p, test_images: int) -> list[Model]:
+def chapter_models(name: str, p, test_images: int, gates: dict | None = None) -> list[Model]:
     """The models chapter ``name`` trains with parameters ``p``: the cells its runner module
-    gives (``cells(p)``; for a runner with a second stage, the most it may train)."""
+    gives (``cells(p)``; for a runner with a second stage, the most it may train), and what a
+    registration's ``gates`` train beside it (B4's policy with more epochs)."""
     import importlib
 
     from .registry import get_runner
@@ -85,7 +86,20 @@ def chapter_models(name: str, p, test_images: int) -> list[Model]:
         return []  # data, scorecard: no training
     known = stored_second_stage(module, p)
     cells = module.cells(p) if known is None else [c for _, _, c in module.stage1_and_convergence(p)] + known
+    if name == "class_level" and (gates or {}).get("B4", "two-sided") != "two-sided" and known != []:
+        cells = cells + b4_longer_bound(module, p)
     return [model_of(c[1] if isinstance(c, tuple) else c, test_images) for c in cells]
+
+
+def b4_longer_bound(module, p) -> list:
+    """The most a registration gating B4 on its own metric trains beside the runner
+    (:mod:`augworth.experiments.b4_longer`): one scope's policy on every convergence seed it tests
+    on, at each convergence factor (the policy does not change the cost)."""
+    from .cells import longer
+
+    choice = set(getattr(p, "choice_seeds", ()) or ())
+    return [longer(c, k) for k in p.convergence_factors for c in module.b4_cells(p, "none", [])
+            if c.seed in set(p.convergence_seeds) and c.seed not in choice]
 
 
 def stored_second_stage(module, p) -> list | None:
@@ -116,7 +130,8 @@ def stored_second_stage(module, p) -> list | None:
     return [] if not module.choose_on_validation(val, p.min_drop, p.conditional, p.alpha)["hurt"] else None
 
 
-def profile_table(profile: str, names: list[str] | None = None, overrides: dict[str, dict] | None = None):
+def profile_table(profile: str, names: list[str] | None = None, overrides: dict[str, dict] | None = None,
+                  gates: dict[str, str] | None = None):
     """One row per chapter of ``profile``: models, training and evaluation images, TFLOPs.
     ``overrides``: chapter -> parameters replacing the profile's (a later registration's)."""
     import pandas as pd
@@ -129,7 +144,7 @@ def profile_table(profile: str, names: list[str] | None = None, overrides: dict[
         p = load_params(name, profile, (overrides or {}).get(name))
         ds = load_dataset(p.dataset, data_path=getattr(p, "data_path", None),
                           image_size=getattr(p, "image_size", DEFAULT_IMAGE_SIZE))
-        models = chapter_models(name, p, len(ds.test_y))
+        models = chapter_models(name, p, len(ds.test_y), gates)
         shape = tuple(ds.test_x.shape[1:])
         rows.append({"chapter": name, "models": len(models),
                      "train images (M)": sum(m.train_images for m in models) / 1e6,
@@ -150,7 +165,7 @@ def later_tables(profile: str, names: list[str] | None = None):
     for reg in prereg.later(profile):
         mine = [n for n in reg.chapters if not names or n in names]
         if mine:
-            out.append((reg, profile_table(profile, mine, overrides=reg.chapters)))
+            out.append((reg, profile_table(profile, mine, overrides=reg.chapters, gates=reg.gates)))
     return out
 
 

@@ -126,6 +126,18 @@ class Again:
                              f"{r.number} computes it)"))
 
 
+def with_longer_runs(chapter: str, reg, p, value: dict) -> dict:
+    """The runner's ``value``, with the runs a registration trains beside its runner attached: a
+    B4 gate on B4's own metric reads its policy's runs with twice the epochs (``b4_longer``,
+    :func:`augworth.experiments.b4_longer.stored_runs`), which the class_level runner does not
+    train."""
+    if chapter == "class_level" and "B4" in reg.claims and reg.gates.get("B4", "two-sided") != "two-sided":
+        from ..experiments import b4_longer
+
+        return {**value, "b4_longer": b4_longer.stored_runs(p, value)}
+    return value
+
+
 def registered_again(chapter: str, profile: str, params: Mapping | None,
                      decide_value: Callable[..., Mapping[str, Decision]], *,
                      confirmatory: bool = True) -> list[Again]:
@@ -151,7 +163,8 @@ def registered_again(chapter: str, profile: str, params: Mapping | None,
                 raise ValueError(f"{reg.file}: the stored {chapter} result holds seeds {sorted(held)}, "
                                  f"not only the registered {list(reg.seeds(chapter))}")
             named = {"shown": reg.shown} if reg.shown else {}  # A2's and B1's decide_all take it (prereg.SHOWN_CLAIMS)
-            decisions = {k: d for k, d in decide_value(result.value, p, gates=reg.gates, **named).items()
+            decisions = {k: d for k, d in decide_value(with_longer_runs(chapter, reg, p, result.value), p,
+                                                       gates=reg.gates, **named).items()
                          if k in reg.claims}
         out.append(Again(reg, p, result, decisions))
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..analysis.class_level import b1_convergence, b2_convergence, b2_named, b3_convergence
-from ..claims import ACCURACY_TOL, MARGINS, SHARE_TOL
+from ..claims import ACCURACY_TOL, GAIN_TOL, MARGINS, SHARE_TOL
 from ..metrics.stats import LEVEL, seeds_needed, t_interval
 from .rules import (CONVERGENCE_LEVEL, Check, Decision, chapter_gates, change_check, conclude, convergence_check,
                     decide, gate_side, nearest_decision)
@@ -182,9 +182,35 @@ def b3(a: dict, pair: tuple[int, int], effect, p, gate: str = "two-sided") -> De
                     threshold=nearest_decision(effect.estimate, 0.0, m), claimed=(">=", 0.0))
 
 
-def b4(b4_tables: dict, p, a: dict | None = None) -> Decision:
-    """B4 on the group scope when it has a policy, else the class scope: the hurt classes' gain
-    (CI above 0) without losing average accuracy (CI above -avg_tolerance)."""
+def b4_gate(conv: dict | None, side: str, avg_tolerance: float, parts=("gain", "avg")) -> list[Check]:
+    """B4's own metrics with twice the epochs (:func:`augworth.analysis.class_level.b4_convergence`),
+    each of ``parts`` on ``side``: the hurt classes' gain within :data:`augworth.claims.GAIN_TOL`,
+    the average's change within ``avg_tolerance``. A registered run whose longer runs are not all
+    stored fails."""
+    if conv is None:
+        return [Check("converged", False, "B4's policy has no run with twice the epochs: its own metric's "
+                                          "convergence is not shown")]
+    k, n = conv["factor"], len(conv["seeds"])
+    checks = []
+    expected = conv.get("expected") or []
+    if n < len(expected):
+        checks.append(Check("converged", False, f"{n} of the {len(expected)} registered seeds have their runs with "
+                                                f"{k}x the budget stored: not shown"))
+    for name, tol, what in (("gain", GAIN_TOL, "the hurt classes' gain"),
+                            ("avg", avg_tolerance, "the average's change")):
+        if name not in parts:
+            continue
+        before, after, change = conv[name]
+        checks.append(change_check(change, tol, f"{what} ({before.mean():+.4f} -> {after.mean():+.4f})", k, side))
+    return checks
+
+
+def b4(b4_tables: dict, p, a: dict | None = None, gate: str = "two-sided", conv: dict | None = None) -> Decision:
+    """B4 on the group scope when it has a policy, else the class scope: the gain of the classes
+    hurt on validation (CI above 0) without losing average accuracy (CI above -avg_tolerance).
+    Gated by every strength's test accuracy with twice the epochs (two-sided), or, under a
+    registration's gate toward the claim's boundary, by B4's own metrics with twice the epochs
+    (``conv``, :func:`b4_gate`) on the side that could overturn the label."""
     t4, info = b4_tables["group"] if b4_tables["group"][1] else b4_tables["class"]
     rule = f"hurt-class gain > 0 and average change > -{p.avg_tolerance} (CIs)"
     if not info:
@@ -200,27 +226,36 @@ def b4(b4_tables: dict, p, a: dict | None = None) -> Decision:
     other = b4_tables["class"][1]
     extra = (f"; class scope: {other['gain'].estimate:+.4f} and {other['avg_diff'].estimate:+.4f}"
              if other and info["scope"] != "class" else "")
+    covered = sorted(set(info["policy"]) - {str(c) for c in info["hurt"]})
+    partners = (f", policy also on {len(covered)} partner class{'es' if len(covered) != 1 else ''}"
+                if covered else "")
     # seeds needed for whichever half is still undecided (the gain, else the average's change)
     open_part, bound = (d, -p.avg_tolerance) if gain_label != "inconclusive" else (g, 0.0)
     needed = seeds_needed(open_part.estimate, open_part.sd, bound) if label == "inconclusive" else None
+    # a "not supported" rests on the half (or halves) whose interval lies on the wrong side: only
+    # those can be overturned by more epochs; a "supported" on both
+    parts = [n for n, lab in (("gain", gain_label), ("avg", avg_label)) if lab == "not supported"] \
+        if label == "not supported" else ["gain", "avg"]
+    checks = (accuracy_convergence(a or {}) if gate == "two-sided" else
+              b4_gate(conv, gate_side(gate, label, "B4"), p.avg_tolerance, parts))
     return conclude("B4", label, g.estimate, (g.lo, g.hi), rule,
                     f"{info['scope']} scope ({', '.join(info['hurt_names'])} -> "
-                    f"{', '.join(sorted(set(info['policy'].values())))}): their accuracy {g.estimate:+.4f} (CI "
+                    f"{', '.join(sorted(set(info['policy'].values())))}{partners}): their accuracy {g.estimate:+.4f} (CI "
                     f"{g.lo:+.4f} to {g.hi:+.4f}); average {d.estimate:+.4f} (CI {d.lo:+.4f} to {d.hi:+.4f})" + extra,
-                    checks=accuracy_convergence(a or {}), seeds=sorted(t4.seed) if t4 is not None and len(t4) else p.seeds,
+                    checks=checks, seeds=sorted(t4.seed) if t4 is not None and len(t4) else p.seeds,
                     n_seeds=g.n, needed=needed,
                     claimed=(">=", 0.0))
 
 
 def decide_all(a: dict, pair, effect, b4_tables: dict, p, gates: dict[str, str] | None = None,
-               shown: dict[str, str] | None = None) -> dict[str, Decision]:
+               shown: dict[str, str] | None = None, b4_conv: dict | None = None) -> dict[str, Decision]:
     """B1-B4's verdicts; ``gates``: a registration's convergence gate per claim (of this chapter's
-    claims only B1 and B3, whose gates read their own metric, may have one other than two-sided);
+    claims B1-B4, whose gates read their own metric, may have one other than two-sided);
     ``shown``: B1's class named by a registration in advance."""
-    gates = chapter_gates(gates, ("B1", "B2", "B3", "B4"), ("B1", "B2", "B3"))
+    gates = chapter_gates(gates, ("B1", "B2", "B3", "B4"), ("B1", "B2", "B3", "B4"))
     shown = shown or {}
     return {d.claim: d for d in (b1(a, p, gates["B1"], shown.get("B1")), b2(a, p, gates["B2"], shown.get("B2")),
-                                 b3(a, pair, effect, p, gates["B3"]), b4(b4_tables, p, a))}
+                                 b3(a, pair, effect, p, gates["B3"]), b4(b4_tables, p, a, gates["B4"], b4_conv))}
 
 
 def decide_value(r: dict, p, class_names=None, gates: dict[str, str] | None = None,
@@ -233,7 +268,9 @@ def decide_value(r: dict, p, class_names=None, gates: dict[str, str] | None = No
     a = cl.analyse(r, p.dataset, alpha=p.alpha, class_names=class_names)
     pair = cl.b3_pair(r)
     b4_tables = {scope: cl.b4_table(r, scope, class_names=class_names) for scope in cl.B4_SCOPES}
-    return decide_all(a, pair, cl.b3_effect(a["conf"], *pair), b4_tables, p, gates, shown)
+    longer = r.get("b4_longer")
+    b4_conv = cl.b4_convergence(r, longer["scope"], longer) if longer else None
+    return decide_all(a, pair, cl.b3_effect(a["conf"], *pair), b4_tables, p, gates, shown, b4_conv)
 
 
 __all__ = ["average_gain", "b1", "b2", "b3", "b4", "decide_all", "decide_value"]
