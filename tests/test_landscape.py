@@ -126,6 +126,7 @@ def test_batched_loss_grid_matches_the_loop():
     d1 = landscape.filter_normalised_direction(model, seed=1)
     d2 = landscape.filter_normalised_direction(model, seed=2)
     alphas = torch.linspace(-0.5, 0.5, 5, dtype=torch.float64)
-    loop = landscape.loss_slice(model, lambda: float(nn.functional.cross_entropy(model(x), y)), [d1, d2], alphas)
+    loop = landscape.loss_slice(model, lambda: float(nn.functional.cross_entropy(model(x), y).detach()), [d1, d2],
+                                alphas)
     fast = landscape.loss_grid(model, x, y, [d1, d2], alphas, chunk=7, batch=10)
     torch.testing.assert_close(fast, loop)
