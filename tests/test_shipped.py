@@ -412,3 +412,34 @@ def test_registration_9_decides_b2_on_its_named_class_under_its_own_gate():
     record = shipped_record("B2")
     assert record["registration"] == 9 and record["verdict"] == d.verdict
     assert record["measured"] == pytest.approx(d.measured)
+
+
+def test_registration_10_decides_b4_where_a_class_is_hurt_under_its_own_gate():
+    """Registration 10 (B4 at 80 epochs, seeds 1000-1019, gate toward the claim's boundary on B4's
+    own metrics) is the book's B4: its hurt class, scope and policy chosen on seeds 500-515's
+    validation split (Pullover, the group scope, rrc(0.08)), tested on the 20 fresh seeds, its
+    gain read on Pullover alone, the policy's 160-epoch runs shipped and read by its gate, and the
+    shipped record that decision."""
+    from augworth import verdicts
+    from augworth.analysis import class_level as cla
+    from augworth.verdicts import exchange_rate as vc
+
+    ten = class_level_registration(10)
+    assert ten.result is not None and ten.registration.gates == {"B4": vc.TOWARD_BOUNDARY}
+    assert list(ten.decisions) == ["B4"]
+    value = ten.result.value
+    assert value["choice_seeds"] == list(range(500, 516)) and value["strengths"] == ["1", "0.08"]
+    assert value["choice"] == {"optimum": "1", "hurt": {"2": "rrc(0.08)"}} and set(value["b4"]) == {"class", "group"}
+    d = ten.decisions["B4"]
+    assert list(d.seeds) == list(range(1000, 1020)) and d.n_seeds == 20
+    assert d.summary.startswith("group scope (Pullover -> rrc(0.08), policy also on 3 partner classes)")
+    longer = verdicts.with_longer_runs("class_level", ten.registration, ten.params, value)["b4_longer"]
+    assert longer["scope"] == "group" and longer["expected"] == list(range(1000, 1020))
+    assert sorted(r["seed"] for r in longer["runs"]) == list(range(1000, 1020))  # all shipped
+    conv = cla.b4_convergence(value, "group", longer)
+    assert conv["seeds"] == list(range(1000, 1020)) and conv["hurt"] == [2]
+    gate = [c for c in d.checks if c.name == "converged"]
+    assert gate and all("20 seeds" in c.detail for c in gate)
+    record = shipped_record("B4")
+    assert record["registration"] == 10 and record["verdict"] == d.verdict
+    assert record["measured"] == pytest.approx(d.measured)
