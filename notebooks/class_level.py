@@ -236,7 +236,7 @@ for scope, (t4, info) in b4.items():
 for g in again:
     if g.result is None or "B4" not in g.registration.claims:
         continue
-    value = verdicts.with_longer_runs("class_level", g.registration, g.params, g.result.value)
+    value = g.result.value  # with the policy's longer runs its gate read (verdicts.with_longer_runs)
     for scope in cl.B4_SCOPES:
         t4, info = cl.b4_table(value, scope, class_names=names)
         if not info:

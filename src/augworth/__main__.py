@@ -207,9 +207,9 @@ def _cmd_confirm(args) -> None:
         p = config.load_params(chapter, args.profile, over)
         result = run(chapter, p)
         print(result.provenance())
-        if chapter == "class_level" and reg.gates.get("B4", "two-sided") != "two-sided":
-            from .experiments import b4_longer
+        from .experiments import b4_longer
 
+        if chapter == "class_level" and b4_longer.gated(reg.gates):
             n = b4_longer.train(p, result.value)  # B4's own gate: its policy at twice the epochs
             print(f"# B4's policy with more epochs: {n} runs (train_cell)")
 

@@ -151,7 +151,7 @@ def longer_cells(profile: str, entries: list[Path]) -> set[tuple[str, str]]:
     by_key = {(p.parent.name, p.stem): p for p in entries}
     version, out = code_version(train_cell), set()
     for later in prereg.later(profile):
-        if "class_level" not in later.chapters or later.gates.get("B4", "two-sided") == "two-sided":
+        if "class_level" not in later.chapters or not b4_longer.gated(later.gates):
             continue
         p = load_params("class_level", profile, later.chapters["class_level"])
         path = by_key.get(("class_level", cache_key("class_level", RUNNERS["class_level"].version, p.to_dict())))

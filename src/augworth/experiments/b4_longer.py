@@ -21,6 +21,12 @@ from .class_level import spec_of
 KEEP = ("val_acc", "test_acc", "val_per_class", "test_per_class", "test_confusion")
 
 
+def gated(gates) -> bool:
+    """Whether a registration's ``gates`` read B4 on its own metrics (a gate other than two-sided),
+    i.e. whether it trains and reads these runs."""
+    return (gates or {}).get("B4", "two-sided") != "two-sided"
+
+
 def read_scope(value: dict) -> str | None:
     """The scope B4's verdict reads (:func:`augworth.verdicts.class_level.b4`): the group scope
     when it has a policy, else the class scope; None when neither has one."""
@@ -75,4 +81,4 @@ def stored_runs(p: ClassLevelParams, value: dict, cache: ResultsCache | None = N
     return {"scope": read_scope(value), "runs": runs, "expected": sorted({c.seed for _, c in todo})}
 
 
-__all__ = ["longer_cells", "read_scope", "stored_runs", "train"]
+__all__ = ["gated", "longer_cells", "read_scope", "stored_runs", "train"]

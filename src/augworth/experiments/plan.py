@@ -86,7 +86,9 @@ def chapter_models(name: str, p, test_images: int, gates: dict | None = None) ->
         return []  # data, scorecard: no training
     known = stored_second_stage(module, p)
     cells = module.cells(p) if known is None else [c for _, _, c in module.stage1_and_convergence(p)] + known
-    if name == "class_level" and (gates or {}).get("B4", "two-sided") != "two-sided" and known != []:
+    from . import b4_longer
+
+    if name == "class_level" and b4_longer.gated(gates) and known != []:
         cells = cells + b4_longer_bound(module, p)
     return [model_of(c[1] if isinstance(c, tuple) else c, test_images) for c in cells]
 

@@ -131,9 +131,9 @@ def with_longer_runs(chapter: str, reg, p, value: dict) -> dict:
     B4 gate on B4's own metric reads its policy's runs with twice the epochs (``b4_longer``,
     :func:`augworth.experiments.b4_longer.stored_runs`), which the class_level runner does not
     train."""
-    if chapter == "class_level" and "B4" in reg.claims and reg.gates.get("B4", "two-sided") != "two-sided":
-        from ..experiments import b4_longer
+    from ..experiments import b4_longer
 
+    if chapter == "class_level" and "B4" in reg.claims and b4_longer.gated(reg.gates):
         return {**value, "b4_longer": b4_longer.stored_runs(p, value)}
     return value
 
@@ -163,8 +163,9 @@ def registered_again(chapter: str, profile: str, params: Mapping | None,
                 raise ValueError(f"{reg.file}: the stored {chapter} result holds seeds {sorted(held)}, "
                                  f"not only the registered {list(reg.seeds(chapter))}")
             named = {"shown": reg.shown} if reg.shown else {}  # A2's and B1's decide_all take it (prereg.SHOWN_CLAIMS)
-            decisions = {k: d for k, d in decide_value(with_longer_runs(chapter, reg, p, result.value), p,
-                                                       gates=reg.gates, **named).items()
+            # the page reads the runs its gate read: attached once, to the result it keeps
+            result = replace(result, value=with_longer_runs(chapter, reg, p, result.value))
+            decisions = {k: d for k, d in decide_value(result.value, p, gates=reg.gates, **named).items()
                          if k in reg.claims}
         out.append(Again(reg, p, result, decisions))
     return out
