@@ -176,4 +176,18 @@ def test_later_registrations_are_read_from_their_files_and_checked(tmp_path, mon
     (tmp_path / "p" / "registration-3.yaml").write_text(a2)
     prereg.later.cache_clear()
     assert prereg.later("p")[1].shown == {"A2": "crop(3)"} and prereg.later("p")[0].shown == {}
+    c1 = good.format(n=3).replace("C5", "C1").replace("margin: 0.04}", "margin: 0.04, held_out: HELD}")
+    (tmp_path / "p" / "registration-3.yaml").write_text(c1.replace("HELD", "1000"))
+    prereg.later.cache_clear()
+    assert prereg.later("p")[1].readings == {"C1": {"held_out": 1000}} and prereg.later("p")[0].readings == {}
+    for bad, allowed in (("'1000'", "a positive size"), ("0", "a positive size")):
+        (tmp_path / "p" / "registration-3.yaml").write_text(c1.replace("HELD", bad))
+        prereg.later.cache_clear()
+        with pytest.raises(ValueError, match=f"rules.C1.held_out = .*; allowed: {allowed}"):
+            prereg.later("p")
+    c2 = good.format(n=3).replace("C5", "C2").replace("margin: 0.04}", "margin: 0.04, refuted_by: the fit}")
+    (tmp_path / "p" / "registration-3.yaml").write_text(c2)
+    prereg.later.cache_clear()
+    with pytest.raises(ValueError, match="rules.C2.refuted_by = 'the fit'; allowed: 'measured reference'"):
+        prereg.later("p")
     prereg.later.cache_clear()

@@ -93,6 +93,16 @@ SHOWN_CLAIMS = frozenset({"A2", "B1", "B2"})
 #: test-accuracy changes beside it, not gating.
 GATES = ("toward the claim's boundary",)
 
+#: What a later registration may change in how a claim reads its numbers, named in the claim's
+#: rule (``rules.<claim>.<key>``), before its seeds run. C1 ``held_out``: the reference size whose
+#: prediction by the fit without it gates C1 (default: the largest size, an extrapolation; an
+#: interior size beside the equivalent size C1 reads tests the fit where it is read). C2
+#: ``refuted_by: measured reference``: a "not supported" may also come from measured sizes alone
+#: -- the reference's corrupted error at its largest size below the strong augmentation's (paired
+#: t interval wholly below 0): that much clean data beats it, so its worth out of distribution is
+#: finite, whatever the fitted asymptote says.
+READINGS = {"C1": {"held_out": int}, "C2": {"refuted_by": ("measured reference",)}}
+
 
 @dataclass(frozen=True)
 class LaterRegistration:
@@ -111,6 +121,7 @@ class LaterRegistration:
     file: str = ""
     gates: dict[str, str] = field(default_factory=dict)  # claim -> its convergence gate (GATES), when not two-sided
     shown: dict[str, str] = field(default_factory=dict)  # claim -> the family its gate reads, named in advance (A2)
+    readings: dict[str, dict] = field(default_factory=dict)  # claim -> how it reads its numbers (READINGS)
 
     def seeds(self, chapter: str) -> tuple[int, ...]:
         """The confirmatory seeds this registration trains for ``chapter``: its seeds (with the main
@@ -150,6 +161,7 @@ def later(profile: str) -> tuple[LaterRegistration, ...]:
             named = sorted(SHOWN_CLAIMS)
             raise ValueError(f"{f}: rules.{sorted(set(shown) - SHOWN_CLAIMS)[0]}.shown: only "
                              f"{', '.join(named[:-1])} and {named[-1]} may name what its verdict and gate read")
+        readings = _readings(f, rules)
         for claim, gate in gates.items():
             if gate not in GATES:
                 raise ValueError(f"{f}: rules.{claim}.gate = {gate!r}; a registered convergence gate is one of "
@@ -157,11 +169,29 @@ def later(profile: str) -> tuple[LaterRegistration, ...]:
         out.append(LaterRegistration(profile=profile, number=int(raw["number"]), registered=str(raw.get("registered", "?")),
                                      claims=tuple(raw["claims"]), chapters=chapters,
                                      rules=rules, deviations=tuple(raw.get("deviations") or ()),
-                                     file=f"params/{profile}/{f.name}", gates=gates, shown=shown))
+                                     file=f"params/{profile}/{f.name}", gates=gates, shown=shown,
+                                     readings=readings))
     numbers = [r.number for r in out]
     if len(set(numbers)) != len(numbers) or 1 in numbers:
         raise ValueError(f"params/{profile}: later registrations must have distinct numbers above 1, got {numbers}")
     return tuple(sorted(out, key=lambda r: r.number))
+
+
+def _readings(f, rules: dict) -> dict[str, dict]:
+    """The registration's :data:`READINGS` per claim, checked: a value of the wrong kind is refused,
+    naming the file, the key and what is allowed."""
+    out: dict[str, dict] = {}
+    for claim, allowed in READINGS.items():
+        for key, kind in allowed.items():
+            if key not in (rules.get(claim) or {}):
+                continue
+            value = rules[claim][key]
+            ok = isinstance(value, int) and not isinstance(value, bool) and value > 0 if kind is int else value in kind
+            if not ok:
+                what = "a positive size (images)" if kind is int else " or ".join(repr(k) for k in kind)
+                raise ValueError(f"{f}: rules.{claim}.{key} = {value!r}; allowed: {what}")
+            out.setdefault(claim, {})[key] = value
+    return out
 
 
 def later_for(profile: str, chapter: str) -> tuple[LaterRegistration, ...]:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..config import ExchangeRateParams
 from ..metrics import exchange
-from ..metrics.stats import t_interval
+from ..metrics.stats import paired, t_interval
 
 
 def by_seed(runs: pd.DataFrame, metric: str) -> dict[int, dict[int, float]]:
@@ -44,13 +44,17 @@ def worth_table(runs: pd.DataFrame, metric: str, augmentations, reference: str =
     return pd.DataFrame(out)
 
 
-def fit_reference(runs: pd.DataFrame, metric: str, reference: str = "none", holdout: int = 0):
+def fit_reference(runs: pd.DataFrame, metric: str, reference: str = "none", holdout: int = 0,
+                  leave_out: int | None = None):
     """The reference power law (fitted to the seed-mean error at each size, as the worth
-    intervals fit it) on the main runs, leaving out the ``holdout`` largest sizes; returns (fit,
-    sizes used, held-out table: measured mean/sd vs predicted)."""
+    intervals fit it) on the main runs, leaving out the ``holdout`` largest sizes, or the one size
+    ``leave_out`` (an interior size: the fit then interpolates it); returns (fit, sizes used,
+    held-out table: measured mean/sd vs predicted)."""
     ref = runs[(runs.kind == "main") & (runs.augment == reference)]
     sizes = sorted(ref.n.unique())
     used = sizes[: len(sizes) - holdout] if holdout else sizes
+    if leave_out is not None:
+        used = [n for n in used if n != leave_out]
     per_seed = by_seed(ref[ref.n.isin(used)], metric)
     fit_ = exchange.seed_fit(per_seed, sorted(per_seed))
     held = ref[~ref.n.isin(used)].groupby("n")[metric].agg(["mean", "std"]).reset_index()
@@ -178,8 +182,29 @@ def analyse(runs: pd.DataFrame, p: ExchangeRateParams) -> dict:
     out["ranking"] = ranking(runs, n_max, "trivialaugment", [a for a in p.augmentations if a not in
                                                               ("none", "trivialaugment", p.strong)])
     strong = main[(main.augment == p.strong) & (main.n == n_max)]
-    out["c2_gap"] = exchange.asymptote_gap(reference_runs(runs, "ood_err"),
-                                           {int(s): float(v) for s, v in zip(strong.seed, strong.ood_err)})
+    strong_ood = {int(s): float(v) for s, v in zip(strong.seed, strong.ood_err)}
+    out["c2_gap"] = exchange.asymptote_gap(reference_runs(runs, "ood_err"), strong_ood)
+    out.update(beyond_reference(runs, p, strong_ood))
+    return out
+
+
+def beyond_reference(runs: pd.DataFrame, p: ExchangeRateParams, strong_ood: dict[int, float]) -> dict:
+    """What the reference-only sizes (``reference_sizes``, above the grid) add, read without
+    extrapolating: ``held_id_by`` / ``held_ood_by``, {n: the held-out table of the reference fit
+    without that one size} (:func:`fit_reference` with ``leave_out``: an interior size is
+    interpolated by the fit, the largest extrapolated), and ``c2_measured``, {n: the paired t
+    interval over seeds of the reference's corrupted error at n minus the strong augmentation's at
+    the grid's largest size} (below 0: that much clean data beats the augmentation out of
+    distribution, so its worth there is finite)."""
+    ref = reference_runs(runs, "ood_err")
+    extra = [int(n) for n in p.reference_sizes]
+    out: dict = {"held_id_by": {}, "held_ood_by": {}, "c2_measured": {}}
+    for n in extra:
+        for metric, tag in (("test_err", "id"), ("ood_err", "ood")):
+            out[f"held_{tag}_by"][n] = fit_reference(runs, metric, leave_out=n)[2]
+        at_n = {s: v[n] for s, v in ref.items() if n in v}
+        if len(set(at_n) & set(strong_ood)) >= 2:
+            out["c2_measured"][n] = t_interval(paired(at_n, strong_ood))
     return out
 
 

@@ -187,3 +187,39 @@ def contrasts_over_budgets(table: pd.DataFrame, margins: dict):
                           label=lambda who, t: f"{who} ({int(t.n_seeds.iloc[0])} seeds)")
     fig.tight_layout()
     return fig
+
+
+def against_the_reference(runs: pd.DataFrame, n_max: int, arms, title: str = ""):
+    """Each of ``arms``' error at the grid's largest size ``n_max`` (a band: mean and 95% t interval
+    over seeds) against the no-augmentation reference at every size it was trained (mean and 95%
+    interval), clean (C1) and corrupted (C2) side by side: where the reference's curve falls through
+    an arm's band is the size the arm is worth; a reference below the band at a measured size means
+    that much clean data beats the arm, read without a fit."""
+    from ..metrics.stats import t_interval
+
+    main = runs[runs.kind == "main"]
+    ref = main[main.augment == "none"]
+    colours = augment_palette(["none", *arms])
+    fig, axes = plt.subplots(1, 2, figsize=(10.4, 3.9))
+    for ax, (metric, name) in zip(axes, (("test_err", "clean test error (C1)"), ("ood_err", "corrupted test error (C2)"))):
+        ivs = {int(n): t_interval(g[metric].to_numpy()) for n, g in ref.groupby("n")}
+        sizes = sorted(ivs)
+        mean = [ivs[n].estimate for n in sizes]
+        ax.fill_between(sizes, [ivs[n].lo for n in sizes], [ivs[n].hi for n in sizes], color=colours["none"], alpha=0.2)
+        ax.plot(sizes, mean, "o-", color=colours["none"], lw=2, ms=4, label="none (the reference), 95% CI")
+        for aug in arms:
+            at = main[(main.augment == aug) & (main.n == n_max)][metric].to_numpy()
+            if len(at) < 2:
+                continue
+            iv = t_interval(at)
+            ax.axhspan(iv.lo, iv.hi, color=colours[aug], alpha=0.25)
+            ax.axhline(iv.estimate, color=colours[aug], lw=1.4, label=f"{aug} at n = {n_max}")
+        ax.axvline(n_max, color="0.6", lw=0.8, ls=":")
+        _n_axis(ax, sizes)
+        ax.set_xlabel("training images n (the reference's)")
+        ax.set_ylabel(name)
+        ax.legend(fontsize=8, loc="upper right")
+    fig.suptitle(title or "The augmentations at the grid's largest size against the reference measured further",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -163,6 +163,8 @@ def registered_again(chapter: str, profile: str, params: Mapping | None,
                 raise ValueError(f"{reg.file}: the stored {chapter} result holds seeds {sorted(held)}, "
                                  f"not only the registered {list(reg.seeds(chapter))}")
             named = {"shown": reg.shown} if reg.shown else {}  # A2's and B1's decide_all take it (prereg.SHOWN_CLAIMS)
+            if reg.readings:  # exchange_rate's decide_value takes it (prereg.READINGS)
+                named["readings"] = reg.readings
             # the page reads the runs its gate read: attached once, to the result it keeps
             result = replace(result, value=with_longer_runs(chapter, reg, p, result.value))
             decisions = {k: d for k, d in decide_value(result.value, p, gates=reg.gates, **named).items()
