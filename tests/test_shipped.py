@@ -443,3 +443,32 @@ def test_registration_10_decides_b4_where_a_class_is_hurt_under_its_own_gate():
     record = shipped_record("B4")
     assert record["registration"] == 10 and record["verdict"] == d.verdict
     assert record["measured"] == pytest.approx(d.measured)
+
+
+def test_registration_11_decides_c1_and_c2_with_the_reference_measured_to_16000():
+    """Registration 11 (C1 and C2 at 1,200 steps, seeds 1100-1115, the reference to 16,000 images)
+    is the book's C1 and C2: C1's held-out check at the registered interior size, C2 on
+    TrivialAugment with the refutation by measured sizes available, both gated per arm toward the
+    claim's boundary over the 16 seeds, and the shipped records those decisions."""
+    from augworth import verdicts
+    from augworth.analysis import exchange_rate as er
+    from augworth.verdicts import exchange_rate as vc
+
+    again = verdicts.registered_again("exchange_rate", "book", {}, vc.decide_value)
+    (eleven,) = [a for a in again if a.registration.number == 11]
+    assert eleven.result is not None and sorted(eleven.decisions) == ["C1", "C2"]
+    assert eleven.registration.readings == {"C1": {"held_out": 1000}, "C2": {"refuted_by": "measured reference"}}
+    p = eleven.params
+    assert p.steps == 1200 and p.strong == "trivialaugment" and max(p.reference_sizes) == 16000
+    a = er.analyse(eleven.result.value["runs"], p)
+    assert a["reference_sizes"] == [30, 60, 125, 250, 500, 1000, 2000, 4000, 8000, 16000]
+    assert sorted(a["c2_measured"]) == [500, 1000, 2000, 4000, 8000, 16000]
+    for d in eleven.decisions.values():
+        assert list(d.seeds) == list(range(1100, 1116)) and d.n_seeds == 16
+        gate = [c for c in d.checks if c.name == "converged"]
+        assert len(gate) == 2 and all("16 seeds" in c.detail for c in gate)
+        record = shipped_record(d.claim)
+        assert record["registration"] == 11 and record["verdict"] == d.verdict
+        assert record["measured"] == pytest.approx(d.measured)
+    held = [c for c in eleven.decisions["C1"].checks if c.name == "held-out fit"]
+    assert len(held) == 1 and "without n = 1000" in held[0].detail

@@ -228,3 +228,13 @@ def contrasts_over_budgets(readings) -> pd.DataFrame:
                 rows.append({"seeds": who, "claim": claim, "steps": int(steps), "contrast": iv.estimate,
                              "lo": iv.lo, "hi": iv.hi, "n_seeds": iv.n})
     return pd.DataFrame(rows, columns=["seeds", "claim", "steps", "contrast", "lo", "hi", "n_seeds"])
+
+
+def asymptote_gaps(runs: pd.DataFrame, n: int) -> dict:
+    """C2's number for every augmentation trained at size ``n``: the reference's fitted corrupted
+    asymptote b minus the augmentation's corrupted error there, with its jackknife interval
+    (:func:`augworth.metrics.exchange.asymptote_gap`), so that the one C2 reads is shown beside the others."""
+    main = runs[(runs.kind == "main") & (runs.n == n)]
+    ref = reference_runs(runs, "ood_err")
+    return {aug: exchange.asymptote_gap(ref, {int(s): float(v) for s, v in zip(g.seed, g.ood_err)})
+            for aug, g in main.groupby("augment", sort=False) if aug != "none"}
