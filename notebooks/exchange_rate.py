@@ -201,7 +201,7 @@ readings = [(("registration 1" if view.confirmatory else "this page")
 if pilot is not None:
     readings.append(("longer-budget pilot, seeds 5-9", pilot_p, er.analyse(pilot.value["runs"], pilot_p)))
 readings += [(f"registration {g.registration.number}", g.params, er.analyse(g.result.value["runs"], g.params))
-             for g in again if g.result is not None]
+             for g in again if g.result is not None and {"C3", "C4"} & set(g.registration.claims)]
 budgets = er.contrasts_over_budgets(readings)
 if not budgets.empty:
     fig = figs.contrasts_over_budgets(budgets, rules.MARGINS)
@@ -232,7 +232,8 @@ for g in again:
         continue
     g_runs = g.result.value["runs"]
     g_a = er.analyse(g_runs, g.params)
-    fig = figs.against_the_reference(g_runs, max(g.params.sizes), ["trivialaugment", g.params.strong],
+    arms = [x for x in dict.fromkeys(["trivialaugment", g.params.strong, "noise(0.4)"]) if x in g.params.augmentations]
+    fig = figs.against_the_reference(g_runs, max(g.params.sizes), arms,
                                      title=f"Registration {g.registration.number}: {g.params.steps} steps, "
                                      f"{len(g.params.seeds)} seeds")
     plt.show()
