@@ -244,9 +244,6 @@ for g in again:
         print(f"asymptote gap b - corrupted error of {aug} at n = {max(g.params.sizes)}: {gap.estimate:+.4f} "
               f"(95% CI {gap.lo:+.4f} to {gap.hi:+.4f}, b = {g_a['fit_ood'].b:.4f})"
               + ("  <- C2 reads this one" if aug == g.params.strong else ""))
-    held = g.registration.readings.get("C1", {}).get("held_out")
-    if held in g_a["held_id_by"]:
-        print(rules.held_out(g_a, g.params, "id", "test", held).detail)
 
 # %%
 verdicts.show_again(again, decisions)

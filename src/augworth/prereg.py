@@ -186,7 +186,10 @@ def _readings(f, rules: dict) -> dict[str, dict]:
             if key not in (rules.get(claim) or {}):
                 continue
             value = rules[claim][key]
-            ok = isinstance(value, int) and not isinstance(value, bool) and value > 0 if kind is int else value in kind
+            if kind is int:
+                ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+            else:
+                ok = value in kind
             if not ok:
                 what = "a positive size (images)" if kind is int else " or ".join(repr(k) for k in kind)
                 raise ValueError(f"{f}: rules.{claim}.{key} = {value!r}; allowed: {what}")

@@ -166,8 +166,9 @@ def c2(a: dict, p, gate: str = "two-sided", reading: dict | None = None) -> Deci
     s_ood = w_ood[(w_ood.augment == p.strong) & (w_ood.n == n_max)].iloc[0]
     s_id = w_id[(w_id.augment == p.strong) & (w_id.n == n_max)].iloc[0]
     identified = fit.b > B_IDENTIFIED
-    summary = (f"{p.strong} at n = {n_max}: corrupted-test error b - err = {gap.estimate:+.4f} (b = {fit.b:.4f}); worth out of distribution v/n {s_ood.rel:.2f} ({s_ood.status}), "
-               f"in distribution {s_id.rel:.2f} ({s_id.status})")
+    summary = (f"{p.strong} at n = {n_max}: corrupted-test error b - err = {gap.estimate:+.4f} (b = {fit.b:.4f}); "
+               f"worth out of distribution v/n {s_ood.rel:.2f} ({s_ood.status}), in distribution {s_id.rel:.2f} "
+               f"({s_id.status})")
     measured = (a.get("c2_measured") or {}) if (reading or {}).get("refuted_by") else {}
     if measured:
         n_ref = max(measured)
@@ -243,7 +244,8 @@ def decide_all(a: dict, p, gates: dict[str, str] | None = None,
                readings: dict[str, dict] | None = None) -> dict[str, Decision]:
     """C1-C4's verdicts; ``gates``: a registration's convergence gate per claim (default
     two-sided); ``readings``: how C1 and C2 read their numbers under it (:data:`augworth.prereg.READINGS`)."""
-    gates = rules.chapter_gates(gates, ("C1", "C2", "C3", "C4"), ("C1", "C2", "C3", "C4"))
+    claims = ("C1", "C2", "C3", "C4")
+    gates = rules.chapter_gates(gates, claims, claims)  # each of them may have the gate toward its boundary
     readings = readings or {}
     return {d.claim: d for d in (c1(a, p, gates["C1"], readings.get("C1")), c2(a, p, gates["C2"], readings.get("C2")),
                                  c3(a, p, gates["C3"]), c4(a, p, gates["C4"]))}
