@@ -7,6 +7,12 @@ once.
 
     python benchmarks/recipe_bench.py            # the table (trains what is missing)
     python benchmarks/recipe_bench.py --dry-run  # what it would train, and its cost here
+    python benchmarks/recipe_bench.py --contrast # does a recipe move a chapter's key contrast?
+
+The key-contrast check trains TrivialAugment and no augmentation at n = 250 (the exchange_rate
+chapter's contrast at registration 11's budget of 1,200 steps of 64 images) on 16 seeds, with
+today's recipe, the fast recipe and each of its levers alone: the contrast's change from today's
+is paired by seed.
 
 The levers (TrainConfig fields): linear decay to zero instead of cosine, identity (Dirac)
 initialisation of the convolutions, BatchNorm biases at 64x the learning rate with scales fixed
@@ -24,11 +30,13 @@ import time
 import numpy as np
 import pandas as pd
 
+from augworth import speed
 from augworth.config import TrainCell
 from augworth.experiments.cells import make_cell
 from augworth.experiments.sweep import run_sweep
 from augworth.experiments.training import train_cell
 from augworth.metrics.convergence import doublings, steps_to_converge
+from augworth.metrics.stats import t_interval
 
 TOLERANCE = 0.005                      # accuracy (0-1): half a point
 LADDER = (150, 300, 600, 1200, 2400)   # step budgets; convergence is read at every one but the last
@@ -37,8 +45,7 @@ SEEDS = (0, 1, 2)
 AUGMENT = "crop(2)+flip"               # the chapters' common augmentation (slower to converge than none)
 BASE = {"dataset": "fashion_mnist", "width": 8, "batch_size": 128, "val_size": 5000, "evaluate_val": False,
         "device": "cpu"}
-#: The recipe the levers that pay make (see the table; the default of no chapter yet)
-NEW_RECIPE = {"decay": "linear", "dirac_init": True, "bn_bias_lr": 64.0, "bn_scale": "fixed", "stem": "whiten"}
+NEW_RECIPE, FAST_RECIPE = speed.NEW_RECIPE, speed.FAST_RECIPE  # see augworth.speed; the default of no chapter
 RECIPES = {                            # in the order they are trained (the table fills in this order)
     "today (cosine)": {},
     "all levers": {"decay": "linear", "dirac_init": True, "bn_bias_lr": 64.0, "bn_scale": "fixed", "stem": "whiten"},
@@ -49,6 +56,10 @@ RECIPES = {                            # in the order they are trained (the tabl
     "lr 0.2": {"lr": 0.2},
     "lr 0.4": {"lr": 0.4},
     "batch 64": {"batch_size": 64},
+    "batch 256, lr 0.2": {"batch_size": 256, "lr": 0.2},
+    "batch 512, lr 0.4": {"batch_size": 512, "lr": 0.4},
+    "weight decay 2e-3": {"weight_decay": 2e-3},
+    "fast: whitening, Dirac, lr 0.2": FAST_RECIPE,
 }
 
 
@@ -87,16 +98,67 @@ def train_and_tabulate(recipes=RECIPES, sizes=SIZES) -> pd.DataFrame:
 
 def steps_to_convergence_rows() -> pd.DataFrame:
     """Today's recipe beside the new one (`make bench`): the convergence table's key columns."""
-    table = train_and_tabulate({"today": RECIPES["today (cosine)"], "new": NEW_RECIPE})
+    table = train_and_tabulate({"today": RECIPES["today (cosine)"], "new (lr 0.2)": NEW_RECIPE, "fast": FAST_RECIPE})
     keep = ["recipe", "n", *[c for c in table.columns if c.startswith("d")], "steps to converge"]
     return table[keep]
+
+
+#: The key contrast a recipe must not move (the exchange_rate chapter's: TrivialAugment against
+#: no augmentation at n = 250, registration 11's converged budget of 1,200 steps of 64 images)
+CONTRAST = {"n_train": 250, "batch_size": 64, "augments": ("none", "trivialaugment"), "seeds": tuple(range(16)),
+            "today": 1200, "fast": (600, 1200)}
+
+
+def contrast_cells():
+    c = CONTRAST
+    runs = ([("today", {}, c["today"])] + [("fast", FAST_RECIPE, s) for s in c["fast"]]
+            + [(f"{k}={v} alone", {k: v}, c["today"]) for k, v in FAST_RECIPE.items()])  # which lever moves it
+    return [(name, steps, aug, seed, make_cell(TrainCell, None, **{**BASE, "batch_size": c["batch_size"], **fields},
+                                                  n_train=c["n_train"], steps=steps, seed=seed, augment=aug))
+            for name, fields, steps in runs for aug in c["augments"] for seed in c["seeds"]]
+
+
+def contrast_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per recipe and budget: test error of each policy (mean over seeds) and the contrast
+    error(none) - error(TrivialAugment) with its 95% t interval over seeds; then the paired
+    difference of the contrast from today's, and whether the new value lies within today's interval."""
+    none, strong = CONTRAST["augments"]
+    per = rows.pivot_table(index=["recipe", "steps", "seed"], columns="augment", values="test_err").reset_index()
+    per["contrast"] = per[none] - per[strong]
+    today = per[per.recipe == "today"].set_index("seed")["contrast"]
+    ref = t_interval(today.to_numpy())
+    out = []
+    for (recipe, steps), g in per.groupby(["recipe", "steps"], sort=False):
+        iv = t_interval(g.contrast.to_numpy())
+        d = t_interval((g.set_index("seed")["contrast"] - today).dropna().to_numpy())
+        out.append({"recipe": recipe, "steps": steps, f"err {none}": g[none].mean(), f"err {strong}": g[strong].mean(),
+                    "contrast [95% CI]": f"{iv.estimate:+.4f} [{iv.lo:+.4f}, {iv.hi:+.4f}]",
+                    "minus today's [95% CI]": "" if recipe == "today" else f"{d.estimate:+.4f} [{d.lo:+.4f}, {d.hi:+.4f}]",
+                    "within today's CI": bool(ref.lo <= iv.estimate <= ref.hi)})
+    return pd.DataFrame(out)
+
+
+def key_contrast() -> pd.DataFrame:
+    """Train what is missing of the key-contrast check and return its table."""
+    todo = contrast_cells()
+    res = run_sweep(train_cell, [c for *_, c in todo], name="recipe_bench")
+    rows = pd.DataFrame([{"recipe": r, "steps": s, "augment": a, "seed": seed, "test_err": 1.0 - v["test_acc"]}
+                         for (r, s, a, seed, _), v in zip(todo, res.results)])
+    return contrast_table(rows)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dry-run", action="store_true")
     ap.add_argument("--recipes", nargs="*", help="a subset of the recipes, by name")
+    ap.add_argument("--contrast", action="store_true", help="the key-contrast check instead of the table")
     args = ap.parse_args()
+    if args.contrast:
+        print(f"{len(contrast_cells())} models (key contrast)", file=sys.stderr)
+        if not args.dry_run:
+            with pd.option_context("display.width", 250, "display.max_columns", 30):
+                print(key_contrast().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        return
     chosen = {k: v for k, v in RECIPES.items() if not args.recipes or k in args.recipes}
     todo = cells(chosen)
     steps = sum(t for _, _, t, _, _ in todo)

@@ -6,7 +6,10 @@ For a short loan of a machine with one GPU (no Jupyter needed, ``PYTHONPATH=src`
    give (fp32, a few steps);
 2. the packed-training benchmark: images/s (and TFLOP/s) of K = 1, 8, 32, 128 small models
    trained as one program against one model at a time, and what the profile's counted FLOPs
-   (``python -m augworth plan``) take at the best of those rates;
+   (``python -m augworth plan``) take at the best of those rates; then ``make bench``'s time to
+   92% test accuracy (:mod:`augworth.speed`: the naive loop with today's recipe against the
+   engine with today's, the new and the fast recipe, each at its best run length; at most a fifth of the
+   minutes);
 3. as many full-profile cells as fit in the time left, chapter by chapter in priority order,
    each sweep with the ``inline`` executor (the packed one fails on CUDA under bf16 autocast; see run). Every finished cell is stored the moment it is done;
    when the deadline passes, the sweep stops before its next cell.
@@ -133,6 +136,28 @@ def _parallel(minutes: float, out: Path, profile: str, chapters, start: float) -
     return {name: f"exit {proc.wait()}" for name, proc in procs.items()}
 
 
+def time_to_target(device, target: float = 0.92, width: int = 32, deadline: float | None = None) -> list[dict]:
+    """``make bench``'s time to target on this device (:mod:`augworth.speed`): the naive loop with
+    today's recipe and the engine with today's, the new and the fast recipe, each at its best run length
+    (from one epoch, x1.41 apart), fast CNN of ``width``, batch 128, seed 2. Printed and returned."""
+    from dataclasses import asdict
+
+    from . import speed
+    from .data import load_dataset
+
+    ds = load_dataset("fashion_mnist", device=device)
+    rows = speed.time_to_target("fast_cnn", width, ds, device, target, 128, 0.1,
+                                speed.TARGET_RECIPES, seeds=(2,),
+                                budgets=speed.GPU_BUDGETS if device.type == "cuda" else speed.BUDGETS,
+                                deadline=deadline)
+    for r in rows:
+        print(f"[augworth gpu] time to {target:.0%}, {r.contender}: "
+              + (f"{r.seconds:.1f} s ({r.epochs:g} epochs)" if r.seconds else f"not reached ({r.accuracy:.4f})"),
+              file=sys.stderr, flush=True)
+    ratio = speed.speed_up(rows, "engine, new recipe")
+    return [{**asdict(r), "target": target, "width": width} for r in rows] + [{"engine (new recipe) vs naive": ratio}]
+
+
 def run(minutes: float, out: Path, profile: str = "full", chapters=PRIORITY, bench: bool = True,
         smoke_checks: bool = True, parallel: bool = False) -> dict:
     """The whole prepared run (see the module doc); returns (and writes) its report. ``parallel``:
@@ -167,6 +192,8 @@ def run(minutes: float, out: Path, profile: str = "full", chapters=PRIORITY, ben
         print(f"[augworth gpu] the {profile} profile counts {report['plan']['TFLOP']:,.0f} TFLOP: "
               f"{report['plan']['minutes']:.1f} min at the best packed rate ({best:.3g} TFLOP/s)", file=sys.stderr,
               flush=True)
+        if device.type == "cuda":  # at most a fifth of the run's minutes
+            report["time_to_target"] = time_to_target(device, deadline=start + 12 * minutes)
     if parallel:
         report["chapters"] = _parallel(minutes, out, profile, chapters, start)
         report["wall_s"] = time.time() - start
