@@ -32,7 +32,7 @@ from augworth.config import TrainConfig
 from augworth.data import load_dataset
 from augworth.models import build_model, count_parameters
 from augworth.speed import BUDGETS, FAST_RECIPE, GPU_BUDGETS, NEW_RECIPE, TARGET_RECIPES, naive_loader, speed_up, time_to_target
-from augworth.train import evaluate, fit, lr_at
+from augworth.train import fit, lr_at
 # Defaults per device kind; every number with its unit.
 HYP = {
     "cpu": {

@@ -5,7 +5,7 @@ recipe's :class:`~augworth.config.TrainConfig` fields, or the naive baseline (to
 per-image transforms in a DataLoader, fp32, batches copied every step) with today's recipe.
 "At its best" means at its best budget: a run's learning rate decays to zero at its last step,
 so a run stopped early is not the run one would make. Each contender therefore trains whole runs
-of increasing length (``BUDGETS``, in epochs of the training set, each x1.41 the last) and its
+of increasing length (``BUDGETS``: epochs of the training set, x1.19 apart on a CPU) and its
 time to target is the wall time of the shortest run whose final test accuracy, averaged over
 the seeds, reaches the target. The wall time covers the whole run: set-up (normalisation, the
 whitening fit), training and the one final evaluation, which both loops share
