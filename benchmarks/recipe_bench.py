@@ -91,13 +91,17 @@ def convergence_table(rows: pd.DataFrame, tolerance: float = TOLERANCE) -> pd.Da
     return pd.DataFrame(out)
 
 
-def train_and_tabulate(recipes=RECIPES, sizes=SIZES) -> pd.DataFrame:
-    """Train what is not cached yet and return the convergence table."""
-    todo = cells(recipes, sizes)
+def train(todo):
+    """Train what of ``cells(...)`` is not cached yet: (one row per model, the sweep's result)."""
     res = run_sweep(train_cell, [c for *_, c in todo], name="recipe_bench")
     rows = pd.DataFrame([{"recipe": r, "n": n, "steps": s, "seed": seed, "batch": c.batch_size, "test_acc": v["test_acc"]}
                          for (r, n, s, seed, c), v in zip(todo, res.results)])
-    return convergence_table(rows)
+    return rows, res
+
+
+def train_and_tabulate(recipes=RECIPES, sizes=SIZES) -> pd.DataFrame:
+    """Train what is not cached yet and return the convergence table."""
+    return convergence_table(train(cells(recipes, sizes))[0])
 
 
 def steps_to_convergence_rows() -> pd.DataFrame:
@@ -156,7 +160,7 @@ def main() -> None:
     ap.add_argument("--dry-run", action="store_true")
     ap.add_argument("--recipes", nargs="*", help="a subset of the recipes, by name (default: today's, the new "
                     "and the fast recipe: what make bench compares)")
-    ap.add_argument("--all", action="store_true", help="every recipe (the full table: ~420 models, an hour or more "
+    ap.add_argument("--all", action="store_true", help="every recipe (the full table: 390 models, about 2 hours "
                     "on two cores with an empty cache)")
     ap.add_argument("--contrast", action="store_true", help="the key-contrast check instead of the table")
     args = ap.parse_args()
@@ -183,10 +187,7 @@ def main() -> None:
     if args.dry_run:
         return
     start = time.perf_counter()
-    res = run_sweep(train_cell, [c for *_, c in todo], name="recipe_bench")
-    rows = pd.DataFrame([{"recipe": r, "n": n, "steps": s, "seed": seed, "batch": c.batch_size, "test_acc": v["test_acc"],
-                          "train_acc": float(v["history"]["train_acc"].iloc[-1])}
-                         for (r, n, s, seed, c), v in zip(todo, res.results)])
+    rows, res = train(todo)
     table = convergence_table(rows)
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

@@ -25,13 +25,12 @@ import threading
 import time
 
 import torch
-import torch.nn.functional as F
 
 from augworth import runtime
 from augworth.config import TrainConfig
 from augworth.data import load_dataset
 from augworth.models import build_model, count_parameters
-from augworth.speed import BUDGETS, FAST_RECIPE, GPU_BUDGETS, NEW_RECIPE, TARGET_RECIPES, naive_loader, speed_up, time_to_target
+from augworth.speed import FAST_RECIPE, NEW_RECIPE, TARGET_RECIPES, naive_model, naive_step, speed_up, time_to_target
 from augworth.train import fit, lr_at
 # Defaults per device kind; every number with its unit.
 HYP = {
@@ -60,24 +59,14 @@ HYP = {
 
 def naive_throughput(name, width, ds, device, hyp):
     """The baseline loop's steady images/s: `steps` warm-up steps, then `steps` timed ones."""
-    torch.manual_seed(0)
-    c, h = ds.train_x.shape[1], ds.train_x.shape[2]
-    model = build_model(name, in_channels=c, num_classes=10, image_size=h, width=width).to(device)
-    loader, _ = naive_loader(ds.train_x.cpu(), ds.train_y.cpu(), hyp["batch_size"], device, seed=0)
+    model, loader, opt, _ = naive_model(name, width, ds, device, hyp["batch_size"], hyp["lr"], seed=0)
     steps = hyp["steps"]
-    opt = torch.optim.SGD(model.parameters(), lr=hyp["lr"], momentum=0.9, nesterov=True, weight_decay=5e-4)
     for step, (xb, yb) in enumerate(loader):
         if step == steps:  # warm-up done: time the next `steps` steps
             if device.type == "cuda":
                 torch.cuda.synchronize()
             t_steady = time.perf_counter()
-        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, 2 * steps, hyp["lr"], 0.0333)
-        loss = F.cross_entropy(model(xb), yb)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        naive_step(model, opt, xb, yb, device, lr_at(step, 2 * steps, hyp["lr"], 0.0333))
         if step + 1 == 2 * steps:
             if device.type == "cuda":
                 torch.cuda.synchronize()
@@ -253,8 +242,7 @@ def main() -> None:
             # today's recipe is lr 0.1 at batch 128 on every device (the recipes' lr is absolute)
             reached[row["model"]] = time_to_target(name, width, ds, device, hyp["target"], 128, 0.1,
                                                    TARGET_RECIPES, seeds=tuple(range(2, 2 + hyp["target_seeds"])),
-                                                   compile=hyp["compile"],
-                                                   budgets=GPU_BUDGETS if device.type == "cuda" else BUDGETS)
+                                                   compile=hyp["compile"])
         rows.append(row)
         print(f"# done: {row['model']}", flush=True)
     from augworth.gpu import bench_packed

@@ -63,7 +63,7 @@ def test_make_gpu_records_each_contenders_time_to_target(monkeypatch):
     monkeypatch.setattr(data, "load_dataset", lambda name, device=None: SimpleNamespace(train_y=torch.zeros(1280)))
     seen = {}
 
-    def fake(name, width, ds, device, target, batch_size, lr, recipes, seeds, budgets, deadline):
+    def fake(name, width, ds, device, target, batch_size, lr, recipes, seeds, deadline):
         seen.update(recipes=recipes, batch=batch_size, lr=lr, deadline=deadline)
         return [speed.Reached("naive loop, today's recipe", 1.0, 10, 30.0, 0.93, 2),
                 speed.Reached("engine, today's recipe", 1.0, 10, 15.0, 0.93, 2),

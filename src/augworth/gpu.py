@@ -147,9 +147,7 @@ def time_to_target(device, target: float = 0.92, width: int = 32, deadline: floa
 
     ds = load_dataset("fashion_mnist", device=device)
     rows = speed.time_to_target("fast_cnn", width, ds, device, target, 128, 0.1,
-                                speed.TARGET_RECIPES, seeds=(2,),
-                                budgets=speed.GPU_BUDGETS if device.type == "cuda" else speed.BUDGETS,
-                                deadline=deadline)
+                                speed.TARGET_RECIPES, seeds=(2,), deadline=deadline)
     for r in rows:
         print(f"[augworth gpu] time to {target:.0%}, {r.contender}: "
               + (f"{r.seconds:.1f} s ({r.epochs:g} epochs)" if r.seconds else f"not reached ({r.accuracy:.4f})"),

@@ -123,33 +123,49 @@ def naive_loader(x_u8, y, batch_size: int, device, seed: int, padding: int = 2):
                       pin_memory=cuda, persistent_workers=cuda), (mean, std)
 
 
-def naive_run(name: str, width: int, ds, device, batch_size: int, lr: float) -> Callable[[int, int], tuple[float, float]]:
-    """``run(steps, seed)`` for the naive baseline with today's recipe: SGD with Nesterov momentum
-    0.9, weight decay 5e-4, warm-up over 3.33% of the steps, then cosine decay to 0."""
+def naive_model(name: str, width: int, ds, device, batch_size: int, lr: float, seed: int):
+    """The naive baseline's (model, loader, optimiser, (mean, std)) with today's recipe: SGD with
+    Nesterov momentum 0.9 and weight decay 5e-4 (its learning rate is set per step: :func:`naive_step`)."""
     import torch
-    import torch.nn.functional as F
 
     from .models import build_model
+
+    torch.manual_seed(seed)
+    c, h = ds.train_x.shape[1], ds.train_x.shape[2]
+    model = build_model(name, in_channels=c, num_classes=10, image_size=h, width=width).to(device)
+    loader, stats = naive_loader(ds.train_x.cpu(), ds.train_y.cpu(), batch_size, device, seed)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    model.train()
+    return model, loader, opt, stats
+
+
+def naive_step(model, opt, xb, yb, device, lr: float) -> None:
+    """One step of the naive loop at learning rate ``lr``: the batch copied to the device, fp32."""
+    import torch.nn.functional as F
+
+    xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+    for g in opt.param_groups:
+        g["lr"] = lr
+    loss = F.cross_entropy(model(xb), yb)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
+def naive_run(name: str, width: int, ds, device, batch_size: int, lr: float) -> Callable[[int, int], tuple[float, float]]:
+    """``run(steps, seed)`` for the naive baseline with today's recipe (:func:`naive_model`):
+    warm-up over 3.33% of the steps, then cosine decay to 0."""
+    import torch
+
     from .train import evaluate, lr_at
 
     def run(steps: int, seed: int) -> tuple[float, float]:
         start = time.perf_counter()
-        torch.manual_seed(seed)
-        c, h = ds.train_x.shape[1], ds.train_x.shape[2]
-        model = build_model(name, in_channels=c, num_classes=10, image_size=h, width=width).to(device)
-        loader, (mean, std) = naive_loader(ds.train_x.cpu(), ds.train_y.cpu(), batch_size, device, seed)
-        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
+        model, loader, opt, (mean, std) = naive_model(name, width, ds, device, batch_size, lr, seed)
         step = 0
-        model.train()
         while step < steps:
             for xb, yb in loader:
-                xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-                for g in opt.param_groups:
-                    g["lr"] = lr_at(step, steps, lr, 0.0333)
-                loss = F.cross_entropy(model(xb), yb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                naive_step(model, opt, xb, yb, device, lr_at(step, steps, lr, 0.0333))
                 step += 1
                 if step == steps:
                     break
@@ -164,9 +180,12 @@ def naive_run(name: str, width: int, ds, device, batch_size: int, lr: float) -> 
 
 def time_to_target(name: str, width: int, ds, device, target: float, batch_size: int, lr: float,
                    recipes: dict[str, dict], seeds: Sequence[int] = (2, 3), compile: bool = False,
-                   budgets: Sequence[float] = BUDGETS, deadline: float | None = None) -> list[Reached]:
+                   budgets: Sequence[float] | None = None, deadline: float | None = None) -> list[Reached]:
     """The naive loop (today's recipe) and the engine with each of ``recipes``, each at its best.
-    The default seeds are not those the recipes were chosen on (0 and 1)."""
+    The default seeds are not those the recipes were chosen on (0 and 1); the default run lengths
+    are the device's (``BUDGETS`` on a CPU, ``GPU_BUDGETS`` on CUDA)."""
+    if budgets is None:
+        budgets = GPU_BUDGETS if device.type == "cuda" else BUDGETS
     steps_per_epoch = len(ds.train_y) // batch_size
     out = [at_its_best("naive loop, today's recipe", naive_run(name, width, ds, device, batch_size, lr),
                        steps_per_epoch, target, seeds, budgets, deadline)]
@@ -180,4 +199,4 @@ def speed_up(rows: Sequence[Reached], contender: str) -> float | None:
     """The naive loop's time to target over ``contender``'s (None when either never reached it)."""
     naive = rows[0].seconds
     other = next(r.seconds for r in rows if r.contender == contender)
-    return naive / other if naive and other and math.isfinite(naive) else None
+    return naive / other if naive and other else None
